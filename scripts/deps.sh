@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install what yingji needs to build, run and test, and nothing when all is present.
+# Debian packages through apt (as root), web/test packages through npm with the lockfile.
+# Idempotent: a second run prints nothing and changes nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEB_PACKAGES=(
+  build-essential pkg-config clang libclang-rt-14-dev   # compilers; clang + runtime for libFuzzer
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev
+  sqlite3                                                # CLI used by tests to tamper with the audit log
+  nodejs npm chromium                                    # web assets and browser tests
+  nginx-light wrk                                        # API benchmark and its peer
+)
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  [ "${p:0:1}" = "#" ] && continue
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    # nodejs may come from another source; accept a working node/npm on PATH
+    case "$p" in
+      nodejs) command -v node >/dev/null 2>&1 && continue ;;
+      npm) command -v npm >/dev/null 2>&1 && continue ;;
+    esac
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages (Leaflet, region data, playwright-core) pinned by package-lock.json.
+stamp=node_modules/.yingji-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  echo "deps: installing npm packages from package-lock.json"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  cp package-lock.json "$stamp"
+fi

@@ -1,0 +1,181 @@
+/*
+ * audit.c — the tamper-evident audit log (审计日志).
+ *
+ * Every write appends one entry, in the same transaction as the write:
+ * who, when, what action on which record, and the record before and after
+ * as canonical JSON (sorted keys).  Entries are numbered without gaps and
+ * each carries
+ *
+ *     hash = SHA-256(prev_hash \n id \n ts \n actor \n action \n entity \n
+ *                    record_id \n before \n after)
+ *
+ * so editing, deleting or reordering any entry breaks the chain from there
+ * on; audit_verify() walks it and names the first entry that does not fit.
+ * Appends are serialised by the write transaction (BEGIN IMMEDIATE).
+ */
+#include "auth.h"
+#include "../core/buf.h"
+#include "../core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+static void audit_hash(const char *prev, int64_t id, const char *ts, const char *actor,
+                       const char *action, const char *entity, int64_t record_id,
+                       const char *before, const char *after, char out[65])
+{
+    yj_buf b;
+    yj_buf_init(&b);
+    yj_buf_printf(&b, "%s\n%lld\n%s\n%s\n%s\n%s\n%lld\n%s\n%s", prev, (long long)id, ts, actor,
+                  action, entity, (long long)record_id, before ? before : "",
+                  after ? after : "");
+    yj_sha256_hex(b.data, b.len, out);
+    yj_buf_free(&b);
+}
+
+static char *canonical(const json_t *v)
+{
+    return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+}
+
+yj_code audit_append(yj_conn *c, const char *actor, const char *action, const char *entity,
+                     int64_t record_id, const json_t *before, const json_t *after, yj_err *err)
+{
+    yj_stmt *st = yj_prepare(c, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    int64_t last_id = 0;
+    char prev[65] = GENESIS_HASH;
+    int r = yj_step(st, err);
+    if (r == 1) {
+        last_id = yj_col_int(st, 0);
+        snprintf(prev, sizeof prev, "%s", yj_col_text(st, 1));
+    }
+    yj_stmt_done(st);
+    if (r < 0)
+        return YJ_EINTERNAL;
+
+    char ts[40], hash[65];
+    yj_time_iso(yj_now_ms(), ts, sizeof ts);
+    char *b = canonical(before), *a = canonical(after);
+    int64_t id = last_id + 1;
+    audit_hash(prev, id, ts, actor, action, entity, record_id, b, a, hash);
+    st = yj_prepare(c,
+                    "INSERT INTO audit(id, ts, actor, action, entity, record_id, before, after,"
+                    " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    err);
+    yj_code rc = YJ_OK;
+    if (st == NULL) {
+        rc = YJ_EINTERNAL;
+    } else {
+        yj_bind_int(st, 1, id);
+        yj_bind_text(st, 2, ts);
+        yj_bind_text(st, 3, actor);
+        yj_bind_text(st, 4, action);
+        yj_bind_text(st, 5, entity);
+        yj_bind_int(st, 6, record_id);
+        yj_bind_text(st, 7, b);
+        yj_bind_text(st, 8, a);
+        yj_bind_text(st, 9, prev);
+        yj_bind_text(st, 10, hash);
+        if (yj_step(st, err) < 0)
+            rc = YJ_EINTERNAL;
+        yj_stmt_done(st);
+    }
+    free(b);
+    free(a);
+    return rc;
+}
+
+yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->ok = true;
+    yj_conn *c = yj_store_acquire(s);
+    yj_stmt *st = yj_prepare(c,
+                             "SELECT id, ts, actor, action, entity, record_id, before, after,"
+                             " prev_hash, hash FROM audit ORDER BY id",
+                             err);
+    if (st == NULL) {
+        yj_store_release(s, c);
+        return YJ_EINTERNAL;
+    }
+    char prev[65] = GENESIS_HASH, calc[65];
+    int64_t expect_id = 1;
+    int r;
+    while ((r = yj_step(st, err)) == 1) {
+        int64_t id = yj_col_int(st, 0);
+        out->entries++;
+        const char *why = NULL;
+        audit_hash(prev, id, yj_col_text(st, 1), yj_col_text(st, 2), yj_col_text(st, 3),
+                   yj_col_text(st, 4), yj_col_int(st, 5),
+                   yj_col_null(st, 6) ? NULL : yj_col_text(st, 6),
+                   yj_col_null(st, 7) ? NULL : yj_col_text(st, 7), calc);
+        if (id != expect_id)
+            why = "entries missing before this one (ids are not contiguous)";
+        else if (strcmp(yj_col_text(st, 8), prev) != 0)
+            why = "prev_hash does not match the previous entry";
+        else if (strcmp(yj_col_text(st, 9), calc) != 0)
+            why = "contents do not match the entry's hash (edited)";
+        if (why) {
+            out->ok = false;
+            out->first_bad_id = id;
+            snprintf(out->reason, sizeof out->reason, "%s", why);
+            break;
+        }
+        snprintf(prev, sizeof prev, "%s", yj_col_text(st, 9));
+        expect_id = id + 1;
+    }
+    yj_stmt_done(st);
+    yj_store_release(s, c);
+    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+}
+
+static json_t *parse_or_null(yj_stmt *st, int i)
+{
+    if (yj_col_null(st, i))
+        return json_null();
+    json_t *v = json_loads(yj_col_text(st, i), JSON_DECODE_ANY, NULL);
+    return v ? v : json_string(yj_col_text(st, i));
+}
+
+yj_code audit_list(yj_store *s, const char *entity, int64_t record_id, int limit,
+                   int64_t offset, json_t **out, yj_err *err)
+{
+    *out = json_array();
+    yj_conn *c = yj_store_acquire(s);
+    const char *sql =
+        entity ? "SELECT id, ts, actor, action, entity, record_id, before, after FROM audit"
+                 " WHERE entity = ? AND (? = 0 OR record_id = ?) ORDER BY id DESC LIMIT ? OFFSET ?"
+               : "SELECT id, ts, actor, action, entity, record_id, before, after FROM audit"
+                 " ORDER BY id DESC LIMIT ? OFFSET ?";
+    yj_stmt *st = yj_prepare(c, sql, err);
+    if (st == NULL) {
+        yj_store_release(s, c);
+        return YJ_EINTERNAL;
+    }
+    int idx = 1;
+    if (entity) {
+        yj_bind_text(st, idx++, entity);
+        yj_bind_int(st, idx++, record_id);
+        yj_bind_int(st, idx++, record_id);
+    }
+    yj_bind_int(st, idx++, limit);
+    yj_bind_int(st, idx, offset);
+    int r;
+    while ((r = yj_step(st, err)) == 1) {
+        json_t *e = json_pack("{s:I,s:s,s:s,s:s,s:s,s:I}", "id", (json_int_t)yj_col_int(st, 0),
+                              "ts", yj_col_text(st, 1), "actor", yj_col_text(st, 2), "action",
+                              yj_col_text(st, 3), "entity", yj_col_text(st, 4), "record_id",
+                              (json_int_t)yj_col_int(st, 5));
+        json_object_set_new(e, "before", parse_or_null(st, 6));
+        json_object_set_new(e, "after", parse_or_null(st, 7));
+        json_array_append_new(*out, e);
+    }
+    yj_stmt_done(st);
+    yj_store_release(s, c);
+    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+}

@@ -1,0 +1,79 @@
+/*
+ * api_auth.c — login, logout and "who am I".
+ */
+#include "http.h"
+#include "../core/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void set_session_cookie(yj_req *req, yj_resp *resp, const char *token, int max_age)
+{
+    char cookie[256];
+    snprintf(cookie, sizeof cookie, "yj_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s",
+             token, max_age, req->app->secure_cookie ? "; Secure" : "");
+    http_header_add(resp, "Set-Cookie", cookie);
+}
+
+void api_login(yj_req *req, yj_resp *resp)
+{
+    json_t *body = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (http_json_parse(req->body, req->body_len, &body, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    const char *username = json_string_value(json_object_get(body, "username"));
+    const char *password = json_string_value(json_object_get(body, "password"));
+    if (username == NULL || password == NULL) {
+        json_decref(body);
+        http_errorf(resp, YJ_EINVAL, username ? "password" : "username",
+                    "username and password are required strings");
+        return;
+    }
+    yj_session s;
+    int retry_after = 0;
+    yj_code rc = auth_login(req->app->store, username, password, &s, &retry_after, &err);
+    json_decref(body);
+    if (rc != YJ_OK) {
+        if (rc == YJ_ELOCKED) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%d", retry_after);
+            http_header_add(resp, "Retry-After", ra);
+        }
+        if (rc == YJ_EAUTH)
+            yj_log(YJ_LOG_INFO, "login_failed", "user=%.64s", username);
+        http_error(resp, &err);
+        return;
+    }
+    char expires[40];
+    yj_time_iso(s.expires_ms, expires, sizeof expires);
+    set_session_cookie(req, resp, s.token, yj_auth_cfg.absolute_seconds);
+    json_t *out = json_pack("{s:s,s:s,s:s,s:o}", "token", s.token, "csrf", s.csrf, "expires_at",
+                            expires, "user", user_json(&s.user));
+    http_json(resp, 200, out);
+}
+
+void api_logout(yj_req *req, yj_resp *resp)
+{
+    auth_logout(req->app->store, req->session.token);
+    set_session_cookie(req, resp, "", 0);
+    http_text(resp, 204, NULL, NULL, 0);
+}
+
+void api_me(yj_req *req, yj_resp *resp)
+{
+    const yj_user *u = &req->session.user;
+    json_t *user = user_json(u);
+    json_t *region = NULL;
+    if (region_get(req->app->store, u, u->region, &region, NULL) == YJ_OK) {
+        json_object_set(user, "region_name", json_object_get(region, "name"));
+        json_decref(region);
+    }
+    char expires[40];
+    yj_time_iso(req->session.expires_ms, expires, sizeof expires);
+    json_t *out = json_pack("{s:o,s:s,s:s,s:o}", "user", user, "csrf", req->session.csrf,
+                            "expires_at", expires, "permissions", perm_role_json(u->role));
+    http_json(resp, 200, out);
+}

@@ -1,0 +1,103 @@
+/*
+ * respond.c — building responses: JSON bodies, the one error shape
+ * {"error":{"code","message","field"}}, and the mapping from yj_code to an
+ * HTTP status (the only place that mapping exists).
+ */
+#include "http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int http_status_for(yj_code code)
+{
+    static const int status[YJ_CODE_COUNT] = {
+        [YJ_OK] = 200,          [YJ_EINVAL] = 422,       [YJ_EPARSE] = 400,
+        [YJ_EAUTH] = 401,       [YJ_EFORBIDDEN] = 403,   [YJ_ENOTFOUND] = 404,
+        [YJ_ECONFLICT] = 409,   [YJ_ESTALE] = 412,       [YJ_EPRECONDITION] = 428,
+        [YJ_ETOOBIG] = 413,     [YJ_ELOCKED] = 429,      [YJ_EMETHOD] = 405,
+        [YJ_EUNSUPPORTED] = 415, [YJ_EIO] = 500,         [YJ_EINTERNAL] = 500,
+    };
+    if ((int)code < 0 || code >= YJ_CODE_COUNT)
+        return 500;
+    return status[code];
+}
+
+void http_header_add(yj_resp *resp, const char *name, const char *value)
+{
+    if (resp->nheaders >= YJ_MAX_HEADERS)
+        return;
+    snprintf(resp->headers[resp->nheaders].name, sizeof resp->headers[0].name, "%s", name);
+    snprintf(resp->headers[resp->nheaders].value, sizeof resp->headers[0].value, "%s", value);
+    resp->nheaders++;
+}
+
+void http_text(yj_resp *resp, int status, const char *ctype, char *body, size_t len)
+{
+    free(resp->body);
+    resp->status = status;
+    resp->content_type = ctype;
+    resp->body = body;
+    resp->len = len;
+}
+
+void http_json(yj_resp *resp, int status, json_t *body)
+{
+    char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(body);
+    if (s == NULL) {
+        http_text(resp, 500, "application/json", strdup("{\"error\":{\"code\":\"internal\","
+                                                        "\"message\":\"out of memory\","
+                                                        "\"field\":\"\"}}"),
+                  0);
+        resp->len = strlen(resp->body);
+        return;
+    }
+    http_text(resp, status, "application/json; charset=utf-8", s, strlen(s));
+}
+
+void http_error(yj_resp *resp, const yj_err *err)
+{
+    yj_code code = err->code == YJ_OK ? YJ_EINTERNAL : err->code;
+    const char *msg = err->message[0] ? err->message : yj_code_name(code);
+    /* Internal details stay in the log, not in the response. */
+    if (code == YJ_EINTERNAL || code == YJ_EIO)
+        msg = "internal error; the operation was not completed";
+    json_t *e = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", yj_code_name(code), "message", msg,
+                          "field", err->field);
+    http_json(resp, http_status_for(code), e);
+}
+
+void http_errorf(yj_resp *resp, yj_code code, const char *field, const char *fmt, ...)
+{
+    yj_err err;
+    err.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.message, sizeof err.message, fmt, ap);
+    va_end(ap);
+    snprintf(err.field, sizeof err.field, "%s", field ? field : "");
+    http_error(resp, &err);
+}
+
+yj_code http_json_parse(const char *data, size_t len, json_t **out, yj_err *err)
+{
+    *out = NULL;
+    if (data == NULL || len == 0)
+        return yj_err_set(err, YJ_EPARSE, NULL, "request body is empty; a JSON object is required");
+    json_error_t je;
+    /* JSON_REJECT_DUPLICATES: {"a":1,"a":2} is ambiguous, refuse it.
+     * NUL bytes are refused by jansson unless JSON_ALLOW_NUL.
+     * Depth is limited by jansson (JSON_PARSER_MAX_DEPTH, 2048). */
+    json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    if (v == NULL)
+        return yj_err_set(err, YJ_EPARSE, NULL, "malformed JSON at line %d column %d: %s",
+                          je.line, je.column, je.text);
+    if (!json_is_object(v)) {
+        json_decref(v);
+        return yj_err_set(err, YJ_EPARSE, NULL, "request body must be a JSON object");
+    }
+    *out = v;
+    return YJ_OK;
+}

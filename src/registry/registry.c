@@ -1,0 +1,305 @@
+/*
+ * registry.c — the registry service: list, get, create, update, delete and
+ * history for every base database.
+ *
+ * Each call checks the role's permission (auth/perm.c), runs in one
+ * transaction on one pooled connection, passes the caller's scope to the
+ * store (which confines every statement to the caller's region and, for
+ * enterprise users, to their enterprise), writes the audit entry in the same
+ * transaction, and publishes a "record" event after commit.
+ */
+#include "registry.h"
+#include "../core/events.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static yj_code require(const yj_user *u, const yj_registry *r, yj_action act, yj_err *err)
+{
+    if (!perm_allowed(u->role, r->name, act))
+        return yj_err_set(err, YJ_EFORBIDDEN, NULL, "role %s may not %s %s", role_name(u->role),
+                          act == YJ_ACT_READ ? "read" : "change", r->name);
+    return YJ_OK;
+}
+
+/* Stored form -> API form: booleans live as 0/1 in the database. */
+static void record_out(const yj_registry *r, json_t *rec)
+{
+    for (size_t i = 0; i < r->nfields; i++) {
+        if (r->fields[i].type != YJ_F_BOOL)
+            continue;
+        json_t *v = json_object_get(rec, r->fields[i].name);
+        if (json_is_integer(v))
+            json_object_set_new(rec, r->fields[i].name, json_boolean(json_integer_value(v)));
+    }
+}
+
+/* Reference fields must point at a record the caller can see. */
+static yj_code check_refs(yj_conn *c, const yj_user *u, const yj_registry *r, const json_t *rec,
+                          yj_err *err)
+{
+    yj_scope sc = user_scope(u);
+    for (size_t i = 0; i < r->nfields; i++) {
+        const yj_field *f = &r->fields[i];
+        json_t *v = json_object_get(rec, f->name);
+        if (f->type != YJ_F_REF || !json_is_integer(v))
+            continue;
+        const yj_registry *target = registry_find(f->ref);
+        json_t *found = NULL;
+        /* an enterprise user's scope would hide the enterprise table's rows
+         * by owner column; the enterprise itself is visible by id */
+        if (target == NULL ||
+            yj_rec_get(c, &target->table, &sc, json_integer_value(v), &found, NULL) != YJ_OK)
+            return yj_err_set(err, YJ_EINVAL, f->name, "「%s」编号 %lld 不存在或不在您的辖区内",
+                              f->label, (long long)json_integer_value(v));
+        json_decref(found);
+    }
+    return YJ_OK;
+}
+
+static void publish(const yj_registry *r, const char *action, int64_t id, const json_t *rec)
+{
+    json_t *ev = json_pack("{s:s,s:I,s:s}", "registry", r->name, "id", (json_int_t)id, "action",
+                           action);
+    const char *region = json_string_value(json_object_get(rec, "region_code"));
+    yj_events_publish("record", region ? region : "", ev);
+    json_decref(ev);
+}
+
+yj_code registry_list(yj_store *s, const yj_user *u, const yj_registry *r, const yj_query *q,
+                      json_t **items, int64_t *total, yj_err *err)
+{
+    *items = NULL;
+    *total = 0;
+    yj_code rc = require(u, r, YJ_ACT_READ, err);
+    if (rc != YJ_OK)
+        return rc;
+    yj_scope sc = user_scope(u);
+    yj_conn *c = yj_store_acquire(s);
+    rc = yj_rec_list(c, &r->table, &sc, q, items, total, err);
+    yj_store_release(s, c);
+    if (rc == YJ_OK) {
+        size_t i;
+        json_t *rec;
+        json_array_foreach(*items, i, rec) record_out(r, rec);
+    }
+    return rc;
+}
+
+yj_code registry_get(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id,
+                     json_t **out, yj_err *err)
+{
+    *out = NULL;
+    yj_code rc = require(u, r, YJ_ACT_READ, err);
+    if (rc != YJ_OK)
+        return rc;
+    yj_scope sc = user_scope(u);
+    yj_conn *c = yj_store_acquire(s);
+    rc = yj_rec_get(c, &r->table, &sc, id, out, err);
+    yj_store_release(s, c);
+    if (rc == YJ_OK)
+        record_out(r, *out);
+    return rc;
+}
+
+yj_code registry_create_in(yj_conn *c, const yj_user *u, const yj_registry *r, const json_t *in,
+                           int64_t *id_out, yj_err *err)
+{
+    yj_code rc = require(u, r, YJ_ACT_WRITE, err);
+    json_t *rec = NULL, *after = NULL;
+    if (rc == YJ_OK)
+        rc = registry_validate(r, in, NULL, &rec, err);
+    if (rc == YJ_OK)
+        rc = check_refs(c, u, r, rec, err);
+    yj_scope sc = user_scope(u);
+    int64_t id = 0;
+    if (rc == YJ_OK)
+        rc = yj_rec_insert(c, &r->table, &sc, rec, u->username, &id, err);
+    if (rc == YJ_OK)
+        rc = yj_rec_get(c, &r->table, &sc, id, &after, err);
+    if (rc == YJ_OK) {
+        record_out(r, after);
+        rc = audit_append(c, u->username, "create", r->name, id, NULL, after, err);
+    }
+    json_decref(rec);
+    json_decref(after);
+    if (rc == YJ_OK && id_out)
+        *id_out = id;
+    return rc;
+}
+
+yj_code registry_create(yj_store *s, const yj_user *u, const yj_registry *r, const json_t *in,
+                        json_t **out, yj_err *err)
+{
+    *out = NULL;
+    yj_code rc = require(u, r, YJ_ACT_WRITE, err);
+    if (rc != YJ_OK)
+        return rc;
+    yj_conn *c = yj_store_acquire(s);
+    int64_t id = 0;
+    if ((rc = yj_tx_begin(c, err)) == YJ_OK) {
+        rc = registry_create_in(c, u, r, in, &id, err);
+        if (rc == YJ_OK)
+            rc = yj_tx_commit(c, err);
+        else
+            yj_tx_rollback(c);
+    }
+    if (rc == YJ_OK) {
+        yj_scope sc = user_scope(u);
+        rc = yj_rec_get(c, &r->table, &sc, id, out, err);
+        if (rc == YJ_OK)
+            record_out(r, *out);
+    }
+    yj_store_release(s, c);
+    if (rc == YJ_OK)
+        publish(r, "create", id, *out);
+    return rc;
+}
+
+/* Update inside an open transaction; *after gets the audited new image. */
+static yj_code update_in(yj_conn *c, const yj_user *u, const yj_registry *r, int64_t id,
+                         int64_t expect_version, const json_t *in, json_t **after, yj_err *err)
+{
+    yj_scope sc = user_scope(u);
+    json_t *before = NULL, *rec = NULL;
+    yj_code rc = yj_rec_get(c, &r->table, &sc, id, &before, err);
+    if (rc == YJ_OK) {
+        record_out(r, before);
+        int64_t have = json_integer_value(json_object_get(before, "version"));
+        if (have != expect_version)
+            rc = yj_err_set(err, YJ_ESTALE, NULL,
+                            "the record was changed by someone else (now version %lld); reload it",
+                            (long long)have);
+    }
+    if (rc == YJ_OK)
+        rc = registry_validate(r, in, before, &rec, err);
+    if (rc == YJ_OK)
+        rc = check_refs(c, u, r, rec, err);
+    if (rc == YJ_OK)
+        rc = yj_rec_update(c, &r->table, &sc, id, expect_version, rec, u->username, err);
+    if (rc == YJ_OK)
+        rc = yj_rec_get(c, &r->table, &sc, id, after, err);
+    if (rc == YJ_OK) {
+        record_out(r, *after);
+        rc = audit_append(c, u->username, "update", r->name, id, before, *after, err);
+    }
+    json_decref(before);
+    json_decref(rec);
+    return rc;
+}
+
+yj_code registry_update(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id,
+                        int64_t expect_version, const json_t *in, json_t **out, yj_err *err)
+{
+    *out = NULL;
+    yj_code rc = require(u, r, YJ_ACT_WRITE, err);
+    if (rc != YJ_OK)
+        return rc;
+    yj_conn *c = yj_store_acquire(s);
+    if ((rc = yj_tx_begin(c, err)) == YJ_OK) {
+        rc = update_in(c, u, r, id, expect_version, in, out, err);
+        if (rc == YJ_OK)
+            rc = yj_tx_commit(c, err);
+        else
+            yj_tx_rollback(c);
+    }
+    yj_store_release(s, c);
+    if (rc != YJ_OK) {
+        json_decref(*out);
+        *out = NULL;
+    } else {
+        publish(r, "update", id, *out);
+    }
+    return rc;
+}
+
+yj_code registry_delete(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id,
+                        int64_t expect_version, yj_err *err)
+{
+    yj_code rc = require(u, r, YJ_ACT_WRITE, err);
+    if (rc != YJ_OK)
+        return rc;
+    yj_scope sc = user_scope(u);
+    yj_conn *c = yj_store_acquire(s);
+    json_t *before = NULL;
+    if ((rc = yj_tx_begin(c, err)) == YJ_OK) {
+        rc = yj_rec_get(c, &r->table, &sc, id, &before, err);
+        if (rc == YJ_OK) {
+            record_out(r, before);
+            rc = yj_rec_delete(c, &r->table, &sc, id, expect_version, err);
+        }
+        if (rc == YJ_OK)
+            rc = audit_append(c, u->username, "delete", r->name, id, before, NULL, err);
+        if (rc == YJ_OK)
+            rc = yj_tx_commit(c, err);
+        else
+            yj_tx_rollback(c);
+    }
+    yj_store_release(s, c);
+    if (rc == YJ_OK)
+        publish(r, "delete", id, before);
+    json_decref(before);
+    return rc;
+}
+
+yj_code registry_history(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id,
+                         json_t **out, yj_err *err)
+{
+    *out = NULL;
+    json_t *rec = NULL;
+    yj_code rc = registry_get(s, u, r, id, &rec, err); /* visible to the caller? */
+    json_decref(rec);
+    if (rc != YJ_OK)
+        return rc;
+    return audit_list(s, r->name, id, 1000, 0, out, err);
+}
+
+yj_code registry_update_in(yj_conn *c, const yj_user *u, const yj_registry *r, int64_t id,
+                           int64_t expect_version, const json_t *in, yj_err *err)
+{
+    json_t *after = NULL;
+    yj_code rc = update_in(c, u, r, id, expect_version, in, &after, err);
+    json_decref(after);
+    return rc;
+}
+
+json_t *registry_schema_json(const yj_registry *r)
+{
+    static const char *const type_names[] = {
+        [YJ_F_TEXT] = "text", [YJ_F_LONGTEXT] = "longtext", [YJ_F_INT] = "int",
+        [YJ_F_REAL] = "real", [YJ_F_BOOL] = "bool",         [YJ_F_ENUM] = "enum",
+        [YJ_F_TAGS] = "tags", [YJ_F_PHONE] = "phone",       [YJ_F_DATE] = "date",
+        [YJ_F_CREDIT] = "credit", [YJ_F_REF] = "ref",
+    };
+    json_t *fields = json_array();
+    for (size_t i = 0; i < r->nfields; i++) {
+        const yj_field *f = &r->fields[i];
+        json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "name", f->name, "label", f->label, "type",
+                              type_names[f->type], "required", f->required);
+        if (f->options) {
+            json_t *opts = json_array();
+            for (size_t k = 0; f->options[k]; k++)
+                json_array_append_new(opts, json_string(f->options[k]));
+            json_object_set_new(o, "options", opts);
+        }
+        if (f->unit)
+            json_object_set_new(o, "unit", json_string(f->unit));
+        if (f->has_range) {
+            json_object_set_new(o, "min", json_real(f->min));
+            json_object_set_new(o, "max", json_real(f->max));
+        }
+        if (f->maxlen)
+            json_object_set_new(o, "maxlen", json_integer(f->maxlen));
+        if (f->ref)
+            json_object_set_new(o, "ref", json_string(f->ref));
+        if (f->def)
+            json_object_set_new(o, "default", json_string(f->def));
+        json_array_append_new(fields, o);
+    }
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", r->name, "label", r->label, "icon",
+                          r->icon, "key_field", r->key_field, "fields", fields);
+    json_object_set_new(o, "type_field", r->type_field ? json_string(r->type_field) : json_null());
+    json_object_set_new(o, "status_field",
+                        r->status_field ? json_string(r->status_field) : json_null());
+    return o;
+}

@@ -1,0 +1,508 @@
+/*
+ * records.c — generic, region-scoped access to record tables.
+ *
+ * Every registry (rescue teams, shelters, enterprises ...) is a table with a
+ * few standard columns and its own typed columns (yj_table).  The functions
+ * here build the SQL for list/get/insert/update/delete from that
+ * description, and every statement they build carries the caller's scope:
+ *
+ *     region_code LIKE '<scope prefix>%'   -- the user's region subtree
+ *     AND <enterprise_col> = <enterprise>  -- enterprise users: own rows only
+ *
+ * Column names in the SQL come only from the yj_table (never from the
+ * request); values are always bound parameters.
+ */
+#include "store.h"
+#include "../core/buf.h"
+#include "../core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const std_cols[] = {"id",         "region_code", "lat",       "lon",
+                                       "version",    "created_at",  "updated_at", "updated_by"};
+#define N_STD_COLS (sizeof std_cols / sizeof std_cols[0])
+
+bool yj_table_has_col(const yj_table *t, const char *col, yj_coltype *type_out)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (strcmp(t->cols[i].name, col) == 0) {
+            if (type_out)
+                *type_out = t->cols[i].type;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool is_std_col(const char *col)
+{
+    for (size_t i = 0; i < N_STD_COLS; i++)
+        if (strcmp(std_cols[i], col) == 0)
+            return true;
+    return false;
+}
+
+static const char *coltype_sql(yj_coltype t)
+{
+    return t == YJ_COL_INT ? "INTEGER" : t == YJ_COL_REAL ? "REAL" : "TEXT";
+}
+
+char *yj_table_ddl(const yj_table *t)
+{
+    yj_buf b;
+    yj_buf_init(&b);
+    yj_buf_printf(&b,
+                  "CREATE TABLE %s (\n"
+                  "  id INTEGER PRIMARY KEY,\n"
+                  "  region_code TEXT NOT NULL REFERENCES region(code),\n"
+                  "  lat REAL, lon REAL,\n"
+                  "  version INTEGER NOT NULL DEFAULT 1,\n"
+                  "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT",
+                  t->name);
+    for (size_t i = 0; i < t->ncols; i++) {
+        yj_buf_printf(&b, ",\n  %s %s", t->cols[i].name, coltype_sql(t->cols[i].type));
+        if (t->cols[i].references)
+            yj_buf_printf(&b, " REFERENCES %s", t->cols[i].references);
+    }
+    yj_buf_puts(&b, "\n);\n");
+    yj_buf_printf(&b, "CREATE INDEX %s_region ON %s(region_code);\n", t->name, t->name);
+    if (t->key_col)
+        yj_buf_printf(&b, "CREATE UNIQUE INDEX %s_key ON %s(%s);\n", t->name, t->name,
+                      t->key_col);
+    if (t->search_col)
+        yj_buf_printf(&b, "CREATE INDEX %s_search ON %s(%s);\n", t->name, t->name,
+                      t->search_col);
+    if (t->enterprise_col && strcmp(t->enterprise_col, "id") != 0)
+        yj_buf_printf(&b, "CREATE INDEX %s_ent ON %s(%s);\n", t->name, t->name,
+                      t->enterprise_col);
+    return yj_buf_steal(&b);
+}
+
+/* ---- scope ----------------------------------------------------------------- */
+
+/* Append the scope predicate; returns false if the scope hides the whole
+ * table (enterprise user, table without an owner column). */
+static bool scope_where(yj_buf *sql, const yj_table *t, const yj_scope *sc, const char *alias)
+{
+    if (sc->enterprise != 0 && t->enterprise_col == NULL)
+        return false;
+    if (sc->region[0])
+        yj_buf_printf(sql, " AND %sregion_code LIKE ?", alias);
+    if (sc->enterprise != 0)
+        yj_buf_printf(sql, " AND %s%s = ?", alias, t->enterprise_col);
+    return true;
+}
+
+static int scope_bind(yj_stmt *st, int idx, const yj_scope *sc)
+{
+    if (sc->region[0]) {
+        char pat[20];
+        snprintf(pat, sizeof pat, "%s%%", sc->region);
+        yj_bind_text(st, idx++, pat);
+    }
+    if (sc->enterprise != 0)
+        yj_bind_int(st, idx++, sc->enterprise);
+    return idx;
+}
+
+static bool region_within(const char *code, const char *prefix)
+{
+    return strncmp(code, prefix, strlen(prefix)) == 0;
+}
+
+yj_code yj_region_check(yj_conn *c, const yj_scope *sc, const char *code, yj_err *err)
+{
+    if (code == NULL || code[0] == '\0')
+        return yj_err_set(err, YJ_EINVAL, "region_code", "region is required");
+    size_t n = strlen(code);
+    if (n > 12 || strspn(code, "0123456789") != n)
+        return yj_err_set(err, YJ_EINVAL, "region_code", "region code must be 2-12 digits");
+    int64_t found = 0;
+    yj_code rc = yj_query_int(c, "SELECT COUNT(*) FROM region WHERE code = ?", code, &found, err);
+    if (rc != YJ_OK)
+        return rc;
+    if (!found)
+        return yj_err_set(err, YJ_EINVAL, "region_code", "unknown region code %s", code);
+    if (!region_within(code, sc->region))
+        return yj_err_set(err, YJ_EFORBIDDEN, "region_code",
+                          "region %s is outside your region %s", code, sc->region);
+    return YJ_OK;
+}
+
+/* ---- reading --------------------------------------------------------------- */
+
+static void select_cols(yj_buf *sql, const yj_table *t)
+{
+    yj_buf_puts(sql, "SELECT t.id, t.region_code, r.name AS region_name, t.lat, t.lon, "
+                     "t.version, t.created_at, t.updated_at, t.updated_by");
+    for (size_t i = 0; i < t->ncols; i++)
+        yj_buf_printf(sql, ", t.%s", t->cols[i].name);
+    yj_buf_printf(sql, " FROM %s t LEFT JOIN region r ON r.code = t.region_code WHERE 1=1",
+                  t->name);
+}
+
+static json_t *row_json(yj_stmt *st)
+{
+    json_t *o = json_object();
+    int n = yj_col_count(st);
+    for (int i = 0; i < n; i++)
+        json_object_set_new(o, yj_col_name(st, i), yj_col_json(st, i));
+    return o;
+}
+
+/* Escape LIKE metacharacters so a search for "50%" finds the text "50%". */
+static char *like_pattern(const char *s)
+{
+    yj_buf b;
+    yj_buf_init(&b);
+    yj_buf_putc(&b, '%');
+    for (; *s; s++) {
+        if (*s == '%' || *s == '_' || *s == '\\')
+            yj_buf_putc(&b, '\\');
+        yj_buf_putc(&b, *s);
+    }
+    yj_buf_putc(&b, '%');
+    return yj_buf_steal(&b);
+}
+
+static void query_where(yj_buf *sql, const yj_table *t, const yj_query *q)
+{
+    if (q->region && q->region[0])
+        yj_buf_puts(sql, " AND t.region_code LIKE ?");
+    for (size_t i = 0; i < q->nfilters; i++)
+        yj_buf_printf(sql, " AND t.%s = ?", q->filters[i].col);
+    if (q->search && q->search[0] && t->search_col)
+        yj_buf_printf(sql, " AND t.%s LIKE ? ESCAPE '\\'", t->search_col);
+    if (q->has_bbox)
+        yj_buf_puts(sql, " AND t.lon >= ? AND t.lat >= ? AND t.lon <= ? AND t.lat <= ?");
+}
+
+static int query_bind(yj_stmt *st, int idx, const yj_table *t, const yj_query *q)
+{
+    if (q->region && q->region[0]) {
+        char pat[20];
+        snprintf(pat, sizeof pat, "%.16s%%", q->region);
+        yj_bind_text(st, idx++, pat);
+    }
+    for (size_t i = 0; i < q->nfilters; i++) {
+        yj_coltype type = YJ_COL_TEXT;
+        yj_table_has_col(t, q->filters[i].col, &type);
+        if (type == YJ_COL_INT)
+            yj_bind_int(st, idx++, strtoll(q->filters[i].value, NULL, 10));
+        else if (type == YJ_COL_REAL)
+            yj_bind_real(st, idx++, strtod(q->filters[i].value, NULL));
+        else
+            yj_bind_text(st, idx++, q->filters[i].value);
+    }
+    if (q->search && q->search[0] && t->search_col) {
+        char *pat = like_pattern(q->search);
+        yj_bind_text(st, idx++, pat);
+        free(pat);
+    }
+    if (q->has_bbox)
+        for (int i = 0; i < 4; i++)
+            yj_bind_real(st, idx++, q->bbox[i]);
+    return idx;
+}
+
+yj_code yj_rec_list(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_query *q,
+                    json_t **items_out, int64_t *total_out, yj_err *err)
+{
+    *items_out = json_array();
+    *total_out = 0;
+    const char *sort = "id";
+    if (q->sort && q->sort[0]) {
+        if (!yj_table_has_col(t, q->sort, NULL) && !is_std_col(q->sort))
+            return yj_err_set(err, YJ_EINVAL, "sort", "cannot sort by %s", q->sort);
+        sort = q->sort;
+    }
+    yj_buf where, sql;
+    yj_buf_init(&where);
+    yj_buf_init(&sql);
+    yj_code rc = YJ_OK;
+    if (!scope_where(&where, t, sc, "t."))
+        goto out; /* the whole table is outside the scope: an empty list */
+    query_where(&where, t, q);
+
+    /* total */
+    yj_buf_printf(&sql, "SELECT COUNT(*) FROM %s t WHERE 1=1%s", t->name, where.data);
+    yj_stmt *st = yj_prepare(c, sql.data, err);
+    if (st == NULL) {
+        rc = YJ_EINTERNAL;
+        goto out;
+    }
+    query_bind(st, scope_bind(st, 1, sc), t, q);
+    if (yj_step(st, err) == 1)
+        *total_out = yj_col_int(st, 0);
+    yj_stmt_done(st);
+
+    /* page */
+    yj_buf_reset(&sql);
+    select_cols(&sql, t);
+    yj_buf_printf(&sql, "%s ORDER BY t.%s %s, t.id %s LIMIT ? OFFSET ?", where.data, sort,
+                  q->desc ? "DESC" : "ASC", q->desc ? "DESC" : "ASC");
+    st = yj_prepare(c, sql.data, err);
+    if (st == NULL) {
+        rc = YJ_EINTERNAL;
+        goto out;
+    }
+    int idx = query_bind(st, scope_bind(st, 1, sc), t, q);
+    yj_bind_int(st, idx++, q->limit);
+    yj_bind_int(st, idx, q->offset);
+    int r;
+    while ((r = yj_step(st, err)) == 1)
+        json_array_append_new(*items_out, row_json(st));
+    if (r < 0)
+        rc = YJ_EINTERNAL;
+    yj_stmt_done(st);
+out:
+    yj_buf_free(&where);
+    yj_buf_free(&sql);
+    return rc;
+}
+
+static yj_code rec_get_where(yj_conn *c, const yj_table *t, const yj_scope *sc,
+                             const char *col, const char *text, int64_t id, json_t **out,
+                             yj_err *err)
+{
+    *out = NULL;
+    yj_buf sql;
+    yj_buf_init(&sql);
+    select_cols(&sql, t);
+    yj_buf_printf(&sql, " AND t.%s = ?", col);
+    if (!scope_where(&sql, t, sc, "t.")) {
+        yj_buf_free(&sql);
+        return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
+    }
+    yj_stmt *st = yj_prepare(c, sql.data, err);
+    yj_buf_free(&sql);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    if (text)
+        yj_bind_text(st, 1, text);
+    else
+        yj_bind_int(st, 1, id);
+    scope_bind(st, 2, sc);
+    int r = yj_step(st, err);
+    if (r == 1)
+        *out = row_json(st);
+    yj_stmt_done(st);
+    if (r < 0)
+        return YJ_EINTERNAL;
+    if (r == 0)
+        return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
+    return YJ_OK;
+}
+
+yj_code yj_rec_get(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
+                   json_t **out, yj_err *err)
+{
+    return rec_get_where(c, t, sc, "id", NULL, id, out, err);
+}
+
+yj_code yj_rec_find_key(yj_conn *c, const yj_table *t, const yj_scope *sc, const char *key,
+                        json_t **out, yj_err *err)
+{
+    yj_code rc = rec_get_where(c, t, sc, t->key_col, key, 0, out, err);
+    if (rc != YJ_ENOTFOUND)
+        return rc;
+    /* Not visible: does it exist outside the scope?  Then it is not ours to
+     * create again or overwrite. */
+    yj_buf sql;
+    yj_buf_init(&sql);
+    yj_buf_printf(&sql, "SELECT COUNT(*) FROM %s WHERE %s = ?", t->name, t->key_col);
+    int64_t n = 0;
+    rc = yj_query_int(c, sql.data, key, &n, err);
+    yj_buf_free(&sql);
+    if (rc != YJ_OK)
+        return rc;
+    if (n > 0)
+        return yj_err_set(err, YJ_EFORBIDDEN, t->key_col,
+                          "a record with %s=%s exists outside your region", t->key_col, key);
+    return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
+}
+
+/* ---- writing --------------------------------------------------------------- */
+
+/* Enterprise users may only write rows their enterprise owns. */
+static yj_code owner_check(const yj_table *t, const yj_scope *sc, const json_t *rec,
+                           yj_err *err)
+{
+    if (sc->enterprise <= 0)
+        return YJ_OK;
+    if (t->enterprise_col == NULL || strcmp(t->enterprise_col, "id") == 0)
+        return YJ_OK; /* update of own enterprise row is scoped by id; inserts refused below */
+    json_t *v = json_object_get(rec, t->enterprise_col);
+    if (!json_is_integer(v) || json_integer_value(v) != sc->enterprise)
+        return yj_err_set(err, YJ_EFORBIDDEN, t->enterprise_col,
+                          "records may only be filed for your own enterprise");
+    return YJ_OK;
+}
+
+static void bind_std_and_cols(yj_stmt *st, int *idx, const yj_table *t, const json_t *rec,
+                              const char *now, const char *actor)
+{
+    yj_bind_json(st, (*idx)++, json_object_get(rec, "region_code"));
+    yj_bind_json(st, (*idx)++, json_object_get(rec, "lat"));
+    yj_bind_json(st, (*idx)++, json_object_get(rec, "lon"));
+    yj_bind_text(st, (*idx)++, now);
+    yj_bind_text(st, (*idx)++, actor);
+    for (size_t i = 0; i < t->ncols; i++)
+        yj_bind_json(st, (*idx)++, json_object_get(rec, t->cols[i].name));
+}
+
+yj_code yj_rec_insert(yj_conn *c, const yj_table *t, const yj_scope *sc, const json_t *rec,
+                      const char *actor, int64_t *id_out, yj_err *err)
+{
+    if (sc->enterprise != 0 &&
+        (t->enterprise_col == NULL || strcmp(t->enterprise_col, "id") == 0))
+        return yj_err_set(err, YJ_EFORBIDDEN, NULL, "enterprise users cannot create these");
+    yj_code rc = yj_region_check(c, sc, json_string_value(json_object_get(rec, "region_code")),
+                                 err);
+    if (rc == YJ_OK)
+        rc = owner_check(t, sc, rec, err);
+    if (rc != YJ_OK)
+        return rc;
+    char now[40];
+    yj_time_iso(yj_now_ms(), now, sizeof now);
+    yj_buf sql;
+    yj_buf_init(&sql);
+    yj_buf_printf(&sql,
+                  "INSERT INTO %s (region_code, lat, lon, created_at, updated_at, updated_by",
+                  t->name);
+    for (size_t i = 0; i < t->ncols; i++)
+        yj_buf_printf(&sql, ", %s", t->cols[i].name);
+    yj_buf_puts(&sql, ") VALUES (?, ?, ?, ?, ?, ?");
+    for (size_t i = 0; i < t->ncols; i++)
+        yj_buf_puts(&sql, ", ?");
+    yj_buf_puts(&sql, ") RETURNING id");
+    yj_stmt *st = yj_prepare(c, sql.data, err);
+    yj_buf_free(&sql);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    int idx = 1;
+    yj_bind_json(st, idx++, json_object_get(rec, "region_code"));
+    yj_bind_json(st, idx++, json_object_get(rec, "lat"));
+    yj_bind_json(st, idx++, json_object_get(rec, "lon"));
+    yj_bind_text(st, idx++, now);
+    yj_bind_text(st, idx++, now);
+    yj_bind_text(st, idx++, actor);
+    for (size_t i = 0; i < t->ncols; i++)
+        yj_bind_json(st, idx++, json_object_get(rec, t->cols[i].name));
+    int r = yj_step(st, err);
+    if (r == 1 && id_out)
+        *id_out = yj_col_int(st, 0);
+    if (r == 1)
+        r = yj_step(st, err) < 0 ? -1 : 1; /* finish the statement */
+    yj_stmt_done(st);
+    if (r < 0) {
+        if (err && err->code == YJ_ECONFLICT && t->key_col)
+            yj_err_set(err, YJ_ECONFLICT, t->key_col, "a record with this %s already exists",
+                       t->key_col);
+        return err ? err->code : YJ_EINTERNAL;
+    }
+    return YJ_OK;
+}
+
+/* After an UPDATE/DELETE touched no row: was it a stale version or absent? */
+static yj_code why_unchanged(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
+                             yj_err *err)
+{
+    json_t *cur = NULL;
+    yj_code rc = yj_rec_get(c, t, sc, id, &cur, err);
+    if (rc != YJ_OK)
+        return rc;
+    int64_t v = json_integer_value(json_object_get(cur, "version"));
+    json_decref(cur);
+    return yj_err_set(err, YJ_ESTALE, NULL,
+                      "the record was changed by someone else (now version %lld); reload it",
+                      (long long)v);
+}
+
+yj_code yj_rec_update(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
+                      int64_t expect_version, const json_t *rec, const char *actor, yj_err *err)
+{
+    yj_code rc = yj_region_check(c, sc, json_string_value(json_object_get(rec, "region_code")),
+                                 err);
+    if (rc == YJ_OK)
+        rc = owner_check(t, sc, rec, err);
+    if (rc != YJ_OK) {
+        /* A record outside the scope must look absent, not forbidden. */
+        json_t *cur = NULL;
+        if (yj_rec_get(c, t, sc, id, &cur, NULL) != YJ_OK)
+            return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
+        json_decref(cur);
+        return rc;
+    }
+    char now[40];
+    yj_time_iso(yj_now_ms(), now, sizeof now);
+    yj_buf sql;
+    yj_buf_init(&sql);
+    yj_buf_printf(&sql,
+                  "UPDATE %s SET region_code = ?, lat = ?, lon = ?, updated_at = ?, "
+                  "updated_by = ?",
+                  t->name);
+    for (size_t i = 0; i < t->ncols; i++)
+        yj_buf_printf(&sql, ", %s = ?", t->cols[i].name);
+    yj_buf_printf(&sql, ", version = version + 1 WHERE id = ? AND version = ?");
+    if (!scope_where(&sql, t, sc, "")) {
+        yj_buf_free(&sql);
+        return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
+    }
+    yj_stmt *st = yj_prepare(c, sql.data, err);
+    yj_buf_free(&sql);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    int idx = 1;
+    bind_std_and_cols(st, &idx, t, rec, now, actor);
+    yj_bind_int(st, idx++, id);
+    yj_bind_int(st, idx++, expect_version);
+    scope_bind(st, idx, sc);
+    int r = yj_step(st, err);
+    int64_t changed = yj_stmt_changes(st);
+    yj_stmt_done(st);
+    if (r < 0) {
+        if (err && err->code == YJ_ECONFLICT && t->key_col)
+            yj_err_set(err, YJ_ECONFLICT, t->key_col, "a record with this %s already exists",
+                       t->key_col);
+        return err ? err->code : YJ_EINTERNAL;
+    }
+    if (changed == 0)
+        return why_unchanged(c, t, sc, id, err);
+    return YJ_OK;
+}
+
+yj_code yj_rec_delete(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
+                      int64_t expect_version, yj_err *err)
+{
+    if (sc->enterprise != 0 && t->enterprise_col && strcmp(t->enterprise_col, "id") == 0)
+        return yj_err_set(err, YJ_EFORBIDDEN, NULL, "enterprise users cannot delete these");
+    yj_buf sql;
+    yj_buf_init(&sql);
+    yj_buf_printf(&sql, "DELETE FROM %s WHERE id = ? AND version = ?", t->name);
+    if (!scope_where(&sql, t, sc, "")) {
+        yj_buf_free(&sql);
+        return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
+    }
+    yj_stmt *st = yj_prepare(c, sql.data, err);
+    yj_buf_free(&sql);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, id);
+    yj_bind_int(st, 2, expect_version);
+    scope_bind(st, 3, sc);
+    int r = yj_step(st, err);
+    int64_t changed = yj_stmt_changes(st);
+    yj_stmt_done(st);
+    if (r < 0) {
+        if (err && err->code == YJ_EINVAL)
+            return yj_err_set(err, YJ_ECONFLICT, NULL,
+                              "other records still refer to this one; remove them first");
+        return err ? err->code : YJ_EINTERNAL;
+    }
+    if (changed == 0)
+        return why_unchanged(c, t, sc, id, err);
+    return YJ_OK;
+}

@@ -1,0 +1,406 @@
+/*
+ * store.c — connection pool, statement cache, transactions and migrations,
+ * independent of the database behind them (see store.h, store_driver.h).
+ */
+#include "store_driver.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_CACHE_SLOTS 512 /* power of two */
+#define STMT_CACHE_MAX 384   /* flush the cache beyond this many entries */
+
+struct yj_stmt {
+    yj_conn *conn;
+    void *impl;
+    char *sql;
+    int64_t changes;
+    bool busy; /* handed out and not yet yj_stmt_done() */
+};
+
+struct yj_conn {
+    yj_store *store;
+    void *db;
+    yj_stmt *cache[STMT_CACHE_SLOTS];
+    size_t ncached;
+    bool in_use;
+};
+
+struct yj_store {
+    const yj_driver *drv;
+    yj_conn *conns;
+    int size;
+    int in_use;
+    uint64_t acquires, waits;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+/* ---- pool ----------------------------------------------------------------- */
+
+static const yj_driver *store_pick_driver(const char *url, const char **path)
+{
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        *path = url + 7;
+        return &yj_driver_sqlite;
+    }
+    *path = url;
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return NULL; /* the PostgreSQL driver is a later issue */
+    return &yj_driver_sqlite;
+}
+
+yj_store *yj_store_open(const char *url, int pool_size, yj_err *err)
+{
+    const char *path;
+    const yj_driver *drv = store_pick_driver(url, &path);
+    if (drv == NULL) {
+        yj_err_set(err, YJ_EINVAL, "db", "no driver for %s in this build (only SQLite)", url);
+        return NULL;
+    }
+    if (pool_size < 1)
+        pool_size = 1;
+    yj_store *s = calloc(1, sizeof *s);
+    s->conns = calloc((size_t)pool_size, sizeof *s->conns);
+    if (s == NULL || s->conns == NULL)
+        abort();
+    s->drv = drv;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    for (int i = 0; i < pool_size; i++) {
+        s->conns[i].store = s;
+        s->conns[i].db = drv->connect(path, err);
+        if (s->conns[i].db == NULL) {
+            s->size = i;
+            yj_store_close(s);
+            return NULL;
+        }
+    }
+    s->size = pool_size;
+    return s;
+}
+
+static void conn_flush_cache(yj_conn *c, bool all)
+{
+    for (size_t i = 0; i < STMT_CACHE_SLOTS; i++) {
+        yj_stmt *st = c->cache[i];
+        if (st && (all || !st->busy)) {
+            c->store->drv->finalize(st->impl);
+            free(st->sql);
+            free(st);
+            c->cache[i] = NULL;
+            c->ncached--;
+        }
+    }
+}
+
+void yj_store_close(yj_store *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < s->size; i++) {
+        conn_flush_cache(&s->conns[i], true);
+        s->drv->disconnect(s->conns[i].db);
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->conns);
+    free(s);
+}
+
+yj_conn *yj_store_acquire(yj_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->acquires++;
+    if (s->in_use == s->size)
+        s->waits++;
+    while (s->in_use == s->size)
+        pthread_cond_wait(&s->cv, &s->mu);
+    yj_conn *c = NULL;
+    for (int i = 0; i < s->size; i++) {
+        if (!s->conns[i].in_use) {
+            c = &s->conns[i];
+            break;
+        }
+    }
+    c->in_use = true;
+    s->in_use++;
+    pthread_mutex_unlock(&s->mu);
+    return c;
+}
+
+void yj_store_release(yj_store *s, yj_conn *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    c->in_use = false;
+    s->in_use--;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void yj_store_stats(yj_store *s, yj_pool_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    out->size = s->size;
+    out->in_use = s->in_use;
+    out->acquires = s->acquires;
+    out->waits = s->waits;
+    pthread_mutex_unlock(&s->mu);
+}
+
+const char *yj_store_driver_name(const yj_store *s)
+{
+    return s->drv->name;
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+static size_t sql_hash(const char *s)
+{
+    size_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+yj_code yj_exec(yj_conn *c, const char *sql, yj_err *err)
+{
+    return c->store->drv->exec(c->db, sql, err);
+}
+
+yj_stmt *yj_prepare(yj_conn *c, const char *sql, yj_err *err)
+{
+    size_t mask = STMT_CACHE_SLOTS - 1, i = sql_hash(sql) & mask;
+    for (size_t probe = 0; probe < STMT_CACHE_SLOTS; probe++, i = (i + 1) & mask) {
+        yj_stmt *st = c->cache[i];
+        if (st == NULL)
+            break;
+        if (strcmp(st->sql, sql) == 0) {
+            /* The same SQL twice at once on one connection would share state. */
+            if (st->busy) {
+                yj_err_set(err, YJ_EINTERNAL, NULL, "statement already in use: %s", sql);
+                return NULL;
+            }
+            st->busy = true;
+            st->changes = 0;
+            return st;
+        }
+    }
+    if (c->ncached >= STMT_CACHE_MAX)
+        conn_flush_cache(c, false);
+    void *impl = c->store->drv->prepare(c->db, sql, err);
+    if (impl == NULL)
+        return NULL;
+    yj_stmt *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        abort();
+    st->conn = c;
+    st->impl = impl;
+    st->sql = strdup(sql);
+    st->busy = true;
+    for (i = sql_hash(sql) & mask; c->cache[i]; i = (i + 1) & mask)
+        ;
+    c->cache[i] = st;
+    c->ncached++;
+    return st;
+}
+
+void yj_bind_text(yj_stmt *st, int idx, const char *s)
+{
+    st->conn->store->drv->bind_text(st->impl, idx, s);
+}
+
+void yj_bind_int(yj_stmt *st, int idx, int64_t v)
+{
+    st->conn->store->drv->bind_int(st->impl, idx, v);
+}
+
+void yj_bind_real(yj_stmt *st, int idx, double v)
+{
+    st->conn->store->drv->bind_real(st->impl, idx, v);
+}
+
+void yj_bind_null(yj_stmt *st, int idx)
+{
+    st->conn->store->drv->bind_null(st->impl, idx);
+}
+
+void yj_bind_json(yj_stmt *st, int idx, const json_t *v)
+{
+    if (json_is_string(v))
+        yj_bind_text(st, idx, json_string_value(v));
+    else if (json_is_integer(v))
+        yj_bind_int(st, idx, json_integer_value(v));
+    else if (json_is_real(v))
+        yj_bind_real(st, idx, json_real_value(v));
+    else if (json_is_boolean(v))
+        yj_bind_int(st, idx, json_is_true(v) ? 1 : 0);
+    else
+        yj_bind_null(st, idx);
+}
+
+int yj_step(yj_stmt *st, yj_err *err)
+{
+    const yj_driver *d = st->conn->store->drv;
+    int rc = d->step(st->impl, err);
+    if (rc == 0)
+        st->changes = d->changes(st->conn->db);
+    return rc;
+}
+
+int yj_col_count(yj_stmt *st)
+{
+    return st->conn->store->drv->col_count(st->impl);
+}
+
+const char *yj_col_name(yj_stmt *st, int i)
+{
+    return st->conn->store->drv->col_name(st->impl, i);
+}
+
+bool yj_col_null(yj_stmt *st, int i)
+{
+    return st->conn->store->drv->col_type(st->impl, i) == YJ_VAL_NULL;
+}
+
+const char *yj_col_text(yj_stmt *st, int i)
+{
+    return st->conn->store->drv->col_text(st->impl, i);
+}
+
+int64_t yj_col_int(yj_stmt *st, int i)
+{
+    return st->conn->store->drv->col_int(st->impl, i);
+}
+
+double yj_col_real(yj_stmt *st, int i)
+{
+    return st->conn->store->drv->col_real(st->impl, i);
+}
+
+json_t *yj_col_json(yj_stmt *st, int i)
+{
+    const yj_driver *d = st->conn->store->drv;
+    switch (d->col_type(st->impl, i)) {
+    case YJ_VAL_INT:
+        return json_integer(d->col_int(st->impl, i));
+    case YJ_VAL_REAL:
+        return json_real(d->col_real(st->impl, i));
+    case YJ_VAL_TEXT:
+        return json_string(d->col_text(st->impl, i));
+    default:
+        return json_null();
+    }
+}
+
+int64_t yj_stmt_changes(yj_stmt *st)
+{
+    return st->changes;
+}
+
+void yj_stmt_reset(yj_stmt *st)
+{
+    st->conn->store->drv->reset(st->impl);
+    st->changes = 0;
+}
+
+void yj_stmt_done(yj_stmt *st)
+{
+    if (st == NULL)
+        return;
+    st->conn->store->drv->reset(st->impl);
+    st->busy = false;
+}
+
+yj_code yj_query_int(yj_conn *c, const char *sql, const char *text_param, int64_t *out,
+                     yj_err *err)
+{
+    yj_stmt *st = yj_prepare(c, sql, err);
+    if (st == NULL)
+        return err ? err->code : YJ_EINTERNAL;
+    if (text_param)
+        yj_bind_text(st, 1, text_param);
+    int rc = yj_step(st, err);
+    if (rc == 1)
+        *out = yj_col_int(st, 0);
+    else if (rc == 0)
+        *out = 0;
+    yj_stmt_done(st);
+    return rc < 0 ? YJ_EINTERNAL : YJ_OK;
+}
+
+/* ---- transactions ---------------------------------------------------------- */
+
+yj_code yj_tx_begin(yj_conn *c, yj_err *err)
+{
+    return c->store->drv->exec(c->db, c->store->drv->begin_write_sql, err);
+}
+
+yj_code yj_tx_commit(yj_conn *c, yj_err *err)
+{
+    yj_code rc = c->store->drv->exec(c->db, "COMMIT", err);
+    if (rc != YJ_OK)
+        yj_tx_rollback(c);
+    return rc;
+}
+
+void yj_tx_rollback(yj_conn *c)
+{
+    c->store->drv->exec(c->db, "ROLLBACK", NULL);
+}
+
+/* ---- migrations ------------------------------------------------------------ */
+
+yj_code yj_store_migrate(yj_store *s, const yj_migration *m, size_t n, yj_err *err)
+{
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = yj_exec(c,
+                         "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                         " applied_at TEXT NOT NULL)",
+                         err);
+    int64_t have = 0;
+    if (rc == YJ_OK)
+        rc = yj_query_int(c, "SELECT COALESCE(MAX(version),0) FROM schema_migrations", NULL,
+                          &have, err);
+    for (size_t i = 0; rc == YJ_OK && i < n; i++) {
+        if (m[i].version <= have)
+            continue;
+        if ((rc = yj_tx_begin(c, err)) != YJ_OK)
+            break;
+        if (m[i].sql)
+            rc = yj_exec(c, m[i].sql, err);
+        if (rc == YJ_OK && m[i].fn)
+            rc = m[i].fn(c, err);
+        if (rc == YJ_OK) {
+            yj_stmt *st = yj_prepare(c,
+                                     "INSERT INTO schema_migrations(version,name,applied_at)"
+                                     " VALUES(?,?,CURRENT_TIMESTAMP)",
+                                     err);
+            if (st == NULL) {
+                rc = YJ_EINTERNAL;
+            } else {
+                yj_bind_int(st, 1, m[i].version);
+                yj_bind_text(st, 2, m[i].name);
+                if (yj_step(st, err) < 0)
+                    rc = YJ_EINTERNAL;
+                yj_stmt_done(st);
+            }
+        }
+        if (rc == YJ_OK) {
+            rc = yj_tx_commit(c, err);
+        } else {
+            yj_tx_rollback(c);
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+            yj_err_set(err, rc, NULL, "migration %d (%s) failed: %s", m[i].version, m[i].name,
+                       msg);
+        }
+    }
+    yj_store_release(s, c);
+    return rc;
+}

@@ -1,0 +1,180 @@
+/*
+ * store.h — the storage interface every module uses.
+ *
+ * Modules never include sqlite3.h (or libpq-fe.h): they get a connection from
+ * the pool, prepare SQL written in the portable subset both SQLite and
+ * PostgreSQL accept (`?` placeholders, `RETURNING id`, no SQLite-only
+ * functions), bind, step and read columns.  The driver behind it is chosen by
+ * the URL given to yj_store_open(): a plain path or "sqlite:PATH" today;
+ * "postgresql://..." is the later scale-out driver, which implements the same
+ * vtable (store_driver.h) and so needs no change in any module.
+ *
+ * Region scoping lives here too (records.c): every generic record read or
+ * write takes a yj_scope and the SQL it runs always carries the scope
+ * predicate, so no handler can forget it.
+ */
+#ifndef YJ_STORE_H
+#define YJ_STORE_H
+
+#include "../core/err.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct yj_store yj_store; /* a pool of connections to one database */
+typedef struct yj_conn yj_conn;   /* one connection, owned by one thread at a time */
+typedef struct yj_stmt yj_stmt;   /* a prepared statement, cached per connection */
+
+/* ---- pool ---------------------------------------------------------------- */
+
+yj_store *yj_store_open(const char *url, int pool_size, yj_err *err);
+void yj_store_close(yj_store *s);
+/* Blocks until a connection is free. */
+yj_conn *yj_store_acquire(yj_store *s);
+void yj_store_release(yj_store *s, yj_conn *c);
+
+typedef struct {
+    int size, in_use;
+    uint64_t acquires, waits; /* waits: acquires that had to block */
+} yj_pool_stats;
+void yj_store_stats(yj_store *s, yj_pool_stats *out);
+const char *yj_store_driver_name(const yj_store *s);
+
+/* ---- transactions ---------------------------------------------------------- */
+
+/* A write transaction: takes the write lock at once (SQLite BEGIN IMMEDIATE),
+ * so read-modify-write sequences inside it are serialised. */
+yj_code yj_tx_begin(yj_conn *c, yj_err *err);
+yj_code yj_tx_commit(yj_conn *c, yj_err *err);
+void yj_tx_rollback(yj_conn *c);
+
+/* ---- statements ------------------------------------------------------------ */
+
+/* Run SQL with no parameters and no result (DDL, pragmas).  May hold several
+ * statements separated by ';'. */
+yj_code yj_exec(yj_conn *c, const char *sql, yj_err *err);
+/* Prepare (or fetch from the connection's cache) a statement.  Release with
+ * yj_stmt_done() before preparing the same SQL again on this connection. */
+yj_stmt *yj_prepare(yj_conn *c, const char *sql, yj_err *err);
+void yj_bind_text(yj_stmt *st, int idx, const char *s); /* NULL binds NULL; idx is 1-based */
+void yj_bind_int(yj_stmt *st, int idx, int64_t v);
+void yj_bind_real(yj_stmt *st, int idx, double v);
+void yj_bind_null(yj_stmt *st, int idx);
+/* Bind a JSON scalar (string, integer, real, true/false, null). */
+void yj_bind_json(yj_stmt *st, int idx, const json_t *v);
+/* 1: a row is ready; 0: done; -1: error (err set: YJ_ECONFLICT for a
+ * uniqueness violation, YJ_EINVAL for a foreign-key/check violation). */
+int yj_step(yj_stmt *st, yj_err *err);
+int yj_col_count(yj_stmt *st);
+const char *yj_col_name(yj_stmt *st, int i);
+bool yj_col_null(yj_stmt *st, int i);
+const char *yj_col_text(yj_stmt *st, int i); /* valid until the next step; "" for NULL */
+int64_t yj_col_int(yj_stmt *st, int i);
+double yj_col_real(yj_stmt *st, int i);
+/* Column as JSON (integer, real, string or null) — new reference. */
+json_t *yj_col_json(yj_stmt *st, int i);
+/* Rows changed by the last INSERT/UPDATE/DELETE stepped on this statement. */
+int64_t yj_stmt_changes(yj_stmt *st);
+/* Reset bindings and state to run the statement again (stays handed out). */
+void yj_stmt_reset(yj_stmt *st);
+/* Reset and return the statement to the connection's cache. */
+void yj_stmt_done(yj_stmt *st);
+
+/* Convenience: run one statement that returns at most one integer. */
+yj_code yj_query_int(yj_conn *c, const char *sql, const char *text_param, int64_t *out,
+                     yj_err *err);
+
+/* ---- migrations ------------------------------------------------------------ */
+
+typedef struct {
+    int version;
+    const char *name;
+    const char *sql;                           /* run as one script, or NULL */
+    yj_code (*fn)(yj_conn *c, yj_err *err);    /* or generated DDL, or NULL */
+} yj_migration;
+
+/* Apply, in one transaction each, every migration whose version is above the
+ * database's.  Versions must be strictly increasing. */
+yj_code yj_store_migrate(yj_store *s, const yj_migration *m, size_t n, yj_err *err);
+
+/* ---- scoped records (records.c) -------------------------------------------- */
+
+typedef enum { YJ_COL_TEXT, YJ_COL_INT, YJ_COL_REAL } yj_coltype;
+
+typedef struct {
+    const char *name;
+    yj_coltype type;
+    const char *references; /* "table(col)" for a foreign key, or NULL */
+} yj_column;
+
+/* A table of records.  Besides its own columns every record table has:
+ *   id INTEGER PRIMARY KEY, region_code TEXT NOT NULL REFERENCES region(code),
+ *   lat REAL, lon REAL, version INTEGER NOT NULL, created_at TEXT,
+ *   updated_at TEXT, updated_by TEXT
+ */
+typedef struct {
+    const char *name;           /* SQL table name */
+    const yj_column *cols;      /* own columns */
+    size_t ncols;
+    const char *search_col;     /* matched by yj_query.search (substring) */
+    const char *key_col;        /* natural key: unique, used by imports */
+    const char *enterprise_col; /* owning enterprise id column ("id" for the
+                                   enterprise table itself), or NULL */
+} yj_table;
+
+/* What the caller may see.  region: code prefix ("" = whole database);
+ * enterprise != 0: only rows owned by that enterprise (-1: none) (tables with no
+ * enterprise_col are then invisible). */
+typedef struct {
+    char region[16];
+    int64_t enterprise;
+} yj_scope;
+
+typedef struct {
+    const char *col;
+    const char *value;
+} yj_filter;
+
+typedef struct {
+    const yj_filter *filters; /* equality on own columns; names must be checked by caller */
+    size_t nfilters;
+    const char *search;       /* substring of search_col */
+    const char *region;       /* extra region prefix, intersected with the scope */
+    const char *sort;         /* column name (own or standard), NULL = id */
+    bool desc;
+    int limit;                /* 1..1000 */
+    int64_t offset;
+    bool has_bbox;            /* only rows with lat/lon inside bbox */
+    double bbox[4];           /* min lon, min lat, max lon, max lat */
+} yj_query;
+
+bool yj_table_has_col(const yj_table *t, const char *col, yj_coltype *type_out);
+/* The DDL for a record table (CREATE TABLE + indexes), for migrations. */
+char *yj_table_ddl(const yj_table *t);
+
+yj_code yj_rec_list(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_query *q,
+                    json_t **items_out, int64_t *total_out, yj_err *err);
+yj_code yj_rec_get(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
+                   json_t **out, yj_err *err);
+/* Look up by natural key inside the scope.  YJ_ENOTFOUND if absent from the
+ * scope; YJ_EFORBIDDEN if it exists but outside the scope. */
+yj_code yj_rec_find_key(yj_conn *c, const yj_table *t, const yj_scope *sc, const char *key,
+                        json_t **out, yj_err *err);
+/* rec holds own columns plus region_code, lat, lon.  Checks that region_code
+ * exists and lies in the scope, and (enterprise scope) that the owning
+ * enterprise is the caller's. */
+yj_code yj_rec_insert(yj_conn *c, const yj_table *t, const yj_scope *sc, const json_t *rec,
+                      const char *actor, int64_t *id_out, yj_err *err);
+/* Replaces the record's columns with rec's if its version is still
+ * expect_version (else YJ_ESTALE); the new region must also be in scope. */
+yj_code yj_rec_update(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
+                      int64_t expect_version, const json_t *rec, const char *actor,
+                      yj_err *err);
+yj_code yj_rec_delete(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
+                      int64_t expect_version, yj_err *err);
+/* True if code is a known region inside the scope prefix. */
+yj_code yj_region_check(yj_conn *c, const yj_scope *sc, const char *code, yj_err *err);
+
+#endif
