@@ -6,8 +6,8 @@
  * as canonical JSON (sorted keys).  Entries are numbered without gaps and
  * each carries
  *
- *     hash = SHA-256(prev_hash \n id \n ts \n actor \n action \n entity \n
- *                    record_id \n before \n after)
+ *     hash = SHA-256(JSON array [prev_hash, id, ts, actor, action, entity,
+ *                                record_id, before or null, after or null])
  *
  * so editing, deleting or reordering any entry breaks the chain from there
  * on; audit_verify() walks it and names the first entry that does not fit.
@@ -27,13 +27,15 @@ static void audit_hash(const char *prev, int64_t id, const char *ts, const char 
                        const char *action, const char *entity, int64_t record_id,
                        const char *before, const char *after, char out[65])
 {
-    yj_buf b;
-    yj_buf_init(&b);
-    yj_buf_printf(&b, "%s\n%lld\n%s\n%s\n%s\n%s\n%lld\n%s\n%s", prev, (long long)id, ts, actor,
-                  action, entity, (long long)record_id, before ? before : "",
-                  after ? after : "");
-    yj_sha256_hex(b.data, b.len, out);
-    yj_buf_free(&b);
+    /* A JSON array: every field delimited and typed, NULL distinct from "". */
+    json_t *a = json_pack("[s,I,s,s,s,s,I,s?,s?]", prev, (json_int_t)id, ts, actor, action,
+                          entity, (json_int_t)record_id, before, after);
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    if (text == NULL)
+        abort(); /* out of memory: never write an entry with a bogus hash */
+    yj_sha256_hex(text, strlen(text), out);
+    free(text);
+    json_decref(a);
 }
 
 static char *canonical(const json_t *v)

@@ -87,24 +87,33 @@ static const struct {
     /* YJ_ROLE_PUBLIC: nothing behind a login */
 };
 
+/* Every resource the table speaks of.  Registry names must match
+ * registry/schema.c (a unit test checks that they do). */
 static const char *const resources[] = {
     "rescue_team", "expert",    "warehouse",    "shelter", "equipment", "enterprise",
     "hazard_source", "informant", "duty_contact", "user",    "audit",     "region",   NULL};
 
-const char *const *perm_resources(void)
-{
-    return resources;
-}
-
+/* A registry is any known resource other than the platform ones (unknown
+ * names never reach this: perm_allowed refuses them first). */
 static bool is_registry_resource(const char *resource)
 {
     return strcmp(resource, "user") != 0 && strcmp(resource, "audit") != 0 &&
            strcmp(resource, "region") != 0;
 }
 
+const char *const *perm_resources(void)
+{
+    return resources;
+}
+
 bool perm_allowed(yj_role role, const char *resource, yj_action act)
 {
     if ((int)role < 0 || role >= YJ_ROLE_COUNT || resource == NULL)
+        return false;
+    bool known = false;
+    for (size_t i = 0; resources[i] && !known; i++)
+        known = strcmp(resources[i], resource) == 0;
+    if (!known)
         return false;
     for (size_t i = 0; i < sizeof perm_table / sizeof perm_table[0]; i++) {
         if (perm_table[i].role != role || !(perm_table[i].acts & (1u << act)))

@@ -21,8 +21,10 @@ static bool username_ok(const char *u)
 static yj_code hash_password(const char *password, char out[crypto_pwhash_STRBYTES],
                              yj_err *err)
 {
-    size_t n = strlen(password);
-    if (n < YJ_PASSWORD_MIN)
+    size_t n = strlen(password), chars = 0;
+    for (const unsigned char *p = (const unsigned char *)password; *p; p++)
+        chars += (*p & 0xC0) != 0x80; /* count UTF-8 lead bytes */
+    if (chars < YJ_PASSWORD_MIN)
         return yj_err_set(err, YJ_EINVAL, "password", "password must have at least %d characters",
                           YJ_PASSWORD_MIN);
     if (n > 256)

@@ -60,27 +60,23 @@ void yj_csv_row_free(yj_csv_row *row)
     row->n = 0;
 }
 
+/* Set the error (while row->n still names the column), then free the row. */
+#define CSV_FAIL(row, ...)                                                                     \
+    do {                                                                                       \
+        yj_err_set(err, YJ_EPARSE, NULL, __VA_ARGS__);                                         \
+        yj_csv_row_free(row);                                                                  \
+        return -1;                                                                             \
+    } while (0)
+
 static int csv_push(yj_csv *c, yj_csv_row *row, yj_err *err)
 {
-    if (row->n >= YJ_CSV_MAX_FIELDS) {
-        yj_csv_row_free(row);
-        return yj_err_set(err, YJ_EPARSE, NULL, "line %zu: more than %d columns", row->line,
-                          YJ_CSV_MAX_FIELDS),
-               -1;
-    }
-    if (!yj_utf8_valid(c->cell.data, c->cell.len)) {
-        yj_csv_row_free(row);
-        return yj_err_set(err, YJ_EPARSE, NULL,
-                          "line %zu, column %zu: not valid UTF-8 (save the file as UTF-8)",
-                          row->line, row->n + 1),
-               -1;
-    }
-    if (memchr(c->cell.data, '\0', c->cell.len)) {
-        yj_csv_row_free(row);
-        return yj_err_set(err, YJ_EPARSE, NULL, "line %zu, column %zu: NUL byte in field",
-                          row->line, row->n + 1),
-               -1;
-    }
+    if (row->n >= YJ_CSV_MAX_FIELDS)
+        CSV_FAIL(row, "line %zu: more than %d columns", row->line, YJ_CSV_MAX_FIELDS);
+    if (!yj_utf8_valid(c->cell.data, c->cell.len))
+        CSV_FAIL(row, "line %zu, column %zu: not valid UTF-8 (save the file as UTF-8)", row->line,
+                 row->n + 1);
+    if (memchr(c->cell.data, '\0', c->cell.len))
+        CSV_FAIL(row, "line %zu, column %zu: NUL byte in field", row->line, row->n + 1);
     row->fields[row->n++] = yj_buf_steal(&c->cell);
     yj_buf_init(&c->cell);
     return 0;
@@ -88,10 +84,7 @@ static int csv_push(yj_csv *c, yj_csv_row *row, yj_err *err)
 
 static int csv_too_long(yj_csv *c, yj_csv_row *row, yj_err *err)
 {
-    yj_csv_row_free(row);
-    return yj_err_set(err, YJ_EPARSE, NULL, "line %zu: field longer than %d bytes", c->line,
-                      YJ_CSV_MAX_FIELD_BYTES),
-           -1;
+    CSV_FAIL(row, "line %zu: field longer than %d bytes", c->line, YJ_CSV_MAX_FIELD_BYTES);
 }
 
 int yj_csv_next(yj_csv *c, yj_csv_row *row, yj_err *err)
@@ -113,12 +106,8 @@ int yj_csv_next(yj_csv *c, yj_csv_row *row, yj_err *err)
             size_t qline = c->line;
             c->p++;
             for (;;) {
-                if (c->p >= c->end) {
-                    yj_csv_row_free(row);
-                    return yj_err_set(err, YJ_EPARSE, NULL,
-                                      "line %zu: quoted field is never closed", qline),
-                           -1;
-                }
+                if (c->p >= c->end)
+                    CSV_FAIL(row, "line %zu: quoted field is never closed", qline);
                 char ch = *c->p++;
                 if (ch == '"') {
                     if (c->p < c->end && *c->p == '"') {
@@ -134,22 +123,14 @@ int yj_csv_next(yj_csv *c, yj_csv_row *row, yj_err *err)
                 if (c->cell.len > YJ_CSV_MAX_FIELD_BYTES)
                     return csv_too_long(c, row, err);
             }
-            if (c->p < c->end && *c->p != ',' && *c->p != '\n' && *c->p != '\r') {
-                yj_csv_row_free(row);
-                return yj_err_set(err, YJ_EPARSE, NULL,
-                                  "line %zu, column %zu: text after closing quote", c->line,
-                                  row->n + 1),
-                       -1;
-            }
+            if (c->p < c->end && *c->p != ',' && *c->p != '\n' && *c->p != '\r')
+                CSV_FAIL(row, "line %zu, column %zu: text after closing quote", c->line,
+                         row->n + 1);
         } else {
             while (c->p < c->end && *c->p != ',' && *c->p != '\n' && *c->p != '\r') {
-                if (*c->p == '"') {
-                    yj_csv_row_free(row);
-                    return yj_err_set(err, YJ_EPARSE, NULL,
-                                      "line %zu, column %zu: quote inside an unquoted field",
-                                      c->line, row->n + 1),
-                           -1;
-                }
+                if (*c->p == '"')
+                    CSV_FAIL(row, "line %zu, column %zu: quote inside an unquoted field", c->line,
+                             row->n + 1);
                 yj_buf_putc(&c->cell, *c->p++);
                 if (c->cell.len > YJ_CSV_MAX_FIELD_BYTES)
                     return csv_too_long(c, row, err);

@@ -35,15 +35,15 @@ void api_login(yj_req *req, yj_resp *resp)
     yj_session s;
     int retry_after = 0;
     yj_code rc = auth_login(req->app->store, username, password, &s, &retry_after, &err);
-    json_decref(body);
+    if (rc == YJ_EAUTH || rc == YJ_ELOCKED)
+        yj_log(YJ_LOG_INFO, "login_failed", "user=%.64s", username);
+    json_decref(body); /* username and password point into body */
     if (rc != YJ_OK) {
         if (rc == YJ_ELOCKED) {
             char ra[16];
             snprintf(ra, sizeof ra, "%d", retry_after);
             http_header_add(resp, "Retry-After", ra);
         }
-        if (rc == YJ_EAUTH)
-            yj_log(YJ_LOG_INFO, "login_failed", "user=%.64s", username);
         http_error(resp, &err);
         return;
     }

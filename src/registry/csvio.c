@@ -237,32 +237,16 @@ static yj_code import_row(yj_conn *c, const yj_user *u, const yj_registry *r, js
     }
     if (rc != YJ_OK)
         return rc;
-    /* exists: compare the normalised new row with the stored one */
-    json_t *norm_new = NULL, *norm_cur = NULL;
-    for (size_t i = 0; i < r->nfields; i++) {
-        json_t *v = json_object_get(cur, r->fields[i].name);
-        if (r->fields[i].type == YJ_F_BOOL && json_is_integer(v))
-            json_object_set_new(cur, r->fields[i].name, json_boolean(json_integer_value(v)));
-    }
-    rc = registry_validate(r, obj, cur, &norm_new, err);
-    if (rc == YJ_OK) {
-        json_t *cur_in = json_deep_copy(cur);
-        json_object_del(cur_in, "region_name");
-        registry_validate(r, cur_in, NULL, &norm_cur, NULL);
-        json_decref(cur_in);
-        if (norm_cur && json_equal(norm_new, norm_cur)) {
-            rep->unchanged++;
-        } else {
-            int64_t id = json_integer_value(json_object_get(cur, "id"));
-            int64_t version = json_integer_value(json_object_get(cur, "version"));
-            rc = registry_update_in(c, u, r, id, version, obj, err);
-            if (rc == YJ_OK)
-                rep->updated++;
-        }
-    }
-    json_decref(norm_new);
-    json_decref(norm_cur);
+    /* exists: update it, which writes nothing if the row equals the record */
+    int64_t id = json_integer_value(json_object_get(cur, "id"));
+    int64_t version = json_integer_value(json_object_get(cur, "version"));
     json_decref(cur);
+    bool changed = false;
+    rc = registry_update_in(c, u, r, id, version, obj, &changed, err);
+    if (rc == YJ_OK && changed)
+        rep->updated++;
+    else if (rc == YJ_OK)
+        rep->unchanged++;
     return rc;
 }
 

@@ -156,10 +156,36 @@ yj_code registry_create(yj_store *s, const yj_user *u, const yj_registry *r, con
     return rc;
 }
 
+/* True if the validated input equals the stored record in every column. */
+static bool record_unchanged(const yj_registry *r, const json_t *rec, const json_t *cur)
+{
+    static const char *const std_keys[] = {"region_code", "lat", "lon"};
+    for (size_t i = 0; i < r->nfields; i++) {
+        const char *k = r->fields[i].name;
+        const json_t *a = json_object_get(rec, k), *b = json_object_get(cur, k);
+        if (json_is_number(a) && json_is_number(b)) {
+            if (json_number_value(a) != json_number_value(b))
+                return false;
+        } else if (!json_equal(a ? a : json_null(), b ? b : json_null())) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *a = json_object_get(rec, std_keys[i]), *b = json_object_get(cur, std_keys[i]);
+        if (json_is_number(a) && json_is_number(b) ? json_number_value(a) != json_number_value(b)
+                                                   : !json_equal(a ? a : json_null(),
+                                                                 b ? b : json_null()))
+            return false;
+    }
+    return true;
+}
+
 /* Update inside an open transaction; *after gets the audited new image. */
 static yj_code update_in(yj_conn *c, const yj_user *u, const yj_registry *r, int64_t id,
-                         int64_t expect_version, const json_t *in, json_t **after, yj_err *err)
+                         int64_t expect_version, const json_t *in, json_t **after, bool *changed,
+                         yj_err *err)
 {
+    *changed = false;
     yj_scope sc = user_scope(u);
     json_t *before = NULL, *rec = NULL;
     yj_code rc = yj_rec_get(c, &r->table, &sc, id, &before, err);
@@ -173,6 +199,13 @@ static yj_code update_in(yj_conn *c, const yj_user *u, const yj_registry *r, int
     }
     if (rc == YJ_OK)
         rc = registry_validate(r, in, before, &rec, err);
+    if (rc == YJ_OK && record_unchanged(r, rec, before)) {
+        /* Saving without a change is not a change: same version, no audit entry. */
+        *after = before;
+        json_decref(rec);
+        return YJ_OK;
+    }
+    *changed = true;
     if (rc == YJ_OK)
         rc = check_refs(c, u, r, rec, err);
     if (rc == YJ_OK)
@@ -196,8 +229,9 @@ yj_code registry_update(yj_store *s, const yj_user *u, const yj_registry *r, int
     if (rc != YJ_OK)
         return rc;
     yj_conn *c = yj_store_acquire(s);
+    bool changed = false;
     if ((rc = yj_tx_begin(c, err)) == YJ_OK) {
-        rc = update_in(c, u, r, id, expect_version, in, out, err);
+        rc = update_in(c, u, r, id, expect_version, in, out, &changed, err);
         if (rc == YJ_OK)
             rc = yj_tx_commit(c, err);
         else
@@ -207,7 +241,7 @@ yj_code registry_update(yj_store *s, const yj_user *u, const yj_registry *r, int
     if (rc != YJ_OK) {
         json_decref(*out);
         *out = NULL;
-    } else {
+    } else if (changed) {
         publish(r, "update", id, *out);
     }
     return rc;
@@ -255,10 +289,10 @@ yj_code registry_history(yj_store *s, const yj_user *u, const yj_registry *r, in
 }
 
 yj_code registry_update_in(yj_conn *c, const yj_user *u, const yj_registry *r, int64_t id,
-                           int64_t expect_version, const json_t *in, yj_err *err)
+                           int64_t expect_version, const json_t *in, bool *changed, yj_err *err)
 {
     json_t *after = NULL;
-    yj_code rc = update_in(c, u, r, id, expect_version, in, &after, err);
+    yj_code rc = update_in(c, u, r, id, expect_version, in, &after, changed, err);
     json_decref(after);
     return rc;
 }

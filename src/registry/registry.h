@@ -107,9 +107,11 @@ yj_code registry_history(yj_store *s, const yj_user *u, const yj_registry *r, in
 yj_code registry_create_in(yj_conn *c, const yj_user *u, const yj_registry *r,
                            const json_t *in, int64_t *id_out, yj_err *err);
 
-/* Update by id on a connection already inside a transaction (CSV import). */
+/* Update by id on a connection already inside a transaction (CSV import).
+ * *changed is false when the input equals the stored record (nothing
+ * written, no audit entry). */
 yj_code registry_update_in(yj_conn *c, const yj_user *u, const yj_registry *r, int64_t id,
-                           int64_t expect_version, const json_t *in, yj_err *err);
+                           int64_t expect_version, const json_t *in, bool *changed, yj_err *err);
 
 /* ---- CSV (csvio.c) ------------------------------------------------------- */
 

@@ -339,6 +339,8 @@ yj_code registry_validate(const yj_registry *r, const json_t *in, const json_t *
             norm = json_boolean(json_integer_value(v) != 0); /* stored as 0/1 */
         } else {
             rc = field_value(f, v, &norm, err);
+            if (rc == YJ_OK && json_is_null(norm) && f->required) /* e.g. tags "、 " */
+                rc = yj_err_set(err, YJ_EINVAL, f->name, "「%s」是必填项", f->label);
         }
         if (rc == YJ_OK)
             json_object_set_new(rec, f->name, norm ? norm : json_null());

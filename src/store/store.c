@@ -63,8 +63,7 @@ yj_store *yj_store_open(const char *url, int pool_size, yj_err *err)
     if (pool_size < 1)
         pool_size = 1;
     yj_store *s = calloc(1, sizeof *s);
-    s->conns = calloc((size_t)pool_size, sizeof *s->conns);
-    if (s == NULL || s->conns == NULL)
+    if (s == NULL || (s->conns = calloc((size_t)pool_size, sizeof *s->conns)) == NULL)
         abort();
     s->drv = drv;
     pthread_mutex_init(&s->mu, NULL);

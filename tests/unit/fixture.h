@@ -1,0 +1,124 @@
+/*
+ * fixture.h — a migrated database on a temporary file, with a small region
+ * tree, for the unit tests that need a store.  Include after cmocka.h.
+ *
+ *   14 山西省
+ *     1405 晋城市
+ *       140525 泽州县
+ *         140525100 南村镇
+ *       140581 高平市
+ *     1406 朔州市
+ *       140602 朔城区
+ */
+#ifndef YJ_TEST_FIXTURE_H
+#define YJ_TEST_FIXTURE_H
+
+#include "../../src/auth/auth.h"
+#include "../../src/core/buf.h"
+#include "../../src/core/util.h"
+#include "../../src/registry/registry.h"
+#include "../../src/store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    char path[64];
+    yj_store *store;
+} fx_db;
+
+static inline void fx_exec(yj_store *s, const char *sql)
+{
+    yj_err err;
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = yj_exec(c, sql, &err);
+    yj_store_release(s, c);
+    if (rc != YJ_OK)
+        fail_msg("SQL failed: %s: %s", sql, err.message);
+}
+
+static inline int64_t fx_count(yj_store *s, const char *sql)
+{
+    yj_err err;
+    int64_t n = -1;
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = yj_query_int(c, sql, NULL, &n, &err);
+    yj_store_release(s, c);
+    if (rc != YJ_OK)
+        fail_msg("query failed: %s: %s", sql, err.message);
+    return n;
+}
+
+static inline void fx_migrate(yj_store *s)
+{
+    size_t n = 0;
+    const yj_migration *m = yj_migrations(&n);
+    yj_err err;
+    if (yj_store_migrate(s, m, n, &err) != YJ_OK)
+        fail_msg("migrate: %s", err.message);
+}
+
+static inline fx_db *fx_open(void)
+{
+    registry_init();
+    fx_db *db = calloc(1, sizeof *db);
+    assert_non_null(db);
+    snprintf(db->path, sizeof db->path, "/tmp/yj-unit-XXXXXX");
+    int fd = mkstemp(db->path);
+    assert_true(fd >= 0);
+    close(fd);
+    yj_err err;
+    db->store = yj_store_open(db->path, 2, &err);
+    if (db->store == NULL)
+        fail_msg("open %s: %s", db->path, err.message);
+    fx_migrate(db->store);
+    fx_exec(db->store, "INSERT INTO region(code, name, parent, level) VALUES"
+                       " ('14', '山西省', NULL, 1),"
+                       " ('1405', '晋城市', '14', 2),"
+                       " ('140525', '泽州县', '1405', 3),"
+                       " ('140525100', '南村镇', '140525', 4),"
+                       " ('140581', '高平市', '1405', 3),"
+                       " ('1406', '朔州市', '14', 2),"
+                       " ('140602', '朔城区', '1406', 3)");
+    return db;
+}
+
+static inline void fx_close(fx_db *db)
+{
+    if (db == NULL)
+        return;
+    yj_store_close(db->store);
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char p[80];
+        snprintf(p, sizeof p, "%s%s", db->path, suffixes[i]);
+        unlink(p);
+    }
+    free(db);
+}
+
+static inline int fx_setup(void **state)
+{
+    *state = fx_open();
+    return 0;
+}
+
+static inline int fx_teardown(void **state)
+{
+    fx_close(*state);
+    return 0;
+}
+
+/* Parse JSON text written in a test (must be valid). */
+static inline json_t *fx_json(const char *text)
+{
+    json_error_t je;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
+    if (v == NULL)
+        fail_msg("bad JSON in test: %s: %s", text, je.text);
+    return v;
+}
+
+#endif
