@@ -86,3 +86,41 @@ char *yj_buf_steal(yj_buf *b)
     b->len = b->cap = 0;
     return p;
 }
+
+void yj_buf_json_string(yj_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    yj_buf_putc(b, '"');
+    const char *run = s;
+    for (const char *p = s;; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        yj_buf_append(b, run, (size_t)(p - run));
+        if (ch == '\0')
+            break;
+        run = p + 1;
+        switch (ch) {
+        case '"':
+            yj_buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            yj_buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            yj_buf_puts(b, "\\n");
+            break;
+        case '\r':
+            yj_buf_puts(b, "\\r");
+            break;
+        case '\t':
+            yj_buf_puts(b, "\\t");
+            break;
+        default: {
+            char u[7] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15], 0};
+            yj_buf_puts(b, u);
+        }
+        }
+    }
+    yj_buf_putc(b, '"');
+}

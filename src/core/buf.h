@@ -21,6 +21,8 @@ void yj_buf_append(yj_buf *b, const void *p, size_t n);
 void yj_buf_puts(yj_buf *b, const char *s);
 void yj_buf_putc(yj_buf *b, char c);
 void yj_buf_printf(yj_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s as a JSON string literal (quoted, escaped; s must be UTF-8). */
+void yj_buf_json_string(yj_buf *b, const char *s);
 /* Hand the data to the caller (who frees it) and reset the buffer. */
 char *yj_buf_steal(yj_buf *b);
 

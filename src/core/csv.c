@@ -92,8 +92,8 @@ int yj_csv_next(yj_csv *c, yj_csv_row *row, yj_err *err)
     row->n = 0;
     /* skip blank lines */
     while (c->p < c->end && (*c->p == '\n' || *c->p == '\r')) {
-        if (*c->p == '\n')
-            c->line++;
+        if (*c->p == '\n' || c->p + 1 == c->end || c->p[1] != '\n')
+            c->line++; /* LF, or a CR not followed by LF */
         c->p++;
     }
     if (c->p >= c->end)
@@ -144,13 +144,12 @@ int yj_csv_next(yj_csv *c, yj_csv_row *row, yj_err *err)
             c->p++;
             continue;
         }
-        /* end of record */
+        /* end of record: CRLF, LF or a bare CR each end one line */
         if (*c->p == '\r')
             c->p++;
-        if (c->p < c->end && *c->p == '\n') {
+        if (c->p < c->end && *c->p == '\n')
             c->p++;
-            c->line++;
-        }
+        c->line++;
         return 1;
     }
 }

@@ -158,20 +158,27 @@ void api_reg_list(yj_req *req, yj_resp *resp)
     list_params lp;
     if (!list_params_parse(req, &lp, 50, 1000, resp))
         return;
-    json_t *items = NULL;
+    yj_buf b;
+    yj_buf_init(&b);
+    yj_buf_puts(&b, "{\"items\":");
     int64_t total = 0;
     yj_err err;
     yj_err_clear(&err);
-    if (registry_list(req->app->store, &req->session.user, lp.reg, &lp.q, &items, &total, &err) !=
-        YJ_OK) {
+    if (registry_list_json(req->app->store, &req->session.user, lp.reg, &lp.q, &b, &total,
+                           &err) != YJ_OK) {
+        yj_buf_free(&b);
         http_error(resp, &err);
         return;
     }
     int64_t next = lp.q.offset + lp.q.limit;
-    json_t *out = json_pack("{s:o,s:I,s:i,s:I}", "items", items, "total", (json_int_t)total,
-                            "limit", lp.q.limit, "offset", (json_int_t)lp.q.offset);
-    json_object_set_new(out, "next_offset", next < total ? json_integer(next) : json_null());
-    http_json(resp, 200, out);
+    yj_buf_printf(&b, ",\"total\":%lld,\"limit\":%d,\"offset\":%lld,\"next_offset\":", (long long)total,
+                  lp.q.limit, (long long)lp.q.offset);
+    if (next < total)
+        yj_buf_printf(&b, "%lld}", (long long)next);
+    else
+        yj_buf_puts(&b, "null}");
+    size_t len = b.len;
+    http_text(resp, 200, "application/json; charset=utf-8", yj_buf_steal(&b), len);
 }
 
 void api_reg_geojson(yj_req *req, yj_resp *resp)

@@ -100,7 +100,7 @@ yj_code registry_export_csv(yj_store *s, const yj_user *u, const yj_registry *r,
 typedef struct {
     const yj_field *field; /* NULL for a standard column */
     const char *std;       /* standard column name */
-    const char *label;     /* for error reports */
+    const char *label;     /* for error reports (static: field or standard label) */
 } column_map;
 
 static void report_error(yj_import_report *rep, size_t line, const char *column,
@@ -182,6 +182,12 @@ static yj_code map_header(const yj_registry *r, const yj_csv_row *row, column_ma
             report_error(rep, row->line, h, "未知列");
             ok = false;
         }
+        /* The header row is freed after mapping: labels must be static. */
+        for (size_t i = 0; map[c].std && i < N_STD; i++)
+            if (std_cols[i].name == map[c].std)
+                map[c].label = std_cols[i].label;
+        if (map[c].field)
+            map[c].label = map[c].field->label;
         for (size_t p = 0; p < c; p++)
             if ((map[c].field && map[p].field == map[c].field) ||
                 (map[c].std && map[p].std == map[c].std)) {

@@ -86,6 +86,20 @@ yj_code registry_list(yj_store *s, const yj_user *u, const yj_registry *r, const
     return rc;
 }
 
+yj_code registry_list_json(yj_store *s, const yj_user *u, const yj_registry *r, const yj_query *q,
+                           yj_buf *out, int64_t *total, yj_err *err)
+{
+    *total = 0;
+    yj_code rc = require(u, r, YJ_ACT_READ, err);
+    if (rc != YJ_OK)
+        return rc;
+    yj_scope sc = user_scope(u);
+    yj_conn *c = yj_store_acquire(s);
+    rc = yj_rec_list_json(c, &r->table, &sc, q, out, total, err);
+    yj_store_release(s, c);
+    return rc;
+}
+
 yj_code registry_get(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id,
                      json_t **out, yj_err *err)
 {

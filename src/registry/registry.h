@@ -89,6 +89,9 @@ yj_code registry_validate(const yj_registry *r, const json_t *in, const json_t *
 
 yj_code registry_list(yj_store *s, const yj_user *u, const yj_registry *r, const yj_query *q,
                       json_t **items, int64_t *total, yj_err *err);
+/* registry_list written straight into out as a JSON array (the hot path). */
+yj_code registry_list_json(yj_store *s, const yj_user *u, const yj_registry *r, const yj_query *q,
+                           yj_buf *out, int64_t *total, yj_err *err);
 yj_code registry_get(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id,
                      json_t **out, yj_err *err);
 yj_code registry_create(yj_store *s, const yj_user *u, const yj_registry *r, const json_t *in,

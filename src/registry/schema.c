@@ -171,8 +171,9 @@ static yj_column columns[COUNT_OF(registries)][32];
 static yj_coltype field_coltype(yj_ftype t)
 {
     switch (t) {
-    case YJ_F_INT:
     case YJ_F_BOOL:
+        return YJ_COL_BOOL;
+    case YJ_F_INT:
     case YJ_F_REF:
         return YJ_COL_INT;
     case YJ_F_REAL:

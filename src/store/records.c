@@ -46,7 +46,7 @@ static bool is_std_col(const char *col)
 
 static const char *coltype_sql(yj_coltype t)
 {
-    return t == YJ_COL_INT ? "INTEGER" : t == YJ_COL_REAL ? "REAL" : "TEXT";
+    return t == YJ_COL_INT || t == YJ_COL_BOOL ? "INTEGER" : t == YJ_COL_REAL ? "REAL" : "TEXT";
 }
 
 char *yj_table_ddl(const yj_table *t)
@@ -189,7 +189,11 @@ static int query_bind(yj_stmt *st, int idx, const yj_table *t, const yj_query *q
     for (size_t i = 0; i < q->nfilters; i++) {
         yj_coltype type = YJ_COL_TEXT;
         yj_table_has_col(t, q->filters[i].col, &type);
-        if (type == YJ_COL_INT)
+        if (type == YJ_COL_BOOL)
+            yj_bind_int(st, idx++, !strcmp(q->filters[i].value, "true") ||
+                                       !strcmp(q->filters[i].value, "1") ||
+                                       !strcmp(q->filters[i].value, "是"));
+        else if (type == YJ_COL_INT)
             yj_bind_int(st, idx++, strtoll(q->filters[i].value, NULL, 10));
         else if (type == YJ_COL_REAL)
             yj_bind_real(st, idx++, strtod(q->filters[i].value, NULL));
@@ -207,10 +211,67 @@ static int query_bind(yj_stmt *st, int idx, const yj_table *t, const yj_query *q
     return idx;
 }
 
-yj_code yj_rec_list(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_query *q,
-                    json_t **items_out, int64_t *total_out, yj_err *err)
+/* Standard columns select_cols() puts before the table's own. */
+#define N_SELECT_STD 9
+
+/* Row sinks: the json_t list and the direct JSON writer share the query. */
+typedef void (*row_sink)(yj_stmt *st, const yj_table *t, void *ctx);
+
+static void sink_json_array(yj_stmt *st, const yj_table *t, void *ctx)
 {
-    *items_out = json_array();
+    (void)t;
+    json_array_append_new(ctx, row_json(st));
+}
+
+typedef struct {
+    yj_buf *out;
+    size_t rows;
+} text_sink;
+
+static void sink_json_text(yj_stmt *st, const yj_table *t, void *ctx)
+{
+    text_sink *ts = ctx;
+    yj_buf *out = ts->out;
+    char num[40];
+    int n = yj_col_count(st);
+    if (ts->rows++)
+        yj_buf_putc(out, ',');
+    yj_buf_putc(out, '{');
+    for (int i = 0; i < n; i++) {
+        if (i)
+            yj_buf_putc(out, ',');
+        yj_buf_json_string(out, yj_col_name(st, i));
+        yj_buf_putc(out, ':');
+        bool is_bool = i >= N_SELECT_STD && t->cols[i - N_SELECT_STD].type == YJ_COL_BOOL;
+        switch (yj_col_type(st, i)) {
+        case -1:
+            yj_buf_puts(out, "null");
+            break;
+        case YJ_COL_INT:
+            if (is_bool) {
+                yj_buf_puts(out, yj_col_int(st, i) ? "true" : "false");
+            } else {
+                snprintf(num, sizeof num, "%lld", (long long)yj_col_int(st, i));
+                yj_buf_puts(out, num);
+            }
+            break;
+        case YJ_COL_REAL:
+            snprintf(num, sizeof num, "%.15g", yj_col_real(st, i));
+            yj_buf_puts(out, num);
+            if (strpbrk(num, ".eE") == NULL) /* keep it a JSON real: 35 -> 35.0 */
+                yj_buf_puts(out, ".0");
+            break;
+        default:
+            yj_buf_json_string(out, yj_col_text(st, i));
+        }
+    }
+    yj_buf_putc(out, '}');
+}
+
+static yj_code rec_list_rows(yj_conn *c, const yj_table *t, const yj_scope *sc,
+                             const yj_query *q, row_sink sink, void *ctx, int64_t *total_out,
+                             yj_err *err)
+{
     *total_out = 0;
     const char *sort = "id";
     if (q->sort && q->sort[0]) {
@@ -253,13 +314,30 @@ yj_code yj_rec_list(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_
     yj_bind_int(st, idx, q->offset);
     int r;
     while ((r = yj_step(st, err)) == 1)
-        json_array_append_new(*items_out, row_json(st));
+        sink(st, t, ctx);
     if (r < 0)
         rc = YJ_EINTERNAL;
     yj_stmt_done(st);
 out:
     yj_buf_free(&where);
     yj_buf_free(&sql);
+    return rc;
+}
+
+yj_code yj_rec_list(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_query *q,
+                    json_t **items_out, int64_t *total_out, yj_err *err)
+{
+    *items_out = json_array();
+    return rec_list_rows(c, t, sc, q, sink_json_array, *items_out, total_out, err);
+}
+
+yj_code yj_rec_list_json(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_query *q,
+                         yj_buf *out, int64_t *total_out, yj_err *err)
+{
+    text_sink ts = {out, 0};
+    yj_buf_putc(out, '[');
+    yj_code rc = rec_list_rows(c, t, sc, q, sink_json_text, &ts, total_out, err);
+    yj_buf_putc(out, ']');
     return rc;
 }
 

@@ -266,6 +266,20 @@ bool yj_col_null(yj_stmt *st, int i)
     return st->conn->store->drv->col_type(st->impl, i) == YJ_VAL_NULL;
 }
 
+int yj_col_type(yj_stmt *st, int i)
+{
+    switch (st->conn->store->drv->col_type(st->impl, i)) {
+    case YJ_VAL_INT:
+        return YJ_COL_INT;
+    case YJ_VAL_REAL:
+        return YJ_COL_REAL;
+    case YJ_VAL_TEXT:
+        return YJ_COL_TEXT;
+    default:
+        return -1;
+    }
+}
+
 const char *yj_col_text(yj_stmt *st, int i)
 {
     return st->conn->store->drv->col_text(st->impl, i);

@@ -16,6 +16,7 @@
 #ifndef YJ_STORE_H
 #define YJ_STORE_H
 
+#include "../core/buf.h"
 #include "../core/err.h"
 
 #include <jansson.h>
@@ -70,6 +71,8 @@ int yj_step(yj_stmt *st, yj_err *err);
 int yj_col_count(yj_stmt *st);
 const char *yj_col_name(yj_stmt *st, int i);
 bool yj_col_null(yj_stmt *st, int i);
+/* Stored type of the value: YJ_COL_TEXT, YJ_COL_INT or YJ_COL_REAL; -1 for NULL. */
+int yj_col_type(yj_stmt *st, int i);
 const char *yj_col_text(yj_stmt *st, int i); /* valid until the next step; "" for NULL */
 int64_t yj_col_int(yj_stmt *st, int i);
 double yj_col_real(yj_stmt *st, int i);
@@ -101,7 +104,8 @@ yj_code yj_store_migrate(yj_store *s, const yj_migration *m, size_t n, yj_err *e
 
 /* ---- scoped records (records.c) -------------------------------------------- */
 
-typedef enum { YJ_COL_TEXT, YJ_COL_INT, YJ_COL_REAL } yj_coltype;
+/* YJ_COL_BOOL is stored as INTEGER 0/1 and read back as JSON true/false. */
+typedef enum { YJ_COL_TEXT, YJ_COL_INT, YJ_COL_REAL, YJ_COL_BOOL } yj_coltype;
 
 typedef struct {
     const char *name;
@@ -156,6 +160,10 @@ char *yj_table_ddl(const yj_table *t);
 
 yj_code yj_rec_list(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_query *q,
                     json_t **items_out, int64_t *total_out, yj_err *err);
+/* The same page written straight into `out` as a JSON array of objects
+ * (the read hot path: no intermediate json_t). */
+yj_code yj_rec_list_json(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_query *q,
+                         yj_buf *out, int64_t *total_out, yj_err *err);
 yj_code yj_rec_get(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
                    json_t **out, yj_err *err);
 /* Look up by natural key inside the scope.  YJ_ENOTFOUND if absent from the
