@@ -6,7 +6,7 @@
  * here build the SQL for list/get/insert/update/delete from that
  * description, and every statement they build carries the caller's scope:
  *
- *     region_code LIKE '<scope prefix>%'   -- the user's region subtree
+ *     region_code >= '<scope>' AND region_code < '<scope>~'  -- the user's region subtree
  *     AND <enterprise_col> = <enterprise>  -- enterprise users: own rows only
  *
  * Column names in the SQL come only from the yj_table (never from the
@@ -89,19 +89,29 @@ static bool scope_where(yj_buf *sql, const yj_table *t, const yj_scope *sc, cons
     if (sc->enterprise != 0 && t->enterprise_col == NULL)
         return false;
     if (sc->region[0])
-        yj_buf_printf(sql, " AND %sregion_code LIKE ?", alias);
+        yj_buf_printf(sql, " AND %sregion_code >= ? AND %sregion_code < ?", alias, alias);
     if (sc->enterprise != 0)
         yj_buf_printf(sql, " AND %s%s = ?", alias, t->enterprise_col);
     return true;
 }
 
+/* "code starts with prefix" as the range [prefix, prefix + "~"): region codes
+ * are digits, which all sort below '~'.  A range, unlike LIKE with a bound
+ * pattern, keeps the prepared statement (SQLite re-prepares LIKE statements
+ * whenever the pattern is rebound) and can use the region_code index. */
+static int bind_prefix(yj_stmt *st, int idx, const char *prefix)
+{
+    char hi[24];
+    snprintf(hi, sizeof hi, "%.16s~", prefix);
+    yj_bind_text(st, idx++, prefix);
+    yj_bind_text(st, idx++, hi);
+    return idx;
+}
+
 static int scope_bind(yj_stmt *st, int idx, const yj_scope *sc)
 {
-    if (sc->region[0]) {
-        char pat[20];
-        snprintf(pat, sizeof pat, "%s%%", sc->region);
-        yj_bind_text(st, idx++, pat);
-    }
+    if (sc->region[0])
+        idx = bind_prefix(st, idx, sc->region);
     if (sc->enterprise != 0)
         yj_bind_int(st, idx++, sc->enterprise);
     return idx;
@@ -170,7 +180,7 @@ static char *like_pattern(const char *s)
 static void query_where(yj_buf *sql, const yj_table *t, const yj_query *q)
 {
     if (q->region && q->region[0])
-        yj_buf_puts(sql, " AND t.region_code LIKE ?");
+        yj_buf_puts(sql, " AND t.region_code >= ? AND t.region_code < ?");
     for (size_t i = 0; i < q->nfilters; i++)
         yj_buf_printf(sql, " AND t.%s = ?", q->filters[i].col);
     if (q->search && q->search[0] && t->search_col)
@@ -181,11 +191,8 @@ static void query_where(yj_buf *sql, const yj_table *t, const yj_query *q)
 
 static int query_bind(yj_stmt *st, int idx, const yj_table *t, const yj_query *q)
 {
-    if (q->region && q->region[0]) {
-        char pat[20];
-        snprintf(pat, sizeof pat, "%.16s%%", q->region);
-        yj_bind_text(st, idx++, pat);
-    }
+    if (q->region && q->region[0])
+        idx = bind_prefix(st, idx, q->region);
     for (size_t i = 0; i < q->nfilters; i++) {
         yj_coltype type = YJ_COL_TEXT;
         yj_table_has_col(t, q->filters[i].col, &type);
