@@ -105,6 +105,20 @@ void api_users_create(yj_req *req, yj_resp *resp)
         http_error(resp, &err);
         return;
     }
+    static const char *const allowed[] = {"username", "password",      "role",
+                                          "region_code", "name", "enterprise_id", NULL};
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val) {
+        bool ok = false;
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = strcmp(allowed[i], key) == 0;
+        if (!ok) {
+            http_errorf(resp, YJ_EINVAL, key, "unknown field %s", key);
+            json_decref(body);
+            return;
+        }
+    }
     const char *role_s = json_string_value(json_object_get(body, "role"));
     const char *region = json_string_value(json_object_get(body, "region_code"));
     int role = role_parse(role_s);

@@ -13,6 +13,7 @@
 #include "../core/util.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -184,13 +185,14 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
             return MHD_YES;
     }
     if (*upload_data_size > 0) {
+        /* MHD cannot answer in the middle of an upload: past the limit we
+         * keep reading and discarding, and answer 413 at the end. */
         if (!ctx->too_big && ctx->body.len + *upload_data_size <= ctx->limit)
             yj_buf_append(&ctx->body, upload_data, *upload_data_size);
         else
             ctx->too_big = true;
         *upload_data_size = 0;
-        if (!ctx->too_big)
-            return MHD_YES;
+        return MHD_YES;
     }
 
     yj_req req = {.app = app, .method = method, .path = url, .conn = conn, .route_index = -1};
@@ -224,6 +226,30 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(ctx);
         *con_cls = NULL;
     }
+}
+
+/* Percent-decoding of the path and query values.  %00 is left as the three
+ * characters "%00": a NUL must never cut a path or value short
+ * ("/index.html%00.js" must not become "/index.html"). */
+static size_t unescape_cb(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        if (r[0] == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2])) {
+            char hex[3] = {r[1], r[2], 0};
+            unsigned v = (unsigned)strtoul(hex, NULL, 16);
+            if (v != 0) {
+                *w++ = (char)v;
+                r += 2;
+                continue;
+            }
+        }
+        *w++ = *r;
+    }
+    *w = '\0';
+    return (size_t)(w - s);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -266,7 +292,8 @@ yj_server *http_server_start(yj_app *app, const char *listen, yj_err *err)
         flags, 0, NULL, NULL, access_cb, app, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_cb, NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (srv->daemon == NULL) {
         free(srv);

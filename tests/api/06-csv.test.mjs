@@ -1,0 +1,231 @@
+// 06 — CSV export and import (HTTP and CLI).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  setupServer, REGISTRIES, regSchema, validRecord, assertError, desc, uniq, count, cli, csvDoc,
+  csvValue, anyEnterprise, csvColumns, parseCsv,
+} from './harness.mjs';
+
+const S = setupServer();
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+async function importCsv(reg, text, { skipBad = false, auth } = {}) {
+  return S.api('POST', `/api/v1/registries/${reg}/import${skipBad ? '?skip_bad=1' : ''}`, {
+    auth: auth ?? await S.as('admin'), body: text, headers: { 'content-type': 'text/csv; charset=utf-8' },
+  });
+}
+
+// Rows for shelter: header (labels as the export writes them, or field names) + records.
+async function shelterRows(n, { labels = true, mutate = {} } = {}) {
+  const schema = await S.schema();
+  const rs = regSchema(schema, 'shelter');
+  const ccols = await csvColumns(S, 'shelter');
+  const cols = ccols.map((c) => c.name);
+  const byName = Object.fromEntries(rs.fields.map((f) => [f.name, f]));
+  const header = ccols.map((c) => (labels ? c.header : c.name));
+  const recs = [];
+  const rows = [];
+  for (let i = 0; i < n; i++) {
+    const r = validRecord(schema, 'shelter', { name: uniq(`导入避难场所${i}-`) });
+    if (mutate[i]) mutate[i](r);
+    recs.push(r);
+    rows.push(cols.map((c) => csvValue(byName[c], r[c])));
+  }
+  return { header, rows, recs, cols };
+}
+
+test('export: UTF-8 BOM, Chinese header labels, attachment, every registry', async () => {
+  const admin = await S.as('admin');
+  const schema = await S.schema();
+  for (const reg of REGISTRIES) {
+    const r = await S.api('GET', `/api/v1/registries/${reg}/export.csv`, { auth: admin });
+    assert.equal(r.status, 200, `${reg}: ${desc(r)}`);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/csv/);
+    assert.match(r.headers.get('content-disposition') ?? '', /attachment/);
+    assert.deepEqual(r.buf.subarray(0, 3), BOM, `${reg} starts with BOM`);
+    const header = r.buf.subarray(3).toString('utf8').split(/\r?\n/)[0];
+    const rs = regSchema(schema, reg);
+    for (const f of rs.fields) assert.ok(header.includes(f.label), `${reg} header has ${f.label}: ${header}`);
+    assert.ok(!/(^|,)name(,|$)/.test(header), `${reg} header uses labels, not field names`);
+    const lines = r.buf.subarray(3).toString('utf8').split(/\r?\n/).filter((l) => l.length);
+    if (reg !== 'duty_contact') assert.ok(lines.length >= 2, `${reg} demo data exported`);
+  }
+});
+
+test('export honours filters', async () => {
+  const admin = await S.as('admin');
+  const name = uniq('过滤导出');
+  const schema = await S.schema();
+  const c = await S.api('POST', '/api/v1/registries/shelter', { auth: admin, body: validRecord(schema, 'shelter', { name }) });
+  assert.equal(c.status, 201, desc(c));
+  const r = await S.api('GET', `/api/v1/registries/shelter/export.csv?q=${encodeURIComponent(name)}`, { auth: admin });
+  const lines = r.text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.length);
+  assert.equal(lines.length, 2, `header + 1 row: ${r.text}`);
+  assert.ok(lines[1].includes(name));
+});
+
+for (const reg of REGISTRIES) {
+  test(`round trip ${reg}: importing the export creates nothing`, async () => {
+    const admin = await S.as('admin');
+    if (reg === 'hazard_source') await anyEnterprise(S);
+    // make sure there is a record with Chinese, quotes and commas
+    const schema = await S.schema();
+    const refs = reg === 'hazard_source' ? { enterprise: await anyEnterprise(S) } : undefined;
+    const body = validRecord(schema, reg, { refs, name: uniq('逗号,引号"测试') });
+    const c = await S.api('POST', `/api/v1/registries/${reg}`, { auth: admin, body });
+    assert.equal(c.status, 201, desc(c));
+    const ex = await S.api('GET', `/api/v1/registries/${reg}/export.csv?limit=1000`, { auth: admin });
+    assert.equal(ex.status, 200, desc(ex));
+    const before = await count(S, reg);
+    const im = await importCsv(reg, ex.buf);
+    assert.equal(im.status, 200, desc(im));
+    assert.equal(im.json.created, 0, `created: ${desc(im)}`);
+    assert.deepEqual(im.json.errors, [], 'no errors');
+    assert.equal(im.json.skipped, 0);
+    assert.equal(await count(S, reg), before, 'no duplicates');
+    assert.equal(im.json.updated, 0, `export→import should be lossless (updated=${im.json.updated}, unchanged=${im.json.unchanged})`);
+    const g = await S.api('GET', `/api/v1/registries/${reg}/${c.json.id}`, { auth: admin });
+    assert.deepEqual(g.json, c.json, 'record unchanged by re-import');
+  });
+}
+
+test('import with 2 bad rows → 422 with report, nothing written', async () => {
+  const { header, rows, cols } = await shelterRows(5, {
+    mutate: { 1: (r) => { r.class = '豪华型'; }, 3: (r) => { r.manager = ''; } },
+  });
+  const before = await count(S, 'shelter');
+  const r = await importCsv('shelter', csvDoc([header, ...rows]));
+  assertError(r, 422, 'invalid');
+  const rep = r.json.report;
+  assert.ok(rep && Array.isArray(rep.errors), `report: ${desc(r)}`);
+  assert.equal(rep.errors.length, 2, `two bad rows: ${JSON.stringify(rep.errors)}`);
+  const schema = await S.schema();
+  const rs = regSchema(schema, 'shelter');
+  const lab = (n) => rs.fields.find((f) => f.name === n).label;
+  // rows 2 and 4 of the data = lines 3 and 5 of the file (header is line 1)
+  const [e1, e2] = [...rep.errors].sort((a, b) => a.row - b.row);
+  const offset = e1.row - 2;
+  assert.ok(offset === 0 || offset === 1, `row numbering (data rows or file lines): ${JSON.stringify(rep.errors)}`);
+  assert.equal(e2.row, 4 + offset, 'second bad row');
+  assert.ok([`class`, lab('class')].includes(e1.column), `column of bad enum: ${e1.column}`);
+  assert.ok([`manager`, lab('manager')].includes(e2.column), `column of missing field: ${e2.column}`);
+  for (const e of rep.errors) assert.ok(typeof e.reason === 'string' && e.reason.length > 0, 'reason');
+  assert.equal(await count(S, 'shelter'), before, 'nothing written');
+  assert.ok(cols.length > 0);
+});
+
+test('import with skip_bad=1 → good rows imported, skipped=2', async () => {
+  const { header, rows, recs } = await shelterRows(5, {
+    mutate: { 0: (r) => { r.capacity = 'lots'; }, 4: (r) => { r.phone = '123'; } },
+  });
+  const before = await count(S, 'shelter');
+  const r = await importCsv('shelter', csvDoc([header, ...rows]), { skipBad: true });
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.created, 3);
+  assert.equal(r.json.skipped, 2);
+  assert.equal(r.json.errors.length, 2);
+  assert.equal(await count(S, 'shelter'), before + 3);
+  const admin = await S.as('admin');
+  for (const [i, rec] of recs.entries()) {
+    const l = await S.api('GET', `/api/v1/registries/shelter?q=${encodeURIComponent(rec.name)}`, { auth: admin });
+    assert.equal(l.json.total, i === 0 || i === 4 ? 0 : 1, `row ${i}`);
+    if (l.json.total) {
+      assert.equal(l.json.items[0].capacity, rec.capacity);
+      assert.equal(l.json.items[0].region_code, rec.region_code);
+    }
+  }
+});
+
+test('import without BOM, with field-name header, and updates by natural key', async () => {
+  const { header, rows, recs, cols } = await shelterRows(3, { labels: false });
+  const before = await count(S, 'shelter');
+  const r = await importCsv('shelter', csvDoc([header, ...rows], { bom: false }));
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.created, 3);
+  assert.equal(await count(S, 'shelter'), before + 3);
+  // same file again: unchanged
+  const again = await importCsv('shelter', csvDoc([header, ...rows], { bom: false }));
+  assert.equal(again.status, 200, desc(again));
+  assert.equal(again.json.created, 0);
+  assert.equal(again.json.unchanged, 3);
+  // change one row: updated
+  const ci = cols.indexOf('capacity');
+  rows[1][ci] = 4321;
+  const upd = await importCsv('shelter', csvDoc([header, ...rows]));
+  assert.equal(upd.json.updated, 1, desc(upd));
+  assert.equal(upd.json.unchanged, 2);
+  const l = await S.api('GET', `/api/v1/registries/shelter?q=${encodeURIComponent(recs[1].name)}`, { auth: await S.as('admin') });
+  assert.equal(l.json.items[0].capacity, 4321);
+});
+
+test('malformed CSV and wrong content', async () => {
+  const before = await count(S, 'shelter');
+  const { header, rows } = await shelterRows(1);
+  const bad = [
+    csvDoc([header]).replace(/\r\n$/, '') + '\r\n"unterminated,quote\r\n',
+    csvDoc([['no_such_column', ...header.slice(1)], ...rows]),
+    '',
+  ];
+  for (const text of bad) {
+    const r = await importCsv('shelter', text);
+    assertError(r, [400, 422]);
+  }
+  assert.equal(await count(S, 'shelter'), before);
+  const ct = await S.api('POST', '/api/v1/registries/shelter/import', { auth: await S.as('admin'), body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+  assertError(ct, [400, 415]);
+});
+
+test('import respects permissions and region scope', async () => {
+  const { header, rows } = await shelterRows(2);
+  const before = await count(S, 'shelter');
+  assertError(await importCsv('shelter', csvDoc([header, ...rows]), { auth: await S.as('commander') }), 403, 'forbidden');
+  // county user importing rows of another county: rows refused
+  const gp = await shelterRows(2, { mutate: { 0: (r) => { r.region_code = '140581'; } } });
+  const r = await importCsv('shelter', csvDoc([gp.header, ...gp.rows]), { auth: await S.as('duty_zezhou') });
+  assert.ok([403, 422].includes(r.status), desc(r));
+  assert.equal(await count(S, 'shelter'), before, 'nothing written');
+});
+
+test('CLI import --skip-bad reports like the API; without it writes nothing', async () => {
+  const { header, rows, recs } = await shelterRows(4, {
+    mutate: { 1: (r) => { r.class = '不存在'; }, 2: (r) => { delete r.name; r.name = ''; } },
+  });
+  const file = join(S.dir, 'cli.csv');
+  writeFileSync(file, csvDoc([header, ...rows]));
+  const before = await count(S, 'shelter');
+
+  const strict = cli(['import', 'shelter', file, '--db', S.db]);
+  assert.notEqual(strict.status, 0, `strict import of a bad file fails: ${strict.stdout}`);
+  const out1 = strict.stdout + strict.stderr;
+  assert.match(out1, /3/, 'mentions row 3 (or data row 2)');
+  assert.equal(await count(S, 'shelter'), before, 'nothing written');
+
+  const r = cli(['import', 'shelter', file, '--db', S.db, '--skip-bad']);
+  assert.equal(r.status, 0, `skip-bad: ${r.stdout}\n${r.stderr.slice(-2000)}`);
+  const out = r.stdout + r.stderr;
+  let rep = null;
+  try { rep = JSON.parse(r.stdout); } catch { /* text */ }
+  if (rep) {
+    assert.equal(rep.created, 2);
+    assert.equal(rep.skipped, 2);
+    assert.equal(rep.errors.length, 2);
+  } else {
+    assert.match(out, /created\D{0,5}2\b/i, `created 2: ${out}`);
+    assert.match(out, /skipped\D{0,5}2\b/i, `skipped 2: ${out}`);
+  }
+  assert.equal(await count(S, 'shelter'), before + 2);
+  const admin = await S.as('admin');
+  const l = await S.api('GET', `/api/v1/registries/shelter?q=${encodeURIComponent(recs[3].name)}`, { auth: admin });
+  assert.equal(l.json.total, 1);
+});
+
+test('CLI export writes the same CSV as the API', async () => {
+  const r = cli(['export', 'warehouse', '--db', S.db]);
+  assert.equal(r.status, 0, r.stderr);
+  const api = await S.api('GET', '/api/v1/registries/warehouse/export.csv?limit=1000', { auth: await S.as('admin') });
+  assert.ok(r.stdout.startsWith('\uFEFF'), 'CLI export has BOM');
+  const norm = (s) => s.replace(/^\uFEFF/, '').split(/\r?\n/).filter(Boolean).sort();
+  assert.deepEqual(norm(r.stdout), norm(api.text));
+});
