@@ -33,6 +33,8 @@ static const yj_migration migrations[] = {
      "CREATE INDEX audit_record ON audit(entity, record_id);",
      NULL},
     {2, "base databases (registry tables from registry/schema.c)", NULL, registry_migrate},
+    {3, "table generations (bumped by every write; invalidate cached reads)",
+     "CREATE TABLE table_generation (name TEXT PRIMARY KEY, gen INTEGER NOT NULL);", NULL},
 };
 
 const yj_migration *yj_migrations(size_t *n)

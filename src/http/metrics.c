@@ -4,6 +4,7 @@
  * are lock-free atomics so observing costs a few nanoseconds per request.
  */
 #include "http.h"
+#include "../registry/registry.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -98,6 +99,18 @@ void metrics_render(yj_buf *out, yj_store *store)
                   "yj_db_pool_waits_total %llu\n",
                   ps.size, ps.in_use, (unsigned long long)ps.acquires,
                   (unsigned long long)ps.waits);
+    yj_cache_stats cs;
+    registry_cache_stats(&cs);
+    yj_buf_printf(out,
+                  "# HELP yj_list_cache_requests_total List reads answered from the cache or not.\n"
+                  "# TYPE yj_list_cache_requests_total counter\n"
+                  "yj_list_cache_requests_total{result=\"hit\"} %llu\n"
+                  "yj_list_cache_requests_total{result=\"miss\"} %llu\n"
+                  "# HELP yj_list_cache_bytes Bytes held by the list cache.\n"
+                  "# TYPE yj_list_cache_bytes gauge\n"
+                  "yj_list_cache_bytes %llu\n",
+                  (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+                  (unsigned long long)cs.bytes);
     yj_buf_printf(out,
                   "# HELP yj_sse_clients Browsers connected to the event stream.\n"
                   "# TYPE yj_sse_clients gauge\n"

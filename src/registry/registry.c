@@ -9,9 +9,13 @@
  * transaction, and publishes a "record" event after commit.
  */
 #include "registry.h"
+#include "../core/cache.h"
 #include "../core/events.h"
 
+#include <pthread.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static yj_code require(const yj_user *u, const yj_registry *r, yj_action act, yj_err *err)
@@ -86,6 +90,37 @@ yj_code registry_list(yj_store *s, const yj_user *u, const yj_registry *r, const
     return rc;
 }
 
+/* List pages are cached by (registry, caller scope, query) and tagged with
+ * the table's generation, which every write bumps in its own transaction:
+ * a cached page is served only while nothing in the table has changed. */
+static yj_cache *list_cache;
+static pthread_once_t list_cache_once = PTHREAD_ONCE_INIT;
+
+static void list_cache_init(void)
+{
+    list_cache = yj_cache_new(64u << 20, 4096);
+}
+
+void registry_cache_stats(yj_cache_stats *out)
+{
+    pthread_once(&list_cache_once, list_cache_init);
+    yj_cache_get_stats(list_cache, out);
+}
+
+static void list_cache_key(yj_buf *k, const yj_registry *r, const yj_scope *sc,
+                           const yj_query *q)
+{
+    yj_buf_printf(k, "%s\x1f%s\x1f%lld\x1f%s\x1f%s\x1f%s\x1f%d\x1f%d\x1f%lld", r->name,
+                  sc->region, (long long)sc->enterprise, q->search ? q->search : "",
+                  q->region ? q->region : "", q->sort ? q->sort : "", q->desc, q->limit,
+                  (long long)q->offset);
+    for (size_t i = 0; i < q->nfilters; i++)
+        yj_buf_printf(k, "\x1f%s=%s", q->filters[i].col, q->filters[i].value);
+    if (q->has_bbox)
+        yj_buf_printf(k, "\x1f%.9g,%.9g,%.9g,%.9g", q->bbox[0], q->bbox[1], q->bbox[2],
+                      q->bbox[3]);
+}
+
 yj_code registry_list_json(yj_store *s, const yj_user *u, const yj_registry *r, const yj_query *q,
                            yj_buf *out, int64_t *total, yj_err *err)
 {
@@ -93,10 +128,35 @@ yj_code registry_list_json(yj_store *s, const yj_user *u, const yj_registry *r, 
     yj_code rc = require(u, r, YJ_ACT_READ, err);
     if (rc != YJ_OK)
         return rc;
+    pthread_once(&list_cache_once, list_cache_init);
     yj_scope sc = user_scope(u);
+    yj_buf key, page;
+    yj_buf_init(&key);
+    yj_buf_init(&page);
+    list_cache_key(&key, r, &sc, q);
     yj_conn *c = yj_store_acquire(s);
-    rc = yj_rec_list_json(c, &r->table, &sc, q, out, total, err);
+    int64_t gen = 0;
+    rc = yj_table_generation(c, &r->table, &gen, err);
+    /* cached value: "<total>\n<items JSON>" */
+    if (rc == YJ_OK && yj_cache_get(list_cache, key.data, gen, &page)) {
+        char *nl = strchr(page.data, '\n');
+        *total = strtoll(page.data, NULL, 10);
+        yj_buf_puts(out, nl ? nl + 1 : "[]");
+    } else if (rc == YJ_OK) {
+        yj_buf items;
+        yj_buf_init(&items);
+        rc = yj_rec_list_json(c, &r->table, &sc, q, &items, total, err);
+        if (rc == YJ_OK) {
+            yj_buf_printf(&page, "%lld\n", (long long)*total);
+            yj_buf_append(&page, items.data, items.len);
+            yj_cache_put(list_cache, key.data, gen, page.data, page.len);
+            yj_buf_append(out, items.data, items.len);
+        }
+        yj_buf_free(&items);
+    }
     yj_store_release(s, c);
+    yj_buf_free(&key);
+    yj_buf_free(&page);
     return rc;
 }
 

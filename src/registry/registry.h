@@ -18,6 +18,7 @@
 #define YJ_REGISTRY_H
 
 #include "../auth/auth.h"
+#include "../core/cache.h"
 #include "../core/err.h"
 #include "../store/store.h"
 
@@ -92,6 +93,8 @@ yj_code registry_list(yj_store *s, const yj_user *u, const yj_registry *r, const
 /* registry_list written straight into out as a JSON array (the hot path). */
 yj_code registry_list_json(yj_store *s, const yj_user *u, const yj_registry *r, const yj_query *q,
                            yj_buf *out, int64_t *total, yj_err *err);
+/* Hits and misses of the list-page cache (for /metrics). */
+void registry_cache_stats(yj_cache_stats *out);
 yj_code registry_get(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id,
                      json_t **out, yj_err *err);
 yj_code registry_create(yj_store *s, const yj_user *u, const yj_registry *r, const json_t *in,

@@ -409,6 +409,27 @@ yj_code yj_rec_find_key(yj_conn *c, const yj_table *t, const yj_scope *sc, const
     return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
 }
 
+/* ---- generations ------------------------------------------------------------- */
+
+static yj_code bump_generation(yj_conn *c, const yj_table *t, yj_err *err)
+{
+    yj_stmt *st = yj_prepare(c,
+                             "INSERT INTO table_generation(name, gen) VALUES (?, 1)"
+                             " ON CONFLICT(name) DO UPDATE SET gen = table_generation.gen + 1",
+                             err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_text(st, 1, t->name);
+    int r = yj_step(st, err);
+    yj_stmt_done(st);
+    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+}
+
+yj_code yj_table_generation(yj_conn *c, const yj_table *t, int64_t *gen, yj_err *err)
+{
+    return yj_query_int(c, "SELECT gen FROM table_generation WHERE name = ?", t->name, gen, err);
+}
+
 /* ---- writing --------------------------------------------------------------- */
 
 /* Enterprise users may only write rows their enterprise owns. */
@@ -488,7 +509,7 @@ yj_code yj_rec_insert(yj_conn *c, const yj_table *t, const yj_scope *sc, const j
                        t->key_col);
         return err ? err->code : YJ_EINTERNAL;
     }
-    return YJ_OK;
+    return bump_generation(c, t, err);
 }
 
 /* After an UPDATE/DELETE touched no row: was it a stale version or absent? */
@@ -556,7 +577,7 @@ yj_code yj_rec_update(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t
     }
     if (changed == 0)
         return why_unchanged(c, t, sc, id, err);
-    return YJ_OK;
+    return bump_generation(c, t, err);
 }
 
 yj_code yj_rec_delete(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
@@ -589,5 +610,5 @@ yj_code yj_rec_delete(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t
     }
     if (changed == 0)
         return why_unchanged(c, t, sc, id, err);
-    return YJ_OK;
+    return bump_generation(c, t, err);
 }

@@ -182,6 +182,10 @@ yj_code yj_rec_update(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t
                       yj_err *err);
 yj_code yj_rec_delete(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
                       int64_t expect_version, yj_err *err);
+/* The table's generation: a counter bumped in the same transaction as every
+ * insert, update and delete through this interface, so a reader can tell
+ * whether anything changed since it cached a result (0 = never written). */
+yj_code yj_table_generation(yj_conn *c, const yj_table *t, int64_t *gen, yj_err *err);
 /* True if code is a known region inside the scope prefix. */
 yj_code yj_region_check(yj_conn *c, const yj_scope *sc, const char *code, yj_err *err);
 
