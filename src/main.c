@@ -146,6 +146,7 @@ static int cmd_serve(int argc, char **argv)
         {"--listen", true, "HOST:PORT to listen on (default 127.0.0.1:8080)"},
         {"--web", true, "directory of the web UI (default the source tree's web/)"},
         {"--pool", true, "store connections (default 8)"},
+        {"--threads", true, "HTTP worker threads (default 8)"},
         {"--session-ttl", true, "idle session lifetime in seconds (default 7200)"},
         {"--secure-cookie", false, "mark the session cookie Secure (behind TLS)"},
     };
@@ -171,12 +172,18 @@ static int cmd_serve(int argc, char **argv)
     int pool = atoi(OPT("--pool", "8"));
     if (pool < 1 || pool > 256)
         return fprintf(stderr, "yingji: --pool must be 1..256\n"), 2;
+    int threads = atoi(OPT("--threads", "8"));
+    if (threads < 1 || threads > 256)
+        return fprintf(stderr, "yingji: --threads must be 1..256\n"), 2;
     yj_store *s = open_store(OPT("--db", default_db()), pool);
     if (s == NULL)
         return 1;
     char web_real[PATH_MAX];
     const char *web = OPT("--web", YJ_SOURCE_DIR "/web");
-    yj_app app = {.store = s, .web_dir = NULL, .secure_cookie = OPT("--secure-cookie", NULL) != NULL};
+    yj_app app = {.store = s,
+                  .web_dir = NULL,
+                  .secure_cookie = OPT("--secure-cookie", NULL) != NULL,
+                  .threads = threads};
     if (realpath(web, web_real) != NULL)
         app.web_dir = web_real;
     else

@@ -28,6 +28,7 @@ typedef struct yj_app {
     yj_store *store;
     const char *web_dir; /* realpath of the static root, or NULL */
     bool secure_cookie;  /* add Secure to cookies (behind TLS) */
+    int threads;         /* HTTP worker threads */
 } yj_app;
 
 struct yj_route;
@@ -144,13 +145,16 @@ void metrics_render(yj_buf *out, yj_store *store);
 void sse_init(void);
 int sse_client_count(void);
 void sse_shutdown(void);
-/* Opaque client used by server.c to stream. */
+/* Opaque client used by server.c to stream.  The server never blocks on a
+ * client: when nothing is queued, sse_client_next() calls park(conn) (the
+ * server suspends the connection) and later wake(conn) is called exactly
+ * once, when an event, a ping or shutdown is due. */
 typedef struct sse_client sse_client;
-sse_client *sse_client_open(const yj_user *u);
-/* Blocks up to timeout_ms for the next event; writes at most max bytes into
- * buf.  Returns bytes written, 0 on timeout (caller sends a ping), -1 when
- * the server is shutting down. */
-long sse_client_read(sse_client *c, char *buf, size_t max, int timeout_ms);
+typedef void (*sse_conn_fn)(void *conn);
+sse_client *sse_client_open(const yj_user *u, sse_conn_fn wake, void *conn);
+/* Copy the next message into buf (at most max bytes).  Returns its length,
+ * 0 after parking the connection, or -1 when the server is shutting down. */
+long sse_client_next(sse_client *c, char *buf, size_t max, sse_conn_fn park);
 void sse_client_close(sse_client *c);
 
 /* server.c */

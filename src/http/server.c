@@ -2,9 +2,10 @@
  * server.c — libmicrohttpd adapter: the only file that includes
  * microhttpd.h.
  *
- * Model: one thread per connection (MHD_USE_THREAD_PER_CONNECTION with
- * poll), so a handler may block on the store and an SSE stream may block
- * waiting for events without stalling anyone else.  Request bodies are
+ * Model: epoll with a pool of threads (--threads, default 8), each serving
+ * many connections; handlers run on them and may block on the store, which
+ * holds up only that thread's other connections.  Idle event streams do not
+ * hold a thread: they are suspended and resumed by sse.c.  Request bodies are
  * accumulated up to the route's limit (1 MiB JSON, 16 MiB CSV); a larger
  * body is answered 413 as soon as its Content-Length is seen, or as soon as
  * it grows past the limit.
@@ -72,32 +73,28 @@ void http_query_each(yj_req *req, void (*fn)(const char *k, const char *v, void 
 
 /* ---- SSE streaming ----------------------------------------------------------- */
 
-typedef struct {
-    sse_client *client;
-    bool greeted;
-} sse_stream;
+static void sse_park(void *conn)
+{
+    MHD_suspend_connection(conn);
+}
+
+static void sse_wake(void *conn)
+{
+    MHD_resume_connection(conn);
+}
 
 static ssize_t sse_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
-    sse_stream *s = cls;
-    if (!s->greeted) {
-        s->greeted = true;
-        return snprintf(buf, max, "retry: 3000\n: connected\n\n");
-    }
-    long n = sse_client_read(s->client, buf, max, 15000);
+    long n = sse_client_next(cls, buf, max, sse_park);
     if (n < 0)
         return MHD_CONTENT_READER_END_OF_STREAM;
-    if (n == 0)
-        return snprintf(buf, max, ": ping\n\n");
-    return n;
+    return n; /* 0: parked until sse_wake */
 }
 
 static void sse_free(void *cls)
 {
-    sse_stream *s = cls;
-    sse_client_close(s->client);
-    free(s);
+    sse_client_close(cls);
 }
 
 /* ---- responses ----------------------------------------------------------------- */
@@ -129,15 +126,14 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, yj_req *req, yj_re
 {
     struct MHD_Response *r;
     if (resp->sse) {
-        sse_stream *s = calloc(1, sizeof *s);
-        s->client = s ? sse_client_open(&req->session.user) : NULL;
-        if (s == NULL || s->client == NULL) {
-            free(s);
+        sse_client *client = sse_client_open(&req->session.user, sse_wake, conn);
+        if (client == NULL) {
             http_errorf(resp, YJ_EINTERNAL, NULL, "out of memory");
             resp->sse = false;
             return send_resp(conn, req, resp);
         }
-        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, sse_reader, s, sse_free);
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, sse_reader, client,
+                                              sse_free);
         MHD_add_response_header(r, "Cache-Control", "no-store");
         MHD_add_response_header(r, "X-Accel-Buffering", "no");
     } else if (resp->file_fd >= 0) {
@@ -284,12 +280,12 @@ yj_server *http_server_start(yj_app *app, const char *listen, yj_err *err)
     }
     yj_server *srv = calloc(1, sizeof *srv);
     srv->app = app;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_cb, app, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->threads,
         MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_UNESCAPE_CALLBACK,

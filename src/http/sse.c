@@ -6,19 +6,27 @@
  * the clients whose region contains the event's region.  A slow client
  * whose queue is full loses the oldest events and is told so with an
  * "event: overflow" (the browser then reloads what it shows) — one slow
- * browser never blocks the publisher.  The server thread serving a client
- * blocks in sse_client_read() (thread-per-connection model).
+ * browser never blocks the publisher.
+ *
+ * No thread waits on a client: an idle stream is parked (the server
+ * suspends its connection) and woken exactly once when an event arrives,
+ * when a keep-alive ping is due (a ticker thread checks every few seconds),
+ * or at shutdown.  Parking and waking happen under one mutex, so a wake can
+ * never overtake the park it answers.
  */
 #include "http.h"
 #include "../core/events.h"
+#include "../core/util.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define QUEUE_LEN 64
+#define PING_INTERVAL_MS 15000
 
 struct sse_client {
     struct sse_client *next;
@@ -26,8 +34,10 @@ struct sse_client {
     int64_t enterprise;
     char *queue[QUEUE_LEN];
     int head, count;
-    bool overflowed;
-    pthread_cond_t cv;
+    bool overflowed, greeted, ping_due, parked;
+    int64_t last_write_ms;
+    sse_conn_fn wake;
+    void *conn;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -35,6 +45,17 @@ static sse_client *clients;
 static int nclients;
 static bool shutting_down;
 static uint64_t event_seq;
+static pthread_t ticker;
+static bool ticker_started;
+
+/* Caller holds mu. */
+static void wake_locked(sse_client *c)
+{
+    if (c->parked) {
+        c->parked = false;
+        c->wake(c->conn);
+    }
+}
 
 static void sse_publish(const char *type, const char *region, const json_t *data, void *ctx)
 {
@@ -62,15 +83,38 @@ static void sse_publish(const char *type, const char *region, const json_t *data
         }
         c->queue[(c->head + c->count) % QUEUE_LEN] = msg;
         c->count++;
-        pthread_cond_signal(&c->cv);
+        wake_locked(c);
     }
     pthread_mutex_unlock(&mu);
     free(payload);
 }
 
+/* Every few seconds: wake parked streams that owe their browser a ping. */
+static void *ticker_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        usleep(2000 * 1000);
+        pthread_mutex_lock(&mu);
+        if (shutting_down) {
+            pthread_mutex_unlock(&mu);
+            return NULL;
+        }
+        int64_t now = yj_now_ms();
+        for (sse_client *c = clients; c; c = c->next) {
+            if (c->parked && now - c->last_write_ms >= PING_INTERVAL_MS) {
+                c->ping_due = true;
+                wake_locked(c);
+            }
+        }
+        pthread_mutex_unlock(&mu);
+    }
+}
+
 void sse_init(void)
 {
     yj_events_subscribe(sse_publish, NULL);
+    ticker_started = pthread_create(&ticker, NULL, ticker_main, NULL) == 0;
 }
 
 int sse_client_count(void)
@@ -86,11 +130,15 @@ void sse_shutdown(void)
     pthread_mutex_lock(&mu);
     shutting_down = true;
     for (sse_client *c = clients; c; c = c->next)
-        pthread_cond_signal(&c->cv);
+        wake_locked(c);
     pthread_mutex_unlock(&mu);
+    if (ticker_started) {
+        pthread_join(ticker, NULL);
+        ticker_started = false;
+    }
 }
 
-sse_client *sse_client_open(const yj_user *u)
+sse_client *sse_client_open(const yj_user *u, sse_conn_fn wake, void *conn)
 {
     sse_client *c = calloc(1, sizeof *c);
     if (c == NULL)
@@ -99,11 +147,9 @@ sse_client *sse_client_open(const yj_user *u)
     /* Enterprise users get no region-wide events: they would leak other
      * enterprises' activity.  (Their own events come with later modules.) */
     c->enterprise = u->role == YJ_ROLE_ENTERPRISE ? u->enterprise_id : 0;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    c->wake = wake;
+    c->conn = conn;
+    c->last_write_ms = yj_now_ms();
     pthread_mutex_lock(&mu);
     c->next = clients;
     clients = c;
@@ -112,24 +158,15 @@ sse_client *sse_client_open(const yj_user *u)
     return c;
 }
 
-long sse_client_read(sse_client *c, char *buf, size_t max, int timeout_ms)
+long sse_client_next(sse_client *c, char *buf, size_t max, sse_conn_fn park)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&mu);
-    while (c->count == 0 && !c->overflowed && !shutting_down) {
-        if (pthread_cond_timedwait(&c->cv, &mu, &deadline) != 0)
-            break;
-    }
     long n = 0;
+    pthread_mutex_lock(&mu);
     if (shutting_down) {
         n = -1;
+    } else if (!c->greeted) {
+        c->greeted = true;
+        n = snprintf(buf, max, "retry: 3000\n: connected\n\n");
     } else if (c->overflowed) {
         c->overflowed = false;
         n = snprintf(buf, max, "event: overflow\ndata: {}\n\n");
@@ -139,17 +176,21 @@ long sse_client_read(sse_client *c, char *buf, size_t max, int timeout_ms)
         if (len <= max) {
             memcpy(buf, msg, len);
             n = (long)len;
-            free(msg);
-            c->head = (c->head + 1) % QUEUE_LEN;
-            c->count--;
-        } else {
-            /* larger than the server's buffer: drop it, tell the client */
-            free(msg);
-            c->head = (c->head + 1) % QUEUE_LEN;
-            c->count--;
+        } else { /* larger than the server's buffer: drop it, tell the client */
             n = snprintf(buf, max, "event: overflow\ndata: {}\n\n");
         }
+        free(msg);
+        c->head = (c->head + 1) % QUEUE_LEN;
+        c->count--;
+    } else if (c->ping_due) {
+        c->ping_due = false;
+        n = snprintf(buf, max, ": ping\n\n");
+    } else {
+        c->parked = true;
+        park(c->conn); /* under mu: no wake can come before this */
     }
+    if (n > 0)
+        c->last_write_ms = yj_now_ms();
     pthread_mutex_unlock(&mu);
     return n;
 }
@@ -169,7 +210,6 @@ void sse_client_close(sse_client *c)
     pthread_mutex_unlock(&mu);
     for (int i = 0; i < c->count; i++)
         free(c->queue[(c->head + i) % QUEUE_LEN]);
-    pthread_cond_destroy(&c->cv);
     free(c);
 }
 
