@@ -166,8 +166,8 @@ static int cmd_serve(int argc, char **argv)
         if (secs < 1)
             return fprintf(stderr, "yingji: --session-ttl must be a positive number\n"), 2;
         yj_auth_cfg.idle_seconds = secs;
-        if (yj_auth_cfg.absolute_seconds > secs * 6)
-            yj_auth_cfg.absolute_seconds = secs < 2 * 3600 ? secs : yj_auth_cfg.absolute_seconds;
+        if (yj_auth_cfg.absolute_seconds < secs)
+            yj_auth_cfg.absolute_seconds = secs;
     }
     int pool = atoi(OPT("--pool", "8"));
     if (pool < 1 || pool > 256)

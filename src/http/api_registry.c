@@ -136,6 +136,11 @@ static bool parse_if_match(yj_req *req, int64_t *version, yj_resp *resp)
                     "If-Match with the record's ETag is required to change it");
         return false;
     }
+    if (strcmp(s, "*") == 0) {
+        http_errorf(resp, YJ_EPRECONDITION, NULL,
+                    "If-Match: * is not accepted; send the ETag of the version you edited");
+        return false;
+    }
     if (strncmp(s, "W/", 2) == 0)
         s += 2;
     char buf[32];

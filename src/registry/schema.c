@@ -235,19 +235,30 @@ const yj_field *registry_field(const yj_registry *r, const char *name)
     return NULL;
 }
 
+static bool has_refs(const yj_registry *r)
+{
+    for (size_t f = 0; f < r->nfields; f++)
+        if (r->fields[f].type == YJ_F_REF)
+            return true;
+    return false;
+}
+
+/* Registries without references first, so every REFERENCES target exists
+ * (references are one level deep: a registry pointing at a registry that
+ * itself points elsewhere would need a real topological order). */
 yj_code registry_migrate(yj_conn *c, yj_err *err)
 {
-    /* enterprise first: hazard_source refers to it */
-    static const char *const order[] = {"enterprise",  "rescue_team", "expert",
-                                        "warehouse",   "shelter",     "equipment",
-                                        "hazard_source", "informant", "duty_contact"};
-    for (size_t i = 0; i < COUNT_OF(order); i++) {
-        const yj_registry *r = registry_find(order[i]);
-        char *ddl = yj_table_ddl(&r->table);
-        yj_code rc = yj_exec(c, ddl, err);
-        free(ddl);
-        if (rc != YJ_OK)
-            return rc;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < COUNT_OF(registries); i++) {
+            const yj_registry *r = &registries[i];
+            if (has_refs(r) != (pass == 1))
+                continue;
+            char *ddl = yj_table_ddl(&r->table);
+            yj_code rc = yj_exec(c, ddl, err);
+            free(ddl);
+            if (rc != YJ_OK)
+                return rc;
+        }
     }
     return YJ_OK;
 }

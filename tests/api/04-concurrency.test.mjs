@@ -18,6 +18,8 @@ for (const reg of REGISTRIES) {
     assertError(await S.api('PUT', path, { auth: admin, body }), 428, 'if_match_required');
     assertError(await S.api('PATCH', path, { auth: admin, body: { lat: 35.56 } }), 428, 'if_match_required');
     assertError(await S.api('DELETE', path, { auth: admin }), 428, 'if_match_required');
+    // "If-Match: *" would skip the lost-update check: refused like a missing header
+    assertError(await S.api('PATCH', path, { auth: admin, body: { lat: 35.56 }, headers: { 'if-match': '*' } }), 428, 'if_match_required');
     assert.deepEqual((await S.api('GET', path, { auth: admin })).json, rec, 'unchanged after 428');
 
     // first update wins
