@@ -83,3 +83,35 @@ test('static assets have the right content types; missing file → 404', async (
   assert.equal(JSON.parse(api.text).error.code, 'not_found');
   assert.ok(REPO);
 });
+
+// A symlink inside the web root that points outside it is refused, whether it
+// names a file or a directory; a symlink that stays inside is served.
+test('symlinks out of the web root are refused', async () => {
+  const { mkdirSync, writeFileSync, symlinkSync } = await import('node:fs');
+  const { startServe, crashReport } = await import('./harness.mjs');
+  const web = join(S.dir, 'web-links');
+  const outside = join(S.dir, 'outside');
+  mkdirSync(join(web, 'sub'), { recursive: true });
+  mkdirSync(outside, { recursive: true });
+  writeFileSync(join(web, 'index.html'), '<!doctype html><title>t</title>');
+  writeFileSync(join(web, 'sub', 'inner.txt'), 'inside');
+  writeFileSync(join(outside, 'secret.txt'), 'TOP-SECRET-OUTSIDE');
+  symlinkSync(join(outside, 'secret.txt'), join(web, 'leak.txt'));
+  symlinkSync(outside, join(web, 'outdir'));
+  symlinkSync(join(web, 'sub', 'inner.txt'), join(web, 'alias.txt'));
+  const srv = await startServe(S.db, S.dir, ['--web', web]);
+  try {
+    for (const p of ['/leak.txt', '/outdir/secret.txt']) {
+      const r = await fetch(srv.base + p);
+      const text = await r.text();
+      assert.ok(r.status === 404 || r.status === 400, `${p} → ${r.status}`);
+      assert.doesNotMatch(text, /TOP-SECRET-OUTSIDE/, `${p} leaked the file`);
+    }
+    const ok = await fetch(srv.base + '/alias.txt');
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), 'inside');
+  } finally {
+    await srv.stop();
+  }
+  assert.equal(crashReport(srv.stderrFile), '', 'server ran clean');
+});
