@@ -134,7 +134,7 @@ static yj_user cli_user(void)
     return u;
 }
 
-#define NSPEC(a) (sizeof(a) / sizeof((a)[0]))
+#define NSPEC(a)       (sizeof(a) / sizeof((a)[0]))
 #define OPT(name, def) opt(spec, NSPEC(spec), &ov, name, def)
 
 /* ---- serve ----------------------------------------------------------------- */
@@ -230,7 +230,8 @@ static int print_logins(const char *path)
     printf("  %-20s %-18s %-12s %s\n", "username", "password", "role", "region");
     size_t i;
     json_t *e;
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         printf("  %-20s %-18s %-12s %s\n", json_string_value(json_object_get(e, "username")),
                json_string_value(json_object_get(e, "password")),
                json_string_value(json_object_get(e, "role")),
@@ -281,8 +282,8 @@ static int cmd_demo(int argc, char **argv)
     yj_store *s = open_store(db, 2);
     if (s == NULL)
         return 1;
-    const char *data = OPT("--data", getenv("YJ_DATA_DIR") ? getenv("YJ_DATA_DIR")
-                                                          : YJ_SOURCE_DIR "/build/data");
+    const char *data =
+        OPT("--data", getenv("YJ_DATA_DIR") ? getenv("YJ_DATA_DIR") : YJ_SOURCE_DIR "/build/data");
     yj_demo_opts o = {.data_dir = data,
                       .password = OPT("--password", NULL),
                       .seed = (unsigned)strtoul(OPT("--seed", "20261125"), NULL, 10)};
@@ -317,8 +318,9 @@ static int cmd_user(int argc, char **argv)
 {
     static const opt_spec spec[] = {
         {"--db", true, "database file (default $YINGJI_DB or yingji.db)"},
-        {"--role", true, "admin duty commander supervisor inspector warehouse enterprise "
-                         "informant expert public"},
+        {"--role", true,
+         "admin duty commander supervisor inspector warehouse enterprise "
+         "informant expert public"},
         {"--region", true, "region code the user belongs to, e.g. 140525"},
         {"--name", true, "display name, e.g. 张伟"},
         {"--enterprise", true, "enterprise id (role enterprise only)"},
@@ -349,7 +351,8 @@ static int cmd_user(int argc, char **argv)
         rc = user_list(s, NULL, &items, &err);
         size_t i;
         json_t *u;
-        json_array_foreach(items, i, u) {
+        json_array_foreach(items, i, u)
+        {
             printf("%-20s %-12s %-14s %s\n", json_string_value(json_object_get(u, "username")),
                    json_string_value(json_object_get(u, "role")),
                    json_string_value(json_object_get(u, "region_code")),
@@ -438,13 +441,14 @@ static int cmd_import(int argc, char **argv)
     yj_import_report rep;
     yj_err err;
     yj_err_clear(&err);
-    yj_code rc = registry_import_csv(s, &cli, r, data, len, OPT("--skip-bad", NULL) != NULL, &rep,
-                                     &err);
+    yj_code rc =
+        registry_import_csv(s, &cli, r, data, len, OPT("--skip-bad", NULL) != NULL, &rep, &err);
     free(data);
     yj_store_close(s);
     size_t i;
     json_t *e;
-    json_array_foreach(rep.errors, i, e) {
+    json_array_foreach(rep.errors, i, e)
+    {
         fprintf(stderr, "%s: row %lld, column %s: %s\n", ov.positional[1],
                 (long long)json_integer_value(json_object_get(e, "row")),
                 json_string_value(json_object_get(e, "column")),

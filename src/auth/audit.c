@@ -28,8 +28,8 @@ static void audit_hash(const char *prev, int64_t id, const char *ts, const char 
                        const char *before, const char *after, char out[65])
 {
     /* A JSON array: every field delimited and typed, NULL distinct from "". */
-    json_t *a = json_pack("[s,I,s,s,s,s,I,s?,s?]", prev, (json_int_t)id, ts, actor, action,
-                          entity, (json_int_t)record_id, before, after);
+    json_t *a = json_pack("[s,I,s,s,s,s,I,s?,s?]", prev, (json_int_t)id, ts, actor, action, entity,
+                          (json_int_t)record_id, before, after);
     char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
     if (text == NULL)
         abort(); /* out of memory: never write an entry with a bogus hash */
@@ -144,8 +144,8 @@ static json_t *parse_or_null(yj_stmt *st, int i)
     return v ? v : json_string(yj_col_text(st, i));
 }
 
-yj_code audit_list(yj_store *s, const char *entity, int64_t record_id, int limit,
-                   int64_t offset, json_t **out, yj_err *err)
+yj_code audit_list(yj_store *s, const char *entity, int64_t record_id, int limit, int64_t offset,
+                   json_t **out, yj_err *err)
 {
     *out = json_array();
     yj_conn *c = yj_store_acquire(s);
@@ -169,10 +169,10 @@ yj_code audit_list(yj_store *s, const char *entity, int64_t record_id, int limit
     yj_bind_int(st, idx, offset);
     int r;
     while ((r = yj_step(st, err)) == 1) {
-        json_t *e = json_pack("{s:I,s:s,s:s,s:s,s:s,s:I}", "id", (json_int_t)yj_col_int(st, 0),
-                              "ts", yj_col_text(st, 1), "actor", yj_col_text(st, 2), "action",
-                              yj_col_text(st, 3), "entity", yj_col_text(st, 4), "record_id",
-                              (json_int_t)yj_col_int(st, 5));
+        json_t *e =
+            json_pack("{s:I,s:s,s:s,s:s,s:s,s:I}", "id", (json_int_t)yj_col_int(st, 0), "ts",
+                      yj_col_text(st, 1), "actor", yj_col_text(st, 2), "action", yj_col_text(st, 3),
+                      "entity", yj_col_text(st, 4), "record_id", (json_int_t)yj_col_int(st, 5));
         json_object_set_new(e, "before", parse_or_null(st, 6));
         json_object_set_new(e, "after", parse_or_null(st, 7));
         json_array_append_new(*out, e);

@@ -42,7 +42,7 @@ typedef struct {
 
 const char *role_name(yj_role r);
 const char *role_label(yj_role r); /* Chinese */
-int role_parse(const char *s);    /* -1 if unknown */
+int role_parse(const char *s);     /* -1 if unknown */
 yj_scope user_scope(const yj_user *u);
 
 /* ---- permissions (perm.c) ------------------------------------------------ */
@@ -116,8 +116,7 @@ yj_code region_boundaries(yj_store *s, const yj_user *u, json_t **out, yj_err *e
 /* Append an entry on a connection inside a write transaction.  The entry's
  * hash covers its fields and the previous entry's hash. */
 yj_code audit_append(yj_conn *c, const char *actor, const char *action, const char *entity,
-                     int64_t record_id, const json_t *before, const json_t *after,
-                     yj_err *err);
+                     int64_t record_id, const json_t *before, const json_t *after, yj_err *err);
 typedef struct {
     bool ok;
     int64_t entries;
@@ -125,8 +124,8 @@ typedef struct {
     char reason[256];
 } yj_audit_check;
 yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err);
-yj_code audit_list(yj_store *s, const char *entity, int64_t record_id, int limit,
-                   int64_t offset, json_t **out, yj_err *err);
+yj_code audit_list(yj_store *s, const char *entity, int64_t record_id, int limit, int64_t offset,
+                   json_t **out, yj_err *err);
 
 /* ---- schema -------------------------------------------------------------- */
 

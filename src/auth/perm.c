@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define R (1u << YJ_ACT_READ)
-#define W (1u << YJ_ACT_WRITE)
+#define R  (1u << YJ_ACT_READ)
+#define W  (1u << YJ_ACT_WRITE)
 #define RW (R | W)
 
 static const struct {
@@ -90,8 +90,9 @@ static const struct {
 /* Every resource the table speaks of.  Registry names must match
  * registry/schema.c (a unit test checks that they do). */
 static const char *const resources[] = {
-    "rescue_team", "expert",    "warehouse",    "shelter", "equipment", "enterprise",
-    "hazard_source", "informant", "duty_contact", "user",    "audit",     "region",   NULL};
+    "rescue_team", "expert",        "warehouse", "shelter",      "equipment",
+    "enterprise",  "hazard_source", "informant", "duty_contact", "user",
+    "audit",       "region",        NULL};
 
 /* A registry is any known resource other than the platform ones (unknown
  * names never reach this: perm_allowed refuses them first). */

@@ -53,8 +53,7 @@ static json_t *region_row(yj_stmt *st)
                      (json_int_t)yj_col_int(st, 3));
 }
 
-yj_code region_get(yj_store *s, const yj_user *u, const char *code_in, json_t **out,
-                   yj_err *err)
+yj_code region_get(yj_store *s, const yj_user *u, const char *code_in, json_t **out, yj_err *err)
 {
     *out = NULL;
     char code[16];
@@ -216,8 +215,8 @@ yj_code region_boundaries(yj_store *s, const yj_user *u, json_t **out, yj_err *e
                 /* a bare geometry was stored: wrap it */
                 f = json_pack("{s:s,s:o}", "type", "Feature", "geometry", f);
             }
-            json_t *props = json_pack("{s:s,s:s}", "code", yj_col_text(st, 0), "name",
-                                      yj_col_text(st, 1));
+            json_t *props =
+                json_pack("{s:s,s:s}", "code", yj_col_text(st, 0), "name", yj_col_text(st, 1));
             json_object_set_new(f, "properties", props);
             json_array_append_new(features, f);
         }

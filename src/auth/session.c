@@ -240,8 +240,8 @@ yj_code auth_session(yj_store *s, const char *token, yj_session *out, yj_err *er
         int64_t absolute = created + (int64_t)yj_auth_cfg.absolute_seconds * 1000;
         if (expires > absolute)
             expires = absolute;
-        st = yj_prepare(c, "UPDATE sessions SET last_seen_ms = ?, expires_ms = ? WHERE token_hash = ?",
-                        err);
+        st = yj_prepare(
+            c, "UPDATE sessions SET last_seen_ms = ?, expires_ms = ? WHERE token_hash = ?", err);
         if (st) {
             yj_bind_int(st, 1, now);
             yj_bind_int(st, 2, expires);

@@ -18,8 +18,7 @@ static bool username_ok(const char *u)
     return strspn(u, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
-static yj_code hash_password(const char *password, char out[crypto_pwhash_STRBYTES],
-                             yj_err *err)
+static yj_code hash_password(const char *password, char out[crypto_pwhash_STRBYTES], yj_err *err)
 {
     size_t n = strlen(password), chars = 0;
     for (const unsigned char *p = (const unsigned char *)password; *p; p++)

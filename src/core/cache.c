@@ -13,8 +13,8 @@
 #include <string.h>
 
 typedef struct entry {
-    struct entry *hnext;             /* hash chain */
-    struct entry *prev, *next;       /* LRU list, most recent first */
+    struct entry *hnext;       /* hash chain */
+    struct entry *prev, *next; /* LRU list, most recent first */
     uint64_t hash;
     int64_t gen;
     char *key;

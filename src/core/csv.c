@@ -61,11 +61,11 @@ void yj_csv_row_free(yj_csv_row *row)
 }
 
 /* Set the error (while row->n still names the column), then free the row. */
-#define CSV_FAIL(row, ...)                                                                     \
-    do {                                                                                       \
-        yj_err_set(err, YJ_EPARSE, NULL, __VA_ARGS__);                                         \
-        yj_csv_row_free(row);                                                                  \
-        return -1;                                                                             \
+#define CSV_FAIL(row, ...)                                                                         \
+    do {                                                                                           \
+        yj_err_set(err, YJ_EPARSE, NULL, __VA_ARGS__);                                             \
+        yj_csv_row_free(row);                                                                      \
+        return -1;                                                                                 \
     } while (0)
 
 static int csv_push(yj_csv *c, yj_csv_row *row, yj_err *err)
@@ -165,8 +165,8 @@ void yj_csv_put(yj_buf *out, const char *s, bool first_in_row)
         yj_buf_putc(out, ',');
     if (s == NULL)
         return;
-    bool guard = csv_guarded_char(s[0]) ||
-                 (s[0] == '\'' && (csv_guarded_char(s[1]) || s[1] == '\''));
+    bool guard =
+        csv_guarded_char(s[0]) || (s[0] == '\'' && (csv_guarded_char(s[1]) || s[1] == '\''));
     bool quote = guard || strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ';
     if (quote)
         yj_buf_putc(out, '"');

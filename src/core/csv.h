@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define YJ_CSV_MAX_FIELDS 256
+#define YJ_CSV_MAX_FIELDS      256
 #define YJ_CSV_MAX_FIELD_BYTES 65536
 
 typedef struct {

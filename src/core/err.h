@@ -14,20 +14,20 @@
 
 typedef enum {
     YJ_OK = 0,
-    YJ_EINVAL,         /* bad input: validation failed (422 / 400) */
-    YJ_EPARSE,         /* malformed body: JSON/CSV could not be read (400) */
-    YJ_EAUTH,          /* not logged in or bad credentials (401) */
-    YJ_EFORBIDDEN,     /* logged in but not allowed (403) */
-    YJ_ENOTFOUND,      /* no such thing, or not visible in your scope (404) */
-    YJ_ECONFLICT,      /* duplicate natural key etc. (409) */
-    YJ_ESTALE,         /* If-Match did not match the current version (412) */
-    YJ_EPRECONDITION,  /* If-Match missing on an update (428) */
-    YJ_ETOOBIG,        /* body over the size limit (413) */
-    YJ_ELOCKED,        /* account locked after failed logins (429) */
-    YJ_EMETHOD,        /* method not allowed on this path (405) */
-    YJ_EUNSUPPORTED,   /* unsupported media type (415) */
-    YJ_EIO,            /* file or OS error */
-    YJ_EINTERNAL,      /* store failure or bug (500) */
+    YJ_EINVAL,        /* bad input: validation failed (422 / 400) */
+    YJ_EPARSE,        /* malformed body: JSON/CSV could not be read (400) */
+    YJ_EAUTH,         /* not logged in or bad credentials (401) */
+    YJ_EFORBIDDEN,    /* logged in but not allowed (403) */
+    YJ_ENOTFOUND,     /* no such thing, or not visible in your scope (404) */
+    YJ_ECONFLICT,     /* duplicate natural key etc. (409) */
+    YJ_ESTALE,        /* If-Match did not match the current version (412) */
+    YJ_EPRECONDITION, /* If-Match missing on an update (428) */
+    YJ_ETOOBIG,       /* body over the size limit (413) */
+    YJ_ELOCKED,       /* account locked after failed logins (429) */
+    YJ_EMETHOD,       /* method not allowed on this path (405) */
+    YJ_EUNSUPPORTED,  /* unsupported media type (415) */
+    YJ_EIO,           /* file or OS error */
+    YJ_EINTERNAL,     /* store failure or bug (500) */
     YJ_CODE_COUNT
 } yj_code;
 

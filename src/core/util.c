@@ -111,8 +111,8 @@ void yj_log(yj_log_level level, const char *event, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     yj_time_iso(yj_now_ms(), ts, sizeof ts);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "ts", ts, "level", names[level], "event", event,
-                          "msg", msg);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s}", "ts", ts, "level", names[level], "event", event, "msg", msg);
     if (o == NULL)
         return;
     char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);

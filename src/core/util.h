@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int64_t yj_now_ms(void);     /* wall clock, ms since the epoch */
-uint64_t yj_mono_ns(void);   /* monotonic clock for latency measurement */
+int64_t yj_now_ms(void);   /* wall clock, ms since the epoch */
+uint64_t yj_mono_ns(void); /* monotonic clock for latency measurement */
 /* "2026-11-25T02:30:00.123Z" into out (at least 32 bytes). */
 void yj_time_iso(int64_t ms, char *out, size_t n);
 

@@ -10,8 +10,9 @@
 static void set_session_cookie(yj_req *req, yj_resp *resp, const char *token, int max_age)
 {
     char cookie[256];
-    snprintf(cookie, sizeof cookie, "yj_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s",
-             token, max_age, req->app->secure_cookie ? "; Secure" : "");
+    snprintf(cookie, sizeof cookie,
+             "yj_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s", token, max_age,
+             req->app->secure_cookie ? "; Secure" : "");
     http_header_add(resp, "Set-Cookie", cookie);
 }
 

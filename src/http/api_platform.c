@@ -24,7 +24,8 @@ void api_readyz(yj_req *req, yj_resp *resp)
     yj_code rc = yj_query_int(c, "SELECT COUNT(*) FROM schema_migrations", NULL, &n, &err);
     yj_store_release(req->app->store, c);
     if (rc != YJ_OK) {
-        http_json(resp, 503, json_pack("{s:s,s:s}", "status", "unavailable", "reason", err.message));
+        http_json(resp, 503,
+                  json_pack("{s:s,s:s}", "status", "unavailable", "reason", err.message));
         return;
     }
     http_json(resp, 200,
@@ -105,11 +106,12 @@ void api_users_create(yj_req *req, yj_resp *resp)
         http_error(resp, &err);
         return;
     }
-    static const char *const allowed[] = {"username", "password",      "role",
-                                          "region_code", "name", "enterprise_id", NULL};
+    static const char *const allowed[] = {"username", "password",      "role", "region_code",
+                                          "name",     "enterprise_id", NULL};
     const char *key;
     json_t *val;
-    json_object_foreach(body, key, val) {
+    json_object_foreach(body, key, val)
+    {
         bool ok = false;
         for (size_t i = 0; allowed[i] && !ok; i++)
             ok = strcmp(allowed[i], key) == 0;
@@ -210,9 +212,9 @@ void api_metrics(yj_req *req, yj_resp *resp)
 static json_t *field_schema(const yj_field *f)
 {
     static const char *const json_types[] = {
-        [YJ_F_TEXT] = "string", [YJ_F_LONGTEXT] = "string", [YJ_F_INT] = "integer",
-        [YJ_F_REAL] = "number", [YJ_F_BOOL] = "boolean",    [YJ_F_ENUM] = "string",
-        [YJ_F_TAGS] = "string", [YJ_F_PHONE] = "string",    [YJ_F_DATE] = "string",
+        [YJ_F_TEXT] = "string",   [YJ_F_LONGTEXT] = "string", [YJ_F_INT] = "integer",
+        [YJ_F_REAL] = "number",   [YJ_F_BOOL] = "boolean",    [YJ_F_ENUM] = "string",
+        [YJ_F_TAGS] = "string",   [YJ_F_PHONE] = "string",    [YJ_F_DATE] = "string",
         [YJ_F_CREDIT] = "string", [YJ_F_REF] = "integer",
     };
     json_t *s = json_pack("{s:s,s:s}", "type", json_types[f->type], "title", f->label);
@@ -243,21 +245,20 @@ static json_t *openapi_doc(void)
                 json_array_append_new(required, json_string(r->fields[f].name));
         }
         json_object_set_new(props, "region_code",
-                            json_pack("{s:s,s:s}", "type", "string", "pattern",
-                                      "^[0-9]{2,12}$"));
+                            json_pack("{s:s,s:s}", "type", "string", "pattern", "^[0-9]{2,12}$"));
         json_object_set_new(props, "lat", json_pack("{s:s}", "type", "number"));
         json_object_set_new(props, "lon", json_pack("{s:s}", "type", "number"));
         json_array_append_new(required, json_string("region_code"));
         json_object_set_new(schemas, r->name,
-                            json_pack("{s:s,s:s,s:o,s:o,s:b}", "type", "object", "title",
-                                      r->label, "properties", props, "required", required,
+                            json_pack("{s:s,s:s,s:o,s:o,s:b}", "type", "object", "title", r->label,
+                                      "properties", props, "required", required,
                                       "additionalProperties", 0));
     }
     json_object_set_new(schemas, "Error",
-                        json_pack("{s:s,s:{s:{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}}}", "type",
-                                  "object", "properties", "error", "type", "object", "properties",
-                                  "code", "type", "string", "message", "type", "string", "field",
-                                  "type", "string"));
+                        json_pack("{s:s,s:{s:{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}}}", "type", "object",
+                                  "properties", "error", "type", "object", "properties", "code",
+                                  "type", "string", "message", "type", "string", "field", "type",
+                                  "string"));
     json_t *paths = json_object();
     size_t n;
     const yj_route *rt = http_routes(&n);
@@ -272,20 +273,19 @@ static json_t *openapi_doc(void)
             char name[32];
             size_t len = strcspn(p + 1, "}");
             snprintf(name, sizeof name, "%.*s", (int)len, p + 1);
-            json_array_append_new(params, json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", name, "in",
-                                                    "path", "required", 1, "schema", "type",
-                                                    "string"));
+            json_array_append_new(params,
+                                  json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", name, "in", "path",
+                                            "required", 1, "schema", "type", "string"));
         }
         char method[8];
         size_t m;
-        for (m = 0; rt[i].method[m] && m < sizeof method - 1; m++)
+        for (m = 0; m < sizeof method - 1 && rt[i].method[m]; m++)
             method[m] = (char)(rt[i].method[m] | 0x20);
         method[m] = '\0';
         json_t *op = json_pack("{s:s,s:o,s:{s:{s:s},s:{s:s,s:{s:{s:{s:s}}}}}}", "summary",
                                rt[i].summary, "parameters", params, "responses", "200",
-                               "description", "OK", "default", "description", "Error",
-                               "content", "application/json", "schema", "$ref",
-                               "#/components/schemas/Error");
+                               "description", "OK", "default", "description", "Error", "content",
+                               "application/json", "schema", "$ref", "#/components/schemas/Error");
         if (rt[i].flags & YJ_ROUTE_PUBLIC)
             json_object_set_new(op, "security", json_array());
         if (rt[i].resource)
@@ -294,12 +294,12 @@ static json_t *openapi_doc(void)
                                           rt[i].action == YJ_ACT_READ ? "read" : "write"));
         json_object_set_new(item, method, op);
     }
-    return json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:{s:o,s:{s:{s:s,s:s},s:{s:s,s:s,s:s}}},s:[{s:[]},{s:[]}]}",
-                     "openapi", "3.0.3", "info", "title", "yingji 应急管理综合应用平台 API",
-                     "version", "1", "description", "See docs/api.md", "paths", paths,
-                     "components", "schemas", schemas, "securitySchemes", "bearer", "type",
-                     "http", "scheme", "bearer", "cookie", "type", "apiKey", "in", "cookie",
-                     "name", "yj_session", "security", "bearer", "cookie");
+    return json_pack(
+        "{s:s,s:{s:s,s:s,s:s},s:o,s:{s:o,s:{s:{s:s,s:s},s:{s:s,s:s,s:s}}},s:[{s:[]},{s:[]}]}",
+        "openapi", "3.0.3", "info", "title", "yingji 应急管理综合应用平台 API", "version", "1",
+        "description", "See docs/api.md", "paths", paths, "components", "schemas", schemas,
+        "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "cookie", "type", "apiKey",
+        "in", "cookie", "name", "yj_session", "security", "bearer", "cookie");
 }
 
 void api_openapi(yj_req *req, yj_resp *resp)

@@ -93,8 +93,7 @@ static bool list_params_parse(yj_req *req, list_params *lp, int default_limit, i
             b[i] = strtod(p, &end);
             if (end == p || errno || !isfinite(b[i]) || (i < 3 && *end != ',') ||
                 (i == 3 && *end != '\0')) {
-                http_errorf(resp, YJ_EINVAL, "bbox",
-                            "bbox must be minLon,minLat,maxLon,maxLat");
+                http_errorf(resp, YJ_EINVAL, "bbox", "bbox must be minLon,minLat,maxLon,maxLat");
                 return false;
             }
             p = end + 1;
@@ -169,14 +168,15 @@ void api_reg_list(yj_req *req, yj_resp *resp)
     int64_t total = 0;
     yj_err err;
     yj_err_clear(&err);
-    if (registry_list_json(req->app->store, &req->session.user, lp.reg, &lp.q, &b, &total,
-                           &err) != YJ_OK) {
+    if (registry_list_json(req->app->store, &req->session.user, lp.reg, &lp.q, &b, &total, &err) !=
+        YJ_OK) {
         yj_buf_free(&b);
         http_error(resp, &err);
         return;
     }
     int64_t next = lp.q.offset + lp.q.limit;
-    yj_buf_printf(&b, ",\"total\":%lld,\"limit\":%d,\"offset\":%lld,\"next_offset\":", (long long)total,
+    yj_buf_printf(&b,
+                  ",\"total\":%lld,\"limit\":%d,\"offset\":%lld,\"next_offset\":", (long long)total,
                   lp.q.limit, (long long)lp.q.offset);
     if (next < total)
         yj_buf_printf(&b, "%lld}", (long long)next);
@@ -203,22 +203,22 @@ void api_reg_geojson(yj_req *req, yj_resp *resp)
     json_t *features = json_array();
     size_t i;
     json_t *rec;
-    json_array_foreach(items, i, rec) {
+    json_array_foreach(items, i, rec)
+    {
         json_t *lat = json_object_get(rec, "lat"), *lon = json_object_get(rec, "lon");
         if (!json_is_number(lat) || !json_is_number(lon))
             continue;
-        json_t *props = json_pack("{s:O,s:s,s:O,s:O}", "id", json_object_get(rec, "id"),
-                                  "registry", lp.reg->name, "name", json_object_get(rec, "name"),
-                                  "region_name", json_object_get(rec, "region_name"));
+        json_t *props = json_pack("{s:O,s:s,s:O,s:O}", "id", json_object_get(rec, "id"), "registry",
+                                  lp.reg->name, "name", json_object_get(rec, "name"), "region_name",
+                                  json_object_get(rec, "region_name"));
         if (lp.reg->type_field)
             json_object_set(props, lp.reg->type_field, json_object_get(rec, lp.reg->type_field));
         if (lp.reg->status_field)
             json_object_set(props, lp.reg->status_field,
                             json_object_get(rec, lp.reg->status_field));
-        json_array_append_new(features,
-                              json_pack("{s:s,s:{s:s,s:[O,O]},s:o}", "type", "Feature", "geometry",
-                                        "type", "Point", "coordinates", lon, lat, "properties",
-                                        props));
+        json_array_append_new(features, json_pack("{s:s,s:{s:s,s:[O,O]},s:o}", "type", "Feature",
+                                                  "geometry", "type", "Point", "coordinates", lon,
+                                                  lat, "properties", props));
     }
     json_decref(items);
     json_t *out = json_pack("{s:s,s:o,s:I}", "type", "FeatureCollection", "features", features,
@@ -235,8 +235,8 @@ void api_reg_export(yj_req *req, yj_resp *resp)
     size_t len = 0;
     yj_err err;
     yj_err_clear(&err);
-    if (registry_export_csv(req->app->store, &req->session.user, lp.reg, &lp.q, &csv, &len,
-                            &err) != YJ_OK) {
+    if (registry_export_csv(req->app->store, &req->session.user, lp.reg, &lp.q, &csv, &len, &err) !=
+        YJ_OK) {
         http_error(resp, &err);
         return;
     }
@@ -249,8 +249,7 @@ void api_reg_export(yj_req *req, yj_resp *resp)
 static json_t *report_json(const yj_import_report *rep)
 {
     return json_pack("{s:i,s:i,s:i,s:i,s:O}", "created", rep->created, "updated", rep->updated,
-                     "unchanged", rep->unchanged, "skipped", rep->skipped, "errors",
-                     rep->errors);
+                     "unchanged", rep->unchanged, "skipped", rep->skipped, "errors", rep->errors);
 }
 
 void api_reg_import(yj_req *req, yj_resp *resp)
@@ -273,9 +272,9 @@ void api_reg_import(yj_req *req, yj_resp *resp)
     if (rc == YJ_OK) {
         http_json(resp, 200, report_json(&rep));
     } else if (rc == YJ_EINVAL || rc == YJ_EPARSE) {
-        json_t *out = json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", yj_code_name(rc),
-                                "message", err.message, "field", err.field, "report",
-                                report_json(&rep));
+        json_t *out =
+            json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", yj_code_name(rc), "message",
+                      err.message, "field", err.field, "report", report_json(&rep));
         http_json(resp, http_status_for(rc), out);
     } else {
         http_error(resp, &err);
@@ -344,8 +343,8 @@ void api_reg_update(yj_req *req, yj_resp *resp)
         json_decref(body);
         return;
     }
-    yj_code rc = registry_update(req->app->store, &req->session.user, reg, id, version, body, &rec,
-                                 &err);
+    yj_code rc =
+        registry_update(req->app->store, &req->session.user, reg, id, version, body, &rec, &err);
     json_decref(body);
     if (rc != YJ_OK) {
         http_error(resp, &err);

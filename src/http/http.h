@@ -20,9 +20,9 @@
 #include <stddef.h>
 
 #define YJ_MAX_JSON_BODY (1u << 20)  /* 1 MiB */
-#define YJ_MAX_CSV_BODY (16u << 20)  /* 16 MiB */
-#define YJ_MAX_PARAMS 4
-#define YJ_MAX_HEADERS 8
+#define YJ_MAX_CSV_BODY  (16u << 20) /* 16 MiB */
+#define YJ_MAX_PARAMS    4
+#define YJ_MAX_HEADERS   8
 
 typedef struct yj_app {
     yj_store *store;
@@ -75,12 +75,12 @@ typedef enum {
 
 typedef struct yj_route {
     const char *method;
-    const char *pattern;  /* "/api/v1/registries/{reg}/{id}" */
+    const char *pattern; /* "/api/v1/registries/{reg}/{id}" */
     yj_handler handler;
     const char *resource; /* permission resource, "{reg}" = from the path, NULL = any login */
     yj_action action;
     unsigned flags;
-    const char *summary;  /* OpenAPI summary */
+    const char *summary; /* OpenAPI summary */
 } yj_route;
 
 /* routes.c */

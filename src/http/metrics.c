@@ -9,10 +9,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#define MAX_ROUTES 64
-#define SLOT_STATIC MAX_ROUTES       /* static files */
+#define MAX_ROUTES     64
+#define SLOT_STATIC    MAX_ROUTES /* static files */
 #define SLOT_UNMATCHED (MAX_ROUTES + 1)
-#define NSLOTS (MAX_ROUTES + 2)
+#define NSLOTS         (MAX_ROUTES + 2)
 
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                  0.05,   0.1,   0.25,   0.5,   1,    2.5};
@@ -28,8 +28,8 @@ static struct {
 void metrics_observe(int route_index, int status, double seconds)
 {
     int slot = route_index >= 0 && route_index < MAX_ROUTES ? route_index
-               : route_index == -2                         ? SLOT_STATIC
-                                                           : SLOT_UNMATCHED;
+               : route_index == -2                          ? SLOT_STATIC
+                                                            : SLOT_UNMATCHED;
     int cls = status / 100;
     if (cls < 1 || cls > 5)
         cls = 5;

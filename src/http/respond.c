@@ -13,11 +13,11 @@
 int http_status_for(yj_code code)
 {
     static const int status[YJ_CODE_COUNT] = {
-        [YJ_OK] = 200,          [YJ_EINVAL] = 422,       [YJ_EPARSE] = 400,
-        [YJ_EAUTH] = 401,       [YJ_EFORBIDDEN] = 403,   [YJ_ENOTFOUND] = 404,
-        [YJ_ECONFLICT] = 409,   [YJ_ESTALE] = 412,       [YJ_EPRECONDITION] = 428,
-        [YJ_ETOOBIG] = 413,     [YJ_ELOCKED] = 429,      [YJ_EMETHOD] = 405,
-        [YJ_EUNSUPPORTED] = 415, [YJ_EIO] = 500,         [YJ_EINTERNAL] = 500,
+        [YJ_OK] = 200,           [YJ_EINVAL] = 422,     [YJ_EPARSE] = 400,
+        [YJ_EAUTH] = 401,        [YJ_EFORBIDDEN] = 403, [YJ_ENOTFOUND] = 404,
+        [YJ_ECONFLICT] = 409,    [YJ_ESTALE] = 412,     [YJ_EPRECONDITION] = 428,
+        [YJ_ETOOBIG] = 413,      [YJ_ELOCKED] = 429,    [YJ_EMETHOD] = 405,
+        [YJ_EUNSUPPORTED] = 415, [YJ_EIO] = 500,        [YJ_EINTERNAL] = 500,
     };
     if ((int)code < 0 || code >= YJ_CODE_COUNT)
         return 500;
@@ -47,9 +47,10 @@ void http_json(yj_resp *resp, int status, json_t *body)
     char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(body);
     if (s == NULL) {
-        http_text(resp, 500, "application/json", strdup("{\"error\":{\"code\":\"internal\","
-                                                        "\"message\":\"out of memory\","
-                                                        "\"field\":\"\"}}"),
+        http_text(resp, 500, "application/json",
+                  strdup("{\"error\":{\"code\":\"internal\","
+                         "\"message\":\"out of memory\","
+                         "\"field\":\"\"}}"),
                   0);
         resp->len = strlen(resp->body);
         return;
@@ -92,8 +93,8 @@ yj_code http_json_parse(const char *data, size_t len, json_t **out, yj_err *err)
      * Depth is limited by jansson (JSON_PARSER_MAX_DEPTH, 2048). */
     json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
     if (v == NULL)
-        return yj_err_set(err, YJ_EPARSE, NULL, "malformed JSON at line %d column %d: %s",
-                          je.line, je.column, je.text);
+        return yj_err_set(err, YJ_EPARSE, NULL, "malformed JSON at line %d column %d: %s", je.line,
+                          je.column, je.text);
     if (!json_is_object(v)) {
         json_decref(v);
         return yj_err_set(err, YJ_EPARSE, NULL, "request body must be a JSON object");

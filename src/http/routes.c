@@ -15,8 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define R YJ_ACT_READ
-#define W YJ_ACT_WRITE
+#define R   YJ_ACT_READ
+#define W   YJ_ACT_WRITE
 #define PUB YJ_ROUTE_PUBLIC
 
 /* Literal segments before {id} so ".../geojson" is not taken for an id. */
@@ -49,8 +49,7 @@ static const yj_route routes[] = {
      "Delete a record (If-Match required)"},
     {"GET", "/api/v1/regions", api_regions, "region", R, 0, "Child regions"},
     {"GET", "/api/v1/regions/{code}", api_region_get, "region", R, 0, "One region"},
-    {"GET", "/api/v1/map/boundaries", api_boundaries, "region", R, 0,
-     "Region outlines as GeoJSON"},
+    {"GET", "/api/v1/map/boundaries", api_boundaries, "region", R, 0, "Region outlines as GeoJSON"},
     {"GET", "/api/v1/users", api_users_list, "user", R, 0, "List users"},
     {"POST", "/api/v1/users", api_users_create, "user", W, 0, "Create a user"},
     {"GET", "/api/v1/audit/verify", api_audit_verify, "audit", R, 0, "Verify the audit chain"},

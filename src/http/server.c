@@ -132,8 +132,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, yj_req *req, yj_re
             resp->sse = false;
             return send_resp(conn, req, resp);
         }
-        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, sse_reader, client,
-                                              sse_free);
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, sse_reader, client, sse_free);
         MHD_add_response_header(r, "Cache-Control", "no-store");
         MHD_add_response_header(r, "X-Accel-Buffering", "no");
     } else if (resp->file_fd >= 0) {
@@ -270,8 +269,8 @@ yj_server *http_server_start(yj_app *app, const char *listen, yj_err *err)
         memmove(host, host + 1, strlen(host));
         host[strcspn(host, "]")] = '\0';
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *ai = NULL;
     int gai = getaddrinfo(host, colon + 1, &hints, &ai);
     if (gai != 0 || ai == NULL) {
@@ -285,11 +284,11 @@ yj_server *http_server_start(yj_app *app, const char *listen, yj_err *err)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_cb, app, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->threads,
-        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape_cb, NULL, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->threads, MHD_OPTION_NOTIFY_COMPLETED,
+        completed_cb, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb,
+        NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (srv->daemon == NULL) {
         free(srv);

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define QUEUE_LEN 64
+#define QUEUE_LEN        64
 #define PING_INTERVAL_MS 15000
 
 struct sse_client {

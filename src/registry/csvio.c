@@ -77,7 +77,8 @@ yj_code registry_export_csv(yj_store *s, const yj_user *u, const yj_registry *r,
         }
         size_t i;
         json_t *rec;
-        json_array_foreach(items, i, rec) {
+        json_array_foreach(items, i, rec)
+        {
             for (size_t f = 0; f < r->nfields; f++)
                 put_value(&b, &r->fields[f], json_object_get(rec, r->fields[f].name), f == 0);
             for (size_t k = 0; k < N_STD; k++)
@@ -103,12 +104,10 @@ typedef struct {
     const char *label;     /* for error reports (static: field or standard label) */
 } column_map;
 
-static void report_error(yj_import_report *rep, size_t line, const char *column,
-                         const char *reason)
+static void report_error(yj_import_report *rep, size_t line, const char *column, const char *reason)
 {
-    json_array_append_new(rep->errors, json_pack("{s:I,s:s,s:s}", "row", (json_int_t)line,
-                                                 "column", column ? column : "", "reason",
-                                                 reason));
+    json_array_append_new(rep->errors, json_pack("{s:I,s:s,s:s}", "row", (json_int_t)line, "column",
+                                                 column ? column : "", "reason", reason));
 }
 
 static bool parse_int(const char *s, long long *out)
@@ -256,15 +255,14 @@ static yj_code import_row(yj_conn *c, const yj_user *u, const yj_registry *r, js
     return rc;
 }
 
-yj_code registry_import_csv(yj_store *s, const yj_user *u, const yj_registry *r,
-                            const char *data, size_t len, bool skip_bad, yj_import_report *rep,
-                            yj_err *err)
+yj_code registry_import_csv(yj_store *s, const yj_user *u, const yj_registry *r, const char *data,
+                            size_t len, bool skip_bad, yj_import_report *rep, yj_err *err)
 {
     memset(rep, 0, sizeof *rep);
     rep->errors = json_array();
     if (!perm_allowed(u->role, r->name, YJ_ACT_WRITE))
-        return yj_err_set(err, YJ_EFORBIDDEN, NULL, "role %s may not import %s",
-                          role_name(u->role), r->name);
+        return yj_err_set(err, YJ_EFORBIDDEN, NULL, "role %s may not import %s", role_name(u->role),
+                          r->name);
     yj_csv csv;
     yj_csv_open(&csv, data, len);
     yj_csv_row row;

@@ -63,8 +63,8 @@ static yj_code check_refs(yj_conn *c, const yj_user *u, const yj_registry *r, co
 
 static void publish(const yj_registry *r, const char *action, int64_t id, const json_t *rec)
 {
-    json_t *ev = json_pack("{s:s,s:I,s:s}", "registry", r->name, "id", (json_int_t)id, "action",
-                           action);
+    json_t *ev =
+        json_pack("{s:s,s:I,s:s}", "registry", r->name, "id", (json_int_t)id, "action", action);
     const char *region = json_string_value(json_object_get(rec, "region_code"));
     yj_events_publish("record", region ? region : "", ev);
     json_decref(ev);
@@ -85,7 +85,10 @@ yj_code registry_list(yj_store *s, const yj_user *u, const yj_registry *r, const
     if (rc == YJ_OK) {
         size_t i;
         json_t *rec;
-        json_array_foreach(*items, i, rec) record_out(r, rec);
+        json_array_foreach(*items, i, rec)
+        {
+            record_out(r, rec);
+        }
     }
     return rc;
 }
@@ -107,18 +110,15 @@ void registry_cache_stats(yj_cache_stats *out)
     yj_cache_get_stats(list_cache, out);
 }
 
-static void list_cache_key(yj_buf *k, const yj_registry *r, const yj_scope *sc,
-                           const yj_query *q)
+static void list_cache_key(yj_buf *k, const yj_registry *r, const yj_scope *sc, const yj_query *q)
 {
-    yj_buf_printf(k, "%s\x1f%s\x1f%lld\x1f%s\x1f%s\x1f%s\x1f%d\x1f%d\x1f%lld", r->name,
-                  sc->region, (long long)sc->enterprise, q->search ? q->search : "",
-                  q->region ? q->region : "", q->sort ? q->sort : "", q->desc, q->limit,
-                  (long long)q->offset);
+    yj_buf_printf(k, "%s\x1f%s\x1f%lld\x1f%s\x1f%s\x1f%s\x1f%d\x1f%d\x1f%lld", r->name, sc->region,
+                  (long long)sc->enterprise, q->search ? q->search : "", q->region ? q->region : "",
+                  q->sort ? q->sort : "", q->desc, q->limit, (long long)q->offset);
     for (size_t i = 0; i < q->nfilters; i++)
         yj_buf_printf(k, "\x1f%s=%s", q->filters[i].col, q->filters[i].value);
     if (q->has_bbox)
-        yj_buf_printf(k, "\x1f%.9g,%.9g,%.9g,%.9g", q->bbox[0], q->bbox[1], q->bbox[2],
-                      q->bbox[3]);
+        yj_buf_printf(k, "\x1f%.9g,%.9g,%.9g,%.9g", q->bbox[0], q->bbox[1], q->bbox[2], q->bbox[3]);
 }
 
 yj_code registry_list_json(yj_store *s, const yj_user *u, const yj_registry *r, const yj_query *q,
@@ -160,8 +160,8 @@ yj_code registry_list_json(yj_store *s, const yj_user *u, const yj_registry *r, 
     return rc;
 }
 
-yj_code registry_get(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id,
-                     json_t **out, yj_err *err)
+yj_code registry_get(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id, json_t **out,
+                     yj_err *err)
 {
     *out = NULL;
     yj_code rc = require(u, r, YJ_ACT_READ, err);
@@ -246,9 +246,9 @@ static bool record_unchanged(const yj_registry *r, const json_t *rec, const json
     }
     for (size_t i = 0; i < 3; i++) {
         const json_t *a = json_object_get(rec, std_keys[i]), *b = json_object_get(cur, std_keys[i]);
-        if (json_is_number(a) && json_is_number(b) ? json_number_value(a) != json_number_value(b)
-                                                   : !json_equal(a ? a : json_null(),
-                                                                 b ? b : json_null()))
+        if (json_is_number(a) && json_is_number(b)
+                ? json_number_value(a) != json_number_value(b)
+                : !json_equal(a ? a : json_null(), b ? b : json_null()))
             return false;
     }
     return true;
@@ -374,9 +374,9 @@ yj_code registry_update_in(yj_conn *c, const yj_user *u, const yj_registry *r, i
 json_t *registry_schema_json(const yj_registry *r)
 {
     static const char *const type_names[] = {
-        [YJ_F_TEXT] = "text", [YJ_F_LONGTEXT] = "longtext", [YJ_F_INT] = "int",
-        [YJ_F_REAL] = "real", [YJ_F_BOOL] = "bool",         [YJ_F_ENUM] = "enum",
-        [YJ_F_TAGS] = "tags", [YJ_F_PHONE] = "phone",       [YJ_F_DATE] = "date",
+        [YJ_F_TEXT] = "text",     [YJ_F_LONGTEXT] = "longtext", [YJ_F_INT] = "int",
+        [YJ_F_REAL] = "real",     [YJ_F_BOOL] = "bool",         [YJ_F_ENUM] = "enum",
+        [YJ_F_TAGS] = "tags",     [YJ_F_PHONE] = "phone",       [YJ_F_DATE] = "date",
         [YJ_F_CREDIT] = "credit", [YJ_F_REF] = "ref",
     };
     json_t *fields = json_array();

@@ -26,7 +26,7 @@
 #include <stdbool.h>
 
 typedef enum {
-    YJ_F_TEXT,   /* short text, maxlen (default 200) */
+    YJ_F_TEXT, /* short text, maxlen (default 200) */
     YJ_F_LONGTEXT,
     YJ_F_INT,
     YJ_F_REAL,
@@ -48,9 +48,9 @@ typedef struct {
     const char *unit;           /* shown after the value, e.g. "人", "m²" */
     bool has_range;
     double min, max;
-    int maxlen;             /* bytes, 0 = default */
-    const char *ref;        /* registry name, for REF */
-    const char *def;        /* default when absent on create */
+    int maxlen;      /* bytes, 0 = default */
+    const char *ref; /* registry name, for REF */
+    const char *def; /* default when absent on create */
 } yj_field;
 
 typedef struct {
@@ -95,8 +95,8 @@ yj_code registry_list_json(yj_store *s, const yj_user *u, const yj_registry *r, 
                            yj_buf *out, int64_t *total, yj_err *err);
 /* Hits and misses of the list-page cache (for /metrics). */
 void registry_cache_stats(yj_cache_stats *out);
-yj_code registry_get(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id,
-                     json_t **out, yj_err *err);
+yj_code registry_get(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id, json_t **out,
+                     yj_err *err);
 yj_code registry_create(yj_store *s, const yj_user *u, const yj_registry *r, const json_t *in,
                         json_t **out, yj_err *err);
 /* in may be partial (PATCH semantics); expect_version from If-Match. */
@@ -110,8 +110,8 @@ yj_code registry_history(yj_store *s, const yj_user *u, const yj_registry *r, in
 
 /* Same as registry_create but on a connection already inside a transaction
  * (for bulk loaders such as CSV import and the demo generator). */
-yj_code registry_create_in(yj_conn *c, const yj_user *u, const yj_registry *r,
-                           const json_t *in, int64_t *id_out, yj_err *err);
+yj_code registry_create_in(yj_conn *c, const yj_user *u, const yj_registry *r, const json_t *in,
+                           int64_t *id_out, yj_err *err);
 
 /* Update by id on a connection already inside a transaction (CSV import).
  * *changed is false when the input equals the stored record (nothing
@@ -128,11 +128,10 @@ typedef struct {
 
 /* Import a CSV document: every row validated; nothing written if any row is
  * bad unless skip_bad.  Rows whose natural key exists are updated. */
-yj_code registry_import_csv(yj_store *s, const yj_user *u, const yj_registry *r,
-                            const char *data, size_t len, bool skip_bad, yj_import_report *rep,
-                            yj_err *err);
+yj_code registry_import_csv(yj_store *s, const yj_user *u, const yj_registry *r, const char *data,
+                            size_t len, bool skip_bad, yj_import_report *rep, yj_err *err);
 /* Whole registry (within the caller's scope) as UTF-8 CSV with BOM. */
-yj_code registry_export_csv(yj_store *s, const yj_user *u, const yj_registry *r,
-                            const yj_query *q, char **out, size_t *len, yj_err *err);
+yj_code registry_export_csv(yj_store *s, const yj_user *u, const yj_registry *r, const yj_query *q,
+                            char **out, size_t *len, yj_err *err);
 
 #endif

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPTS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define OPTS(...)     ((const char *const[]){__VA_ARGS__, NULL})
 #define RANGE(lo, hi) .has_range = true, .min = (lo), .max = (hi)
-#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+#define COUNT_OF(a)   (sizeof(a) / sizeof((a)[0]))
 
 /* ---- 应急救援队伍 rescue teams ------------------------------------------ */
 static const yj_field rescue_team_fields[] = {
@@ -81,8 +81,8 @@ static const yj_field equipment_fields[] = {
     {"code", "装备编号", YJ_F_TEXT, true, .maxlen = 40},
     {"type", "装备类型", YJ_F_ENUM, true,
      OPTS("挖掘机", "装载机", "推土机", "起重机", "排水抢险车", "大功率水泵", "发电车",
-          "通信指挥车", "应急照明车", "无人机", "冲锋舟", "救援机器人", "生命探测仪",
-          "破拆工具组", "消防车")},
+          "通信指挥车", "应急照明车", "无人机", "冲锋舟", "救援机器人", "生命探测仪", "破拆工具组",
+          "消防车")},
     {"model", "规格型号", YJ_F_TEXT, false},
     {"owner", "所属单位", YJ_F_TEXT, true},
     {"quantity", "数量", YJ_F_INT, true, .unit = "台/套", RANGE(1, 100000), .def = "1"},
@@ -140,17 +140,18 @@ static const yj_field duty_contact_fields[] = {
     {"name", "姓名", YJ_F_TEXT, true},
     {"org", "单位", YJ_F_TEXT, true},
     {"post", "职务", YJ_F_TEXT, false},
-    {"duty_role", "值守角色", YJ_F_ENUM, true, OPTS("主要负责人", "分管负责人", "值班员", "联络员")},
+    {"duty_role", "值守角色", YJ_F_ENUM, true,
+     OPTS("主要负责人", "分管负责人", "值班员", "联络员")},
     {"phone", "手机号码", YJ_F_PHONE, true},
     {"office_phone", "办公电话", YJ_F_PHONE, false},
     {"fax", "传真", YJ_F_PHONE, false},
 };
 
-#define REG(id, lbl, colour, key, typef, statusf, entf)                                          \
-    {                                                                                          \
-        .name = #id, .label = lbl, .icon = colour, .fields = id##_fields,                      \
-        .nfields = COUNT_OF(id##_fields), .key_field = key, .type_field = typef,               \
-        .status_field = statusf, .enterprise_field = entf                                      \
+#define REG(id, lbl, colour, key, typef, statusf, entf)                                            \
+    {                                                                                              \
+        .name = #id, .label = lbl, .icon = colour, .fields = id##_fields,                          \
+        .nfields = COUNT_OF(id##_fields), .key_field = key, .type_field = typef,                   \
+        .status_field = statusf, .enterprise_field = entf                                          \
     }
 
 /* Not const: registry_init() derives each yj_table from the fields. */

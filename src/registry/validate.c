@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TEXT_MAX 200
+#define TEXT_MAX     200
 #define LONGTEXT_MAX 4000
 
 /* Keys a client may send back unchanged from a record it read. */
-static const char *const readonly_keys[] = {"id",         "version",    "created_at",
-                                            "updated_at", "updated_by", "region_name", NULL};
+static const char *const readonly_keys[] = {"id",         "version",     "created_at", "updated_at",
+                                            "updated_by", "region_name", NULL};
 
 static bool is_readonly_key(const char *k)
 {
@@ -129,7 +129,8 @@ static yj_code tags_normalise(const yj_field *f, const json_t *v, json_t **out, 
     if (json_is_array(v)) {
         size_t i;
         json_t *e;
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             if (!json_is_string(e)) {
                 yj_buf_free(&joined);
                 yj_buf_free(&all);
@@ -247,7 +248,8 @@ static yj_code field_value(const yj_field *f, const json_t *v, json_t **out, yj_
         break;
     case YJ_F_DATE:
         if (!date_ok(s))
-            return yj_err_set(err, YJ_EINVAL, f->name, "「%s」应为 YYYY-MM-DD 格式的日期", f->label);
+            return yj_err_set(err, YJ_EINVAL, f->name, "「%s」应为 YYYY-MM-DD 格式的日期",
+                              f->label);
         break;
     case YJ_F_CREDIT:
         if (!credit_code_ok(s))
@@ -316,7 +318,8 @@ yj_code registry_validate(const yj_registry *r, const json_t *in, const json_t *
         return yj_err_set(err, YJ_EPARSE, NULL, "request body must be a JSON object");
     const char *key;
     json_t *val;
-    json_object_foreach((json_t *)(uintptr_t)in, key, val) {
+    json_object_foreach((json_t *)(uintptr_t)in, key, val)
+    {
         if (registry_field(r, key) == NULL && strcmp(key, "region_code") != 0 &&
             strcmp(key, "lat") != 0 && strcmp(key, "lon") != 0 && !is_readonly_key(key))
             return yj_err_set(err, YJ_EINVAL, key, "未知字段「%s」", key);
@@ -372,8 +375,8 @@ yj_code registry_validate(const yj_registry *r, const json_t *in, const json_t *
         rc = coord(in, current, "lat", 90, "纬度", rec, err);
     if (rc == YJ_OK)
         rc = coord(in, current, "lon", 180, "经度", rec, err);
-    if (rc == YJ_OK && json_is_null(json_object_get(rec, "lat")) !=
-                           json_is_null(json_object_get(rec, "lon")))
+    if (rc == YJ_OK &&
+        json_is_null(json_object_get(rec, "lat")) != json_is_null(json_object_get(rec, "lon")))
         rc = yj_err_set(err, YJ_EINVAL, "lat", "经纬度必须同时填写");
     if (rc != YJ_OK) {
         json_decref(rec);

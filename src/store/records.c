@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const std_cols[] = {"id",         "region_code", "lat",       "lon",
-                                       "version",    "created_at",  "updated_at", "updated_by"};
+static const char *const std_cols[] = {"id",      "region_code", "lat",        "lon",
+                                       "version", "created_at",  "updated_at", "updated_by"};
 #define N_STD_COLS (sizeof std_cols / sizeof std_cols[0])
 
 bool yj_table_has_col(const yj_table *t, const char *col, yj_coltype *type_out)
@@ -69,14 +69,11 @@ char *yj_table_ddl(const yj_table *t)
     yj_buf_puts(&b, "\n);\n");
     yj_buf_printf(&b, "CREATE INDEX %s_region ON %s(region_code);\n", t->name, t->name);
     if (t->key_col)
-        yj_buf_printf(&b, "CREATE UNIQUE INDEX %s_key ON %s(%s);\n", t->name, t->name,
-                      t->key_col);
+        yj_buf_printf(&b, "CREATE UNIQUE INDEX %s_key ON %s(%s);\n", t->name, t->name, t->key_col);
     if (t->search_col)
-        yj_buf_printf(&b, "CREATE INDEX %s_search ON %s(%s);\n", t->name, t->name,
-                      t->search_col);
+        yj_buf_printf(&b, "CREATE INDEX %s_search ON %s(%s);\n", t->name, t->name, t->search_col);
     if (t->enterprise_col && strcmp(t->enterprise_col, "id") != 0)
-        yj_buf_printf(&b, "CREATE INDEX %s_ent ON %s(%s);\n", t->name, t->name,
-                      t->enterprise_col);
+        yj_buf_printf(&b, "CREATE INDEX %s_ent ON %s(%s);\n", t->name, t->name, t->enterprise_col);
     return yj_buf_steal(&b);
 }
 
@@ -136,8 +133,8 @@ yj_code yj_region_check(yj_conn *c, const yj_scope *sc, const char *code, yj_err
     if (!found)
         return yj_err_set(err, YJ_EINVAL, "region_code", "unknown region code %s", code);
     if (!region_within(code, sc->region))
-        return yj_err_set(err, YJ_EFORBIDDEN, "region_code",
-                          "region %s is outside your region %s", code, sc->region);
+        return yj_err_set(err, YJ_EFORBIDDEN, "region_code", "region %s is outside your region %s",
+                          code, sc->region);
     return YJ_OK;
 }
 
@@ -197,9 +194,9 @@ static int query_bind(yj_stmt *st, int idx, const yj_table *t, const yj_query *q
         yj_coltype type = YJ_COL_TEXT;
         yj_table_has_col(t, q->filters[i].col, &type);
         if (type == YJ_COL_BOOL)
-            yj_bind_int(st, idx++, !strcmp(q->filters[i].value, "true") ||
-                                       !strcmp(q->filters[i].value, "1") ||
-                                       !strcmp(q->filters[i].value, "是"));
+            yj_bind_int(st, idx++,
+                        !strcmp(q->filters[i].value, "true") || !strcmp(q->filters[i].value, "1") ||
+                            !strcmp(q->filters[i].value, "是"));
         else if (type == YJ_COL_INT)
             yj_bind_int(st, idx++, strtoll(q->filters[i].value, NULL, 10));
         else if (type == YJ_COL_REAL)
@@ -275,9 +272,8 @@ static void sink_json_text(yj_stmt *st, const yj_table *t, void *ctx)
     yj_buf_putc(out, '}');
 }
 
-static yj_code rec_list_rows(yj_conn *c, const yj_table *t, const yj_scope *sc,
-                             const yj_query *q, row_sink sink, void *ctx, int64_t *total_out,
-                             yj_err *err)
+static yj_code rec_list_rows(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_query *q,
+                             row_sink sink, void *ctx, int64_t *total_out, yj_err *err)
 {
     *total_out = 0;
     const char *sort = "id";
@@ -348,9 +344,8 @@ yj_code yj_rec_list_json(yj_conn *c, const yj_table *t, const yj_scope *sc, cons
     return rc;
 }
 
-static yj_code rec_get_where(yj_conn *c, const yj_table *t, const yj_scope *sc,
-                             const char *col, const char *text, int64_t id, json_t **out,
-                             yj_err *err)
+static yj_code rec_get_where(yj_conn *c, const yj_table *t, const yj_scope *sc, const char *col,
+                             const char *text, int64_t id, json_t **out, yj_err *err)
 {
     *out = NULL;
     yj_buf sql;
@@ -381,8 +376,8 @@ static yj_code rec_get_where(yj_conn *c, const yj_table *t, const yj_scope *sc,
     return YJ_OK;
 }
 
-yj_code yj_rec_get(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
-                   json_t **out, yj_err *err)
+yj_code yj_rec_get(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id, json_t **out,
+                   yj_err *err)
 {
     return rec_get_where(c, t, sc, "id", NULL, id, out, err);
 }
@@ -433,8 +428,7 @@ yj_code yj_table_generation(yj_conn *c, const yj_table *t, int64_t *gen, yj_err 
 /* ---- writing --------------------------------------------------------------- */
 
 /* Enterprise users may only write rows their enterprise owns. */
-static yj_code owner_check(const yj_table *t, const yj_scope *sc, const json_t *rec,
-                           yj_err *err)
+static yj_code owner_check(const yj_table *t, const yj_scope *sc, const json_t *rec, yj_err *err)
 {
     if (sc->enterprise <= 0)
         return YJ_OK;
@@ -462,11 +456,10 @@ static void bind_std_and_cols(yj_stmt *st, int *idx, const yj_table *t, const js
 yj_code yj_rec_insert(yj_conn *c, const yj_table *t, const yj_scope *sc, const json_t *rec,
                       const char *actor, int64_t *id_out, yj_err *err)
 {
-    if (sc->enterprise != 0 &&
-        (t->enterprise_col == NULL || strcmp(t->enterprise_col, "id") == 0))
+    if (sc->enterprise != 0 && (t->enterprise_col == NULL || strcmp(t->enterprise_col, "id") == 0))
         return yj_err_set(err, YJ_EFORBIDDEN, NULL, "enterprise users cannot create these");
-    yj_code rc = yj_region_check(c, sc, json_string_value(json_object_get(rec, "region_code")),
-                                 err);
+    yj_code rc =
+        yj_region_check(c, sc, json_string_value(json_object_get(rec, "region_code")), err);
     if (rc == YJ_OK)
         rc = owner_check(t, sc, rec, err);
     if (rc != YJ_OK)
@@ -475,8 +468,7 @@ yj_code yj_rec_insert(yj_conn *c, const yj_table *t, const yj_scope *sc, const j
     yj_time_iso(yj_now_ms(), now, sizeof now);
     yj_buf sql;
     yj_buf_init(&sql);
-    yj_buf_printf(&sql,
-                  "INSERT INTO %s (region_code, lat, lon, created_at, updated_at, updated_by",
+    yj_buf_printf(&sql, "INSERT INTO %s (region_code, lat, lon, created_at, updated_at, updated_by",
                   t->name);
     for (size_t i = 0; i < t->ncols; i++)
         yj_buf_printf(&sql, ", %s", t->cols[i].name);
@@ -530,8 +522,8 @@ static yj_code why_unchanged(yj_conn *c, const yj_table *t, const yj_scope *sc, 
 yj_code yj_rec_update(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
                       int64_t expect_version, const json_t *rec, const char *actor, yj_err *err)
 {
-    yj_code rc = yj_region_check(c, sc, json_string_value(json_object_get(rec, "region_code")),
-                                 err);
+    yj_code rc =
+        yj_region_check(c, sc, json_string_value(json_object_get(rec, "region_code")), err);
     if (rc == YJ_OK)
         rc = owner_check(t, sc, rec, err);
     if (rc != YJ_OK) {

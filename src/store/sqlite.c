@@ -18,8 +18,7 @@ static yj_code sq_error(sqlite3 *db, int rc, yj_err *err)
     if (base == SQLITE_CONSTRAINT) {
         int ext = sqlite3_extended_errcode(db);
         if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-            return yj_err_set(err, YJ_ECONFLICT, NULL, "duplicate record: %s",
-                              sqlite3_errmsg(db));
+            return yj_err_set(err, YJ_ECONFLICT, NULL, "duplicate record: %s", sqlite3_errmsg(db));
         return yj_err_set(err, YJ_EINVAL, NULL, "constraint failed: %s", sqlite3_errmsg(db));
     }
     return yj_err_set(err, YJ_EINTERNAL, NULL, "sqlite: %s", sqlite3_errmsg(db));
@@ -28,9 +27,8 @@ static yj_code sq_error(sqlite3 *db, int rc, yj_err *err)
 static void *sq_connect(const char *path, yj_err *err)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         yj_err_set(err, YJ_EIO, NULL, "cannot open database %s: %s", path,
                    db ? sqlite3_errmsg(db) : "out of memory");
@@ -44,8 +42,7 @@ static void *sq_connect(const char *path, yj_err *err)
                       "PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;",
                       NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        yj_err_set(err, YJ_EIO, NULL, "cannot configure database %s: %s", path,
-                   msg ? msg : "?");
+        yj_err_set(err, YJ_EIO, NULL, "cannot configure database %s: %s", path, msg ? msg : "?");
         sqlite3_free(msg);
         sqlite3_close(db);
         return NULL;

@@ -4,13 +4,14 @@
  */
 #include "store_driver.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define STMT_CACHE_SLOTS 512 /* power of two */
-#define STMT_CACHE_MAX 384   /* flush the cache beyond this many entries */
+#define STMT_CACHE_MAX   384 /* flush the cache beyond this many entries */
 
 struct yj_stmt {
     yj_conn *conn;
@@ -124,6 +125,7 @@ yj_conn *yj_store_acquire(yj_store *s)
             break;
         }
     }
+    assert(c != NULL); /* in_use < size, so one is free */
     c->in_use = true;
     s->in_use++;
     pthread_mutex_unlock(&s->mu);
@@ -329,8 +331,7 @@ void yj_stmt_done(yj_stmt *st)
     st->busy = false;
 }
 
-yj_code yj_query_int(yj_conn *c, const char *sql, const char *text_param, int64_t *out,
-                     yj_err *err)
+yj_code yj_query_int(yj_conn *c, const char *sql, const char *text_param, int64_t *out, yj_err *err)
 {
     yj_stmt *st = yj_prepare(c, sql, err);
     if (st == NULL)
@@ -378,8 +379,8 @@ yj_code yj_store_migrate(yj_store *s, const yj_migration *m, size_t n, yj_err *e
                          err);
     int64_t have = 0;
     if (rc == YJ_OK)
-        rc = yj_query_int(c, "SELECT COALESCE(MAX(version),0) FROM schema_migrations", NULL,
-                          &have, err);
+        rc = yj_query_int(c, "SELECT COALESCE(MAX(version),0) FROM schema_migrations", NULL, &have,
+                          err);
     for (size_t i = 0; rc == YJ_OK && i < n; i++) {
         if (m[i].version <= have)
             continue;
@@ -410,8 +411,7 @@ yj_code yj_store_migrate(yj_store *s, const yj_migration *m, size_t n, yj_err *e
             yj_tx_rollback(c);
             char msg[256];
             snprintf(msg, sizeof msg, "%s", err ? err->message : "");
-            yj_err_set(err, rc, NULL, "migration %d (%s) failed: %s", m[i].version, m[i].name,
-                       msg);
+            yj_err_set(err, rc, NULL, "migration %d (%s) failed: %s", m[i].version, m[i].name, msg);
         }
     }
     yj_store_release(s, c);

@@ -94,8 +94,8 @@ yj_code yj_query_int(yj_conn *c, const char *sql, const char *text_param, int64_
 typedef struct {
     int version;
     const char *name;
-    const char *sql;                           /* run as one script, or NULL */
-    yj_code (*fn)(yj_conn *c, yj_err *err);    /* or generated DDL, or NULL */
+    const char *sql;                        /* run as one script, or NULL */
+    yj_code (*fn)(yj_conn *c, yj_err *err); /* or generated DDL, or NULL */
 } yj_migration;
 
 /* Apply, in one transaction each, every migration whose version is above the
@@ -119,8 +119,8 @@ typedef struct {
  *   updated_at TEXT, updated_by TEXT
  */
 typedef struct {
-    const char *name;           /* SQL table name */
-    const yj_column *cols;      /* own columns */
+    const char *name;      /* SQL table name */
+    const yj_column *cols; /* own columns */
     size_t ncols;
     const char *search_col;     /* matched by yj_query.search (substring) */
     const char *key_col;        /* natural key: unique, used by imports */
@@ -144,14 +144,14 @@ typedef struct {
 typedef struct {
     const yj_filter *filters; /* equality on own columns; names must be checked by caller */
     size_t nfilters;
-    const char *search;       /* substring of search_col */
-    const char *region;       /* extra region prefix, intersected with the scope */
-    const char *sort;         /* column name (own or standard), NULL = id */
+    const char *search; /* substring of search_col */
+    const char *region; /* extra region prefix, intersected with the scope */
+    const char *sort;   /* column name (own or standard), NULL = id */
     bool desc;
-    int limit;                /* 1..1000 */
+    int limit; /* 1..1000 */
     int64_t offset;
-    bool has_bbox;            /* only rows with lat/lon inside bbox */
-    double bbox[4];           /* min lon, min lat, max lon, max lat */
+    bool has_bbox;  /* only rows with lat/lon inside bbox */
+    double bbox[4]; /* min lon, min lat, max lon, max lat */
 } yj_query;
 
 bool yj_table_has_col(const yj_table *t, const char *col, yj_coltype *type_out);
@@ -164,8 +164,8 @@ yj_code yj_rec_list(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_
  * (the read hot path: no intermediate json_t). */
 yj_code yj_rec_list_json(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_query *q,
                          yj_buf *out, int64_t *total_out, yj_err *err);
-yj_code yj_rec_get(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
-                   json_t **out, yj_err *err);
+yj_code yj_rec_get(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id, json_t **out,
+                   yj_err *err);
 /* Look up by natural key inside the scope.  YJ_ENOTFOUND if absent from the
  * scope; YJ_EFORBIDDEN if it exists but outside the scope. */
 yj_code yj_rec_find_key(yj_conn *c, const yj_table *t, const yj_scope *sc, const char *key,
@@ -178,8 +178,7 @@ yj_code yj_rec_insert(yj_conn *c, const yj_table *t, const yj_scope *sc, const j
 /* Replaces the record's columns with rec's if its version is still
  * expect_version (else YJ_ESTALE); the new region must also be in scope. */
 yj_code yj_rec_update(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
-                      int64_t expect_version, const json_t *rec, const char *actor,
-                      yj_err *err);
+                      int64_t expect_version, const json_t *rec, const char *actor, yj_err *err);
 yj_code yj_rec_delete(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id,
                       int64_t expect_version, yj_err *err);
 /* The table's generation: a counter bumped in the same transaction as every

@@ -127,12 +127,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                 " ('140212', '新荣区', '1402', 3)");
 
     /* One enterprise every hazard-source row can point at (id in seeds: 1). */
-    json_t *ent = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
-                            "name", "晋城市基准化工有限公司", "credit_code", "91140500113112340J",
-                            "industry", "危险化学品", "scale", "中型", "address",
-                            "晋城市城区凤台东街1号", "legal_rep", "张伟", "safety_director",
-                            "刘强", "safety_phone", "13903561234", "region_code", "140502",
-                            "major_hazard", 1);
+    json_t *ent = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "name", "晋城市基准化工有限公司",
+        "credit_code", "91140500113112340J", "industry", "危险化学品", "scale", "中型", "address",
+        "晋城市城区凤台东街1号", "legal_rep", "张伟", "safety_director", "刘强", "safety_phone",
+        "13903561234", "region_code", "140502", "major_hazard", 1);
     json_t *created = NULL;
     if (registry_create(store, &admin, registry_find("enterprise"), ent, &created, &err) != YJ_OK)
         die("base enterprise", &err);

@@ -26,9 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* One valid stored record per registry, the "current" of update checks. */
 static const char *const current_src[][2] = {
-    {"rescue_team", "{\"name\":\"沁水县矿山救护队\",\"category\":\"专业\",\"specialties\":"
-                    "\"矿山救援、危化品救援\",\"headcount\":45,\"leader\":\"李明\","
-                    "\"contact_phone\":\"13834560123\",\"status\":\"待命\",\"region_code\":\"140521\"}"},
+    {"rescue_team",
+     "{\"name\":\"沁水县矿山救护队\",\"category\":\"专业\",\"specialties\":"
+     "\"矿山救援、危化品救援\",\"headcount\":45,\"leader\":\"李明\","
+     "\"contact_phone\":\"13834560123\",\"status\":\"待命\",\"region_code\":\"140521\"}"},
     {"expert", "{\"name\":\"刘振华\",\"field\":\"矿山安全\",\"title\":\"正高级\",\"employer\":"
                "\"晋城煤业集团\",\"phone\":\"13803561111\",\"local_expert\":true,"
                "\"status\":\"在库\",\"region_code\":\"1405\"}"},
@@ -42,11 +43,12 @@ static const char *const current_src[][2] = {
     {"equipment", "{\"name\":\"大功率水泵\",\"code\":\"ZZ-PUMP-001\",\"type\":\"大功率水泵\","
                   "\"owner\":\"泽州县应急管理局\",\"quantity\":2,\"contact_phone\":"
                   "\"13503564444\",\"status\":\"完好\",\"region_code\":\"140525\"}"},
-    {"enterprise", "{\"name\":\"山西兰花科技创业股份有限公司\",\"credit_code\":\"91140500739388883G\","
-                   "\"industry\":\"煤矿\",\"scale\":\"大型\",\"address\":\"晋城市城区\","
-                   "\"legal_rep\":\"张三\",\"safety_director\":\"李四\",\"safety_phone\":"
-                   "\"13903565555\",\"major_hazard\":true,\"status\":\"正常生产\","
-                   "\"region_code\":\"140502\"}"},
+    {"enterprise",
+     "{\"name\":\"山西兰花科技创业股份有限公司\",\"credit_code\":\"91140500739388883G\","
+     "\"industry\":\"煤矿\",\"scale\":\"大型\",\"address\":\"晋城市城区\","
+     "\"legal_rep\":\"张三\",\"safety_director\":\"李四\",\"safety_phone\":"
+     "\"13903565555\",\"major_hazard\":true,\"status\":\"正常生产\","
+     "\"region_code\":\"140502\"}"},
     {"hazard_source", "{\"name\":\"液氨储罐区\",\"code\":\"BA140502001\",\"enterprise_id\":1,"
                       "\"level\":\"二级\",\"category\":\"危险化学品储罐区\",\"responsible\":"
                       "\"刘强\",\"phone\":\"13903561234\",\"status\":\"在役\","

@@ -97,19 +97,24 @@ static const struct {
     {"UPDATE audit SET entity='expert' WHERE id=2", 2},
     {"UPDATE audit SET record_id=2 WHERE id=2", 2},
     {"UPDATE audit SET ts='2020-01-01T00:00:00.000Z' WHERE id=3", 3},
-    {"UPDATE audit SET hash='" "0000000000000000000000000000000000000000000000000000000000000000"
-     "' WHERE id=1", 1},
+    {"UPDATE audit SET hash='"
+     "0000000000000000000000000000000000000000000000000000000000000000"
+     "' WHERE id=1",
+     1},
     {"UPDATE audit SET prev_hash=(SELECT hash FROM audit WHERE id=1) WHERE id=3", 3},
     {"DELETE FROM audit WHERE id=2", 3},
     {"DELETE FROM audit WHERE id=1", 2},
     /* swap the contents of 1 and 2 */
     {"UPDATE audit SET id=-1 WHERE id=1; UPDATE audit SET id=1 WHERE id=2;"
-     " UPDATE audit SET id=2 WHERE id=-1", 1},
+     " UPDATE audit SET id=2 WHERE id=-1",
+     1},
     /* renumber to hide a deletion */
     {"DELETE FROM audit WHERE id=2; UPDATE audit SET id=2 WHERE id=3", 2},
     /* edit an entry and recompute its own hash: the next one no longer links */
-    {"UPDATE audit SET hash='" "1111111111111111111111111111111111111111111111111111111111111111"
-     "' WHERE id=2", 2},
+    {"UPDATE audit SET hash='"
+     "1111111111111111111111111111111111111111111111111111111111111111"
+     "' WHERE id=2",
+     2},
 };
 
 /* A missing before/after (NULL) and an empty one ('') are different stored
@@ -136,8 +141,8 @@ static int run_tamper(const void *cases_v, size_t n)
         fx_exec(db->store, cases[i].sql);
         yj_audit_check chk = verify(db);
         if (chk.ok || chk.first_bad_id != cases[i].first_bad) {
-            print_error("%s: ok=%d first_bad_id=%lld (%s), want first_bad_id %lld\n",
-                        cases[i].sql, chk.ok, (long long)chk.first_bad_id, chk.reason,
+            print_error("%s: ok=%d first_bad_id=%lld (%s), want first_bad_id %lld\n", cases[i].sql,
+                        chk.ok, (long long)chk.first_bad_id, chk.reason,
                         (long long)cases[i].first_bad);
             failures++;
         } else {
@@ -199,8 +204,7 @@ static void test_registry_changes_audited(void **state)
     assert_int_equal(registry_update(db->store, &admin, r, id, 1, in, &out, &err), YJ_ESTALE);
     assert_null(out);
     yj_user public = {.id = 2, .username = "anon", .role = YJ_ROLE_PUBLIC, .region = "14"};
-    assert_int_equal(registry_update(db->store, &public, r, id, 2, in, &out, &err),
-                     YJ_EFORBIDDEN);
+    assert_int_equal(registry_update(db->store, &public, r, id, 2, in, &out, &err), YJ_EFORBIDDEN);
     json_decref(in);
     assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM audit"), 2);
 
@@ -222,16 +226,16 @@ static void test_registry_changes_audited(void **state)
     json_t *del = json_array_get(list, 0), *upd = json_array_get(list, 1),
            *cre = json_array_get(list, 2);
     assert_true(json_is_null(json_object_get(cre, "before")));
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(cre, "after"), "name")), "一号");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(upd, "before"), "name")), "一号");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(upd, "after"), "name")), "一号改");
-    assert_int_equal(
-        json_integer_value(json_object_get(json_object_get(upd, "after"), "version")), 2);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(del, "before"), "name")), "一号改");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(cre, "after"), "name")),
+                        "一号");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(upd, "before"), "name")),
+                        "一号");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(upd, "after"), "name")),
+                        "一号改");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(upd, "after"), "version")),
+                     2);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(del, "before"), "name")),
+                        "一号改");
     assert_true(json_is_null(json_object_get(del, "after")));
     json_decref(list);
 

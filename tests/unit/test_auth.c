@@ -19,7 +19,7 @@
 /* ---- permission matrix ---------------------------------------------------------- */
 
 static const char *const expect_resources[] = {
-    "rescue_team", "expert",    "warehouse",    "shelter", "equipment", "enterprise",
+    "rescue_team",   "expert",    "warehouse",    "shelter", "equipment", "enterprise",
     "hazard_source", "informant", "duty_contact", "user",    "audit",     "region"};
 #define N_RES (sizeof expect_resources / sizeof expect_resources[0])
 
@@ -28,16 +28,16 @@ static const struct {
     yj_role role;
     const char *cells[N_RES];
 } matrix[] = {
-    {YJ_ROLE_ADMIN,      {"rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "r-", "r-"}},
-    {YJ_ROLE_DUTY,       {"rw", "r-", "r-", "rw", "r-", "r-", "r-", "rw", "rw", "--", "--", "r-"}},
-    {YJ_ROLE_COMMANDER,  {"r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "--", "--", "r-"}},
+    {YJ_ROLE_ADMIN, {"rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "r-", "r-"}},
+    {YJ_ROLE_DUTY, {"rw", "r-", "r-", "rw", "r-", "r-", "r-", "rw", "rw", "--", "--", "r-"}},
+    {YJ_ROLE_COMMANDER, {"r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "--", "--", "r-"}},
     {YJ_ROLE_SUPERVISOR, {"r-", "rw", "r-", "r-", "r-", "rw", "rw", "r-", "r-", "--", "--", "r-"}},
-    {YJ_ROLE_INSPECTOR,  {"--", "r-", "--", "--", "--", "r-", "r-", "--", "--", "--", "--", "r-"}},
-    {YJ_ROLE_WAREHOUSE,  {"r-", "--", "rw", "r-", "rw", "--", "--", "--", "--", "--", "--", "r-"}},
+    {YJ_ROLE_INSPECTOR, {"--", "r-", "--", "--", "--", "r-", "r-", "--", "--", "--", "--", "r-"}},
+    {YJ_ROLE_WAREHOUSE, {"r-", "--", "rw", "r-", "rw", "--", "--", "--", "--", "--", "--", "r-"}},
     {YJ_ROLE_ENTERPRISE, {"--", "--", "--", "--", "--", "rw", "rw", "--", "--", "--", "--", "r-"}},
-    {YJ_ROLE_INFORMANT,  {"r-", "--", "--", "r-", "--", "--", "--", "r-", "r-", "--", "--", "r-"}},
-    {YJ_ROLE_EXPERT,     {"r-", "r-", "--", "--", "r-", "r-", "r-", "--", "--", "--", "--", "r-"}},
-    {YJ_ROLE_PUBLIC,     {"--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--"}},
+    {YJ_ROLE_INFORMANT, {"r-", "--", "--", "r-", "--", "--", "--", "r-", "r-", "--", "--", "r-"}},
+    {YJ_ROLE_EXPERT, {"r-", "r-", "--", "--", "r-", "r-", "r-", "--", "--", "--", "--", "r-"}},
+    {YJ_ROLE_PUBLIC, {"--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--"}},
 };
 
 static void test_perm_resources_listed(void **state)
@@ -87,8 +87,8 @@ static void test_perm_matrix(void **state)
 static void test_perm_unknown_resource(void **state)
 {
     (void)state;
-    static const char *const unknown[] = {"nonexistent", "registry:*", "", "Shelter", "users",
-                                          "shelter ", "incident"};
+    static const char *const unknown[] = {"nonexistent", "registry:*", "",        "Shelter",
+                                          "users",       "shelter ",   "incident"};
     int failures = 0;
     for (int r = 0; r < YJ_ROLE_COUNT; r++)
         for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
@@ -128,8 +128,8 @@ static void test_roles(void **state)
 {
     (void)state;
     static const char *const names[YJ_ROLE_COUNT] = {
-        "admin",      "duty",      "commander", "supervisor", "inspector",
-        "warehouse",  "enterprise", "informant", "expert",    "public"};
+        "admin",     "duty",       "commander", "supervisor", "inspector",
+        "warehouse", "enterprise", "informant", "expert",     "public"};
     for (int r = 0; r < YJ_ROLE_COUNT; r++) {
         assert_string_equal(role_name((yj_role)r), names[r]);
         assert_int_equal(role_parse(names[r]), r);
@@ -166,11 +166,13 @@ static const struct {
     const char *code;
     int level;
 } level_cases[] = {
-    {"14", 1},        {"1405", 2},         {"140525", 3},      {"140525100", 4},
-    {"140525100200", 5}, {"", 0},          {"1", 0},           {"140", 0},
-    {"14052", 0},     {"1405250", 0},      {"14052510", 0},    {"1405251002", 0},
-    {"14052510020", 0}, {"1405251002001", 0}, {"abc", 0},      {"14a5", 0},
-    {" 14", 0},       {"14 ", 0},          {"-1405", 0},       {"１４", 0},
+    {"14", 1},          {"1405", 2},          {"140525", 3},
+    {"140525100", 4},   {"140525100200", 5},  {"", 0},
+    {"1", 0},           {"140", 0},           {"14052", 0},
+    {"1405250", 0},     {"14052510", 0},      {"1405251002", 0},
+    {"14052510020", 0}, {"1405251002001", 0}, {"abc", 0},
+    {"14a5", 0},        {" 14", 0},           {"14 ", 0},
+    {"-1405", 0},       {"１４", 0},
 };
 
 static void test_region_level(void **state)
@@ -186,9 +188,17 @@ static void test_region_level(void **state)
 static const struct {
     const char *in, *out;
 } normalize_cases[] = {
-    {"140500", "1405"}, {"140000", "14"},   {"140525", "140525"}, {"140525100", "140525100"},
-    {"1405", "1405"},   {"14", "14"},       {"", ""},             {"140501", "140501"},
-    {"100000", "10"},   {"abc", "abc"},     {"1405001", "1405001"},
+    {"140500", "1405"},
+    {"140000", "14"},
+    {"140525", "140525"},
+    {"140525100", "140525100"},
+    {"1405", "1405"},
+    {"14", "14"},
+    {"", ""},
+    {"140501", "140501"},
+    {"100000", "10"},
+    {"abc", "abc"},
+    {"1405001", "1405001"},
 };
 
 static void test_region_normalize(void **state)
@@ -198,8 +208,8 @@ static void test_region_normalize(void **state)
         char out[16];
         region_normalize(normalize_cases[i].in, out, sizeof out);
         if (strcmp(out, normalize_cases[i].out) != 0)
-            fail_msg("region_normalize(\"%s\") = \"%s\", want \"%s\"", normalize_cases[i].in,
-                     out, normalize_cases[i].out);
+            fail_msg("region_normalize(\"%s\") = \"%s\", want \"%s\"", normalize_cases[i].in, out,
+                     normalize_cases[i].out);
     }
     char small[5];
     region_normalize("140525", small, sizeof small); /* truncates, never overflows */
@@ -223,8 +233,8 @@ static int users_setup(void **state)
     fx_db *db = fx_open();
     yj_err err;
     int64_t id = 0;
-    if (user_add(db->store, "test", "alice", PW, YJ_ROLE_DUTY, "140525", "Alice", 0, &id,
-                 &err) != YJ_OK)
+    if (user_add(db->store, "test", "alice", PW, YJ_ROLE_DUTY, "140525", "Alice", 0, &id, &err) !=
+        YJ_OK)
         fail_msg("user_add: %s", err.message);
     assert_true(id > 0);
     *state = db;
@@ -245,38 +255,37 @@ static void test_user_add_rules(void **state)
     yj_err err;
     int64_t id = 0;
     /* checked before any hashing */
-    assert_int_equal(user_add(db->store, "t", "bob", "short", YJ_ROLE_DUTY, "140525", "Bob", 0,
-                              &id, &err),
-                     YJ_EINVAL);
+    assert_int_equal(
+        user_add(db->store, "t", "bob", "short", YJ_ROLE_DUTY, "140525", "Bob", 0, &id, &err),
+        YJ_EINVAL);
     assert_string_equal(err.field, "password");
-    assert_int_equal(user_add(db->store, "t", "bob", "1234567", YJ_ROLE_DUTY, "140525", "Bob",
-                              0, &id, &err),
-                     YJ_EINVAL);
-    assert_int_equal(user_add(db->store, "t", "bob", NULL, YJ_ROLE_DUTY, "140525", "Bob", 0,
-                              &id, &err),
-                     YJ_EINVAL);
-    static const char *const bad_names[] = {"", "b", "Bob", "bob smith", "bob!", "鲍勃",
-                                            "abcdefghijklmnopqrstuvwxyz0123456"};
+    assert_int_equal(
+        user_add(db->store, "t", "bob", "1234567", YJ_ROLE_DUTY, "140525", "Bob", 0, &id, &err),
+        YJ_EINVAL);
+    assert_int_equal(
+        user_add(db->store, "t", "bob", NULL, YJ_ROLE_DUTY, "140525", "Bob", 0, &id, &err),
+        YJ_EINVAL);
+    static const char *const bad_names[] = {
+        "", "b", "Bob", "bob smith", "bob!", "鲍勃", "abcdefghijklmnopqrstuvwxyz0123456"};
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
-        assert_int_equal(user_add(db->store, "t", bad_names[i], PW, YJ_ROLE_DUTY, "140525",
-                                  "Bob", 0, &id, &err),
-                         YJ_EINVAL);
+        assert_int_equal(
+            user_add(db->store, "t", bad_names[i], PW, YJ_ROLE_DUTY, "140525", "Bob", 0, &id, &err),
+            YJ_EINVAL);
         assert_string_equal(err.field, "username");
     }
-    assert_int_equal(user_add(db->store, "t", "bob", PW, YJ_ROLE_COUNT, "140525", "Bob", 0, &id,
-                              &err),
+    assert_int_equal(
+        user_add(db->store, "t", "bob", PW, YJ_ROLE_COUNT, "140525", "Bob", 0, &id, &err),
+        YJ_EINVAL);
+    assert_int_equal(user_add(db->store, "t", "bob", PW, YJ_ROLE_DUTY, "140525", "", 0, &id, &err),
                      YJ_EINVAL);
-    assert_int_equal(user_add(db->store, "t", "bob", PW, YJ_ROLE_DUTY, "140525", "", 0, &id,
-                              &err),
-                     YJ_EINVAL);
-    assert_int_equal(user_add(db->store, "t", "bob", PW, YJ_ROLE_ENTERPRISE, "140525", "Bob", 0,
-                              &id, &err),
-                     YJ_EINVAL);
+    assert_int_equal(
+        user_add(db->store, "t", "bob", PW, YJ_ROLE_ENTERPRISE, "140525", "Bob", 0, &id, &err),
+        YJ_EINVAL);
     assert_string_equal(err.field, "enterprise_id");
     /* these hash first, then fail: one hash each */
-    assert_int_equal(user_add(db->store, "t", "alice", PW, YJ_ROLE_DUTY, "140525", "Alice 2", 0,
-                              &id, &err),
-                     YJ_ECONFLICT);
+    assert_int_equal(
+        user_add(db->store, "t", "alice", PW, YJ_ROLE_DUTY, "140525", "Alice 2", 0, &id, &err),
+        YJ_ECONFLICT);
     assert_string_equal(err.field, "username");
     assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM users"), 1);
 }
@@ -288,8 +297,8 @@ static void test_password_min_counts_characters(void **state)
     fx_db *db = *state;
     yj_err err;
     int64_t id = 0;
-    yj_code rc = user_add(db->store, "t", "carl", "一二三", YJ_ROLE_DUTY, "140525", "Carl", 0,
-                          &id, &err);
+    yj_code rc =
+        user_add(db->store, "t", "carl", "一二三", YJ_ROLE_DUTY, "140525", "Carl", 0, &id, &err);
     assert_int_equal(rc, YJ_EINVAL);
 }
 
@@ -359,9 +368,9 @@ static void test_lockout(void **state)
 {
     fx_db *db = *state;
     yj_err err;
-    assert_int_equal(user_add(db->store, "t", "dave", PW, YJ_ROLE_COMMANDER, "1405", "Dave", 0,
-                              NULL, &err),
-                     YJ_OK);
+    assert_int_equal(
+        user_add(db->store, "t", "dave", PW, YJ_ROLE_COMMANDER, "1405", "Dave", 0, NULL, &err),
+        YJ_OK);
     yj_session s;
     int retry = -1;
     for (int i = 0; i < yj_auth_cfg.lock_after; i++) {

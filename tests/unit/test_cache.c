@@ -91,9 +91,21 @@ static void test_empty_value_and_binary_keys(void **state)
 {
     (void)state;
     yj_cache *c = yj_cache_new(1 << 16, 8);
-    yj_cache_put(c, "shelter\x1f" "1405\x1f" "0", 7, "", 0);
-    assert_true(get(c, "shelter\x1f" "1405\x1f" "0", 7, ""));
-    assert_false(get(c, "shelter\x1f" "1405\x1f" "1", 7, NULL));
+    yj_cache_put(c,
+                 "shelter\x1f"
+                 "1405\x1f"
+                 "0",
+                 7, "", 0);
+    assert_true(get(c,
+                    "shelter\x1f"
+                    "1405\x1f"
+                    "0",
+                    7, ""));
+    assert_false(get(c,
+                     "shelter\x1f"
+                     "1405\x1f"
+                     "1",
+                     7, NULL));
     yj_cache_free(c);
 }
 

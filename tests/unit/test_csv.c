@@ -24,9 +24,9 @@
 typedef struct {
     const char *name;
     const char *input;
-    size_t len;           /* 0: strlen(input) */
-    const char *rows;     /* rendering of the rows read before the end or error */
-    const char *err_has;  /* NULL: must end cleanly; else YJ_EPARSE whose message has this */
+    size_t len;          /* 0: strlen(input) */
+    const char *rows;    /* rendering of the rows read before the end or error */
+    const char *err_has; /* NULL: must end cleanly; else YJ_EPARSE whose message has this */
 } csv_case;
 
 static const csv_case read_cases[] = {
@@ -35,10 +35,19 @@ static const csv_case read_cases[] = {
     {"crlf", "a,b\r\nc,d\r\n", 0, "1[<a><b>]2[<c><d>]", NULL},
     {"mixed endings", "a,b\r\nc,d\ne\r\n", 0, "1[<a><b>]2[<c><d>]3[<e>]", NULL},
     {"no final newline", "a,b\nc,d", 0, "1[<a><b>]2[<c><d>]", NULL},
-    {"bom skipped", "\xEF\xBB\xBF" "a,b\r\nc\r\n", 0, "1[<a><b>]2[<c>]", NULL},
+    {"bom skipped",
+     "\xEF\xBB\xBF"
+     "a,b\r\nc\r\n",
+     0, "1[<a><b>]2[<c>]", NULL},
     {"bom only", "\xEF\xBB\xBF", 0, "", NULL},
     {"empty input", "", 0, "", NULL},
-    {"bom not at start is data", "a,\xEF\xBB\xBF" "b\n", 0, "1[<a><\xEF\xBB\xBF" "b>]", NULL},
+    {"bom not at start is data",
+     "a,\xEF\xBB\xBF"
+     "b\n",
+     0,
+     "1[<a><\xEF\xBB\xBF"
+     "b>]",
+     NULL},
     {"blank lines skipped, lines counted", "a\n\n\r\n\nb\n", 0, "1[<a>]5[<b>]", NULL},
     {"utf-8 text", "名称,人数\n救援队,5\n", 0, "1[<名称><人数>]2[<救援队><5>]", NULL},
 
@@ -77,7 +86,10 @@ static const csv_case read_cases[] = {
     {"truncated utf-8", "a,\xE4\xB8\n", 0, "", "line 1,"},
     {"gbk text", "\xC3\xFB\xB3\xC6\n", 0, "", "not valid UTF-8"},
     {"invalid utf-8 in quoted multi-line", "h\n\"a\nb\xff\"\n", 0, "1[<h>]", "line 2, column 1"},
-    {"nul byte", "a,b\x00" "c\n", 6, "", "NUL"},
+    {"nul byte",
+     "a,b\x00"
+     "c\n",
+     6, "", "NUL"},
 };
 
 /* Errors inside a row name the column too ("line 2, column 3"), so that an
@@ -87,7 +99,10 @@ static const csv_case column_cases[] = {
     {"quote inside 3rd column", "a,b,c\"d\n", 0, "", "line 1, column 3:"},
     {"text after quote in 2nd column", "h\na,\"b\"c\n", 0, "1[<h>]", "line 2, column 2:"},
     {"invalid utf-8 in 2nd column", "a,\xff\n", 0, "", "line 1, column 2:"},
-    {"nul in 4th column", "a,b,c,d\x00" "e\n", 10, "", "line 1, column 4:"},
+    {"nul in 4th column",
+     "a,b,c,d\x00"
+     "e\n",
+     10, "", "line 1, column 4:"},
 };
 
 static void render_row(yj_buf *out, const yj_csv_row *row)
@@ -257,23 +272,23 @@ static const struct {
     {"", true},
     {"ascii", true},
     {"应急管理", true},
-    {"\xC2\x80", true},                 /* U+0080, smallest 2-byte */
-    {"\xF0\x9F\x9A\x92", true},         /* U+1F692 fire engine */
-    {"\xF4\x8F\xBF\xBF", true},         /* U+10FFFF */
-    {"\xEF\xBF\xBD", true},             /* U+FFFD */
-    {"\x80", false},                    /* lone continuation */
-    {"\xC0\x80", false},                /* overlong NUL */
-    {"\xC1\xBF", false},                /* overlong */
-    {"\xE0\x80\x80", false},            /* overlong 3-byte */
-    {"\xF0\x80\x80\x80", false},        /* overlong 4-byte */
-    {"\xED\xA0\x80", false},            /* U+D800 surrogate */
-    {"\xED\xBF\xBF", false},            /* U+DFFF surrogate */
-    {"\xF4\x90\x80\x80", false},        /* above U+10FFFF */
-    {"\xF8\x88\x80\x80\x80", false},    /* 5-byte form */
+    {"\xC2\x80", true},              /* U+0080, smallest 2-byte */
+    {"\xF0\x9F\x9A\x92", true},      /* U+1F692 fire engine */
+    {"\xF4\x8F\xBF\xBF", true},      /* U+10FFFF */
+    {"\xEF\xBF\xBD", true},          /* U+FFFD */
+    {"\x80", false},                 /* lone continuation */
+    {"\xC0\x80", false},             /* overlong NUL */
+    {"\xC1\xBF", false},             /* overlong */
+    {"\xE0\x80\x80", false},         /* overlong 3-byte */
+    {"\xF0\x80\x80\x80", false},     /* overlong 4-byte */
+    {"\xED\xA0\x80", false},         /* U+D800 surrogate */
+    {"\xED\xBF\xBF", false},         /* U+DFFF surrogate */
+    {"\xF4\x90\x80\x80", false},     /* above U+10FFFF */
+    {"\xF8\x88\x80\x80\x80", false}, /* 5-byte form */
     {"\xFF", false},
-    {"\xE4\xB8", false},                /* truncated */
-    {"\xE4\x41\xAD", false},            /* bad continuation */
-    {"a\xC3", false},                   /* truncated at end */
+    {"\xE4\xB8", false},     /* truncated */
+    {"\xE4\x41\xAD", false}, /* bad continuation */
+    {"a\xC3", false},        /* truncated at end */
 };
 
 static void test_utf8_table(void **state)
@@ -345,9 +360,12 @@ static void test_put_null_and_row_end(void **state)
 }
 
 static const char *const round_trip_values[] = {
-    "=SUM(A1)", "+1", "@x", "'=x", "''a", "'a", "plain", "a,b", "a\"b", "", "'", "''",
-    "'''", "\tTab", "\rCR", "'+", "'@", "-1", "multi\nline", "multi\r\nline", " space ",
-    "\"", "\"\"", "应急，管理", "=", "+", "@",
+    "=SUM(A1)", "+1",    "@x",   "'=x",         "''a",
+    "'a",       "plain", "a,b",  "a\"b",        "",
+    "'",        "''",    "'''",  "\tTab",       "\rCR",
+    "'+",       "'@",    "-1",   "multi\nline", "multi\r\nline",
+    " space ",  "\"",    "\"\"", "应急，管理",  "=",
+    "+",        "@",
 };
 #define N_ROUND_TRIP (sizeof round_trip_values / sizeof round_trip_values[0])
 

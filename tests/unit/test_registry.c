@@ -26,13 +26,13 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            print_error(__VA_ARGS__);                                                          \
-            print_error("\n");                                                                 \
-            failures++;                                                                        \
-        }                                                                                      \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            print_error(__VA_ARGS__);                                                              \
+            print_error("\n");                                                                     \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static json_t *jparse(const char *text)
@@ -109,8 +109,8 @@ static json_t *expect_validate(const yj_registry *r, json_t *in, const json_t *c
     CHECK(rc == want, "%s/%s: %s -> %s (%s: %s), want %s", r->name, what, text ? text : "NULL",
           yj_code_name(rc), err.field, err.message, yj_code_name(want));
     if (rc == want && want != YJ_OK && want_field)
-        CHECK(strcmp(err.field, want_field) == 0, "%s/%s: %s -> field \"%s\", want \"%s\"",
-              r->name, what, text, err.field, want_field);
+        CHECK(strcmp(err.field, want_field) == 0, "%s/%s: %s -> field \"%s\", want \"%s\"", r->name,
+              what, text, err.field, want_field);
     if (rc != YJ_OK)
         CHECK(out == NULL, "%s/%s: out set on error", r->name, what);
     free(text);
@@ -198,7 +198,8 @@ static void test_missing_fields_and_defaults(void **state)
                                     f->name, "empty string");
                 continue;
             }
-            json_t *out = expect_validate(r, with(full, f->name, NULL), NULL, YJ_OK, NULL, "absent");
+            json_t *out =
+                expect_validate(r, with(full, f->name, NULL), NULL, YJ_OK, NULL, "absent");
             if (out == NULL)
                 continue;
             json_t *got = json_object_get(out, f->name);
@@ -207,8 +208,7 @@ static void test_missing_fields_and_defaults(void **state)
                 CHECK(json_equal(got, want), "%s.%s: default not applied", r->name, f->name);
                 json_decref(want);
             } else {
-                CHECK(json_is_null(got), "%s.%s: absent optional should be null", r->name,
-                      f->name);
+                CHECK(json_is_null(got), "%s.%s: absent optional should be null", r->name, f->name);
             }
             json_decref(out);
         }
@@ -271,8 +271,9 @@ static void test_options_and_ranges(void **state)
             const yj_field *f = &r->fields[k];
             if (f->type == YJ_F_ENUM) {
                 for (size_t o = 0; f->options[o]; o++) {
-                    json_t *out = expect_validate(r, with(full, f->name, json_string(f->options[o])),
-                                                  NULL, YJ_OK, NULL, "each option");
+                    json_t *out =
+                        expect_validate(r, with(full, f->name, json_string(f->options[o])), NULL,
+                                        YJ_OK, NULL, "each option");
                     json_decref(out);
                 }
                 expect_validate(r, with(full, f->name, json_string("不存在的选项")), NULL,
@@ -289,10 +290,10 @@ static void test_options_and_ranges(void **state)
                 bool is_int = f->type == YJ_F_INT;
                 double lo = f->min, hi = f->max, step = is_int ? 1 : 0.5;
 #define NUM(v) (is_int ? json_integer((json_int_t)(v)) : json_real(v))
-                json_decref(expect_validate(r, with(full, f->name, NUM(lo)), NULL, YJ_OK, NULL,
-                                            "min"));
-                json_decref(expect_validate(r, with(full, f->name, NUM(hi)), NULL, YJ_OK, NULL,
-                                            "max"));
+                json_decref(
+                    expect_validate(r, with(full, f->name, NUM(lo)), NULL, YJ_OK, NULL, "min"));
+                json_decref(
+                    expect_validate(r, with(full, f->name, NUM(hi)), NULL, YJ_OK, NULL, "max"));
                 expect_validate(r, with(full, f->name, NUM(lo - step)), NULL, YJ_EINVAL, f->name,
                                 "below min");
                 expect_validate(r, with(full, f->name, NUM(hi + step)), NULL, YJ_EINVAL, f->name,
@@ -306,14 +307,14 @@ static void test_options_and_ranges(void **state)
 }
 
 static const char *const good_phones[] = {
-    "13812345678", "19912345678", "15000000000", "0356-1234567", "010-12345678",
-    "0356-1234567-123", "4001234567", "8001234567",
+    "13812345678",  "19912345678",      "15000000000", "0356-1234567",
+    "010-12345678", "0356-1234567-123", "4001234567",  "8001234567",
 };
 static const char *const bad_phones[] = {
-    "12345", "1381234567", "138123456789", "12812345678", "23812345678", "1381234567a",
-    "0356-123456", "0356-123456789", "356-1234567", "03-1234567", "03561-1234567",
-    "0356-1234567-", "0356-1234567-1234567", "0356--1234567", "0356-12a4567", "4001234",
-    "13812345678 ", "1381234567８",
+    "12345",         "1381234567",    "138123456789",         "12812345678",   "23812345678",
+    "1381234567a",   "0356-123456",   "0356-123456789",       "356-1234567",   "03-1234567",
+    "03561-1234567", "0356-1234567-", "0356-1234567-1234567", "0356--1234567", "0356-12a4567",
+    "4001234",       "13812345678 ",  "1381234567８",
 };
 static const char *const bad_credits[] = {
     "91350100M000100Y44",  /* wrong check character */
@@ -322,11 +323,12 @@ static const char *const bad_credits[] = {
     "91350100m000100y43",  /* lower case */
     "91350100M000I00Y43",  /* I is not in the alphabet */
     "91350100M000O00Y43",  /* O neither */
-    "000000000000000000" "0",
+    "000000000000000000"
+    "0",
 };
 static const char *const bad_dates[] = {
-    "2024-02-30", "2023-02-29", "2024-13-01", "2024-00-10", "2024-01-00", "24-01-01",
-    "2024/01/01", "2024-1-1", "1899-12-31", "2024-01-01T00:00",
+    "2024-02-30", "2023-02-29", "2024-13-01", "2024-00-10", "2024-01-00",
+    "24-01-01",   "2024/01/01", "2024-1-1",   "1899-12-31", "2024-01-01T00:00",
 };
 
 static void test_phone_credit_date(void **state)
@@ -371,8 +373,8 @@ static void test_credit_codes_valid(void **state)
     assert_non_null(r);
     json_t *base = minimal_record(r);
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        json_decref(expect_validate(r, with(base, "credit_code", json_string(good[i])), NULL,
-                                    YJ_OK, NULL, good[i]));
+        json_decref(expect_validate(r, with(base, "credit_code", json_string(good[i])), NULL, YJ_OK,
+                                    NULL, good[i]));
     json_decref(base);
     assert_int_equal(failures, 0);
 }
@@ -392,16 +394,16 @@ static void test_text_limits(void **state)
             size_t max = f->maxlen ? (size_t)f->maxlen : f->type == YJ_F_LONGTEXT ? 4000 : 200;
             memset(big, 'x', max);
             big[max] = '\0';
-            json_decref(expect_validate(r, with(full, f->name, json_string(big)), NULL, YJ_OK,
-                                        NULL, "at max length"));
+            json_decref(expect_validate(r, with(full, f->name, json_string(big)), NULL, YJ_OK, NULL,
+                                        "at max length"));
             big[max] = 'x';
             big[max + 1] = '\0';
             expect_validate(r, with(full, f->name, json_string(big)), NULL, YJ_EINVAL, f->name,
                             "over max length");
-            expect_validate(r, with(full, f->name, json_string("a\x01z")), NULL, YJ_EINVAL,
-                            f->name, "control char");
-            expect_validate(r, with(full, f->name, json_string("a\x7fz")), NULL, YJ_EINVAL,
-                            f->name, "DEL");
+            expect_validate(r, with(full, f->name, json_string("a\x01z")), NULL, YJ_EINVAL, f->name,
+                            "control char");
+            expect_validate(r, with(full, f->name, json_string("a\x7fz")), NULL, YJ_EINVAL, f->name,
+                            "DEL");
             expect_validate(r, with(full, f->name, json_stringn("a\0z", 3)), NULL, YJ_EINVAL,
                             f->name, "NUL");
             json_decref(expect_validate(r, with(full, f->name, json_string("a\nb")), NULL,
@@ -420,7 +422,7 @@ typedef struct {
     const char *patch;  /* JSON object merged over the minimal record */
     const char *remove; /* key removed after the patch, or NULL */
     yj_code want;
-    const char *field;  /* err.field wanted (errors) */
+    const char *field; /* err.field wanted (errors) */
 } reg_case;
 
 static const reg_case table_cases[] = {
@@ -631,11 +633,10 @@ static void test_partial_update_keeps_current(void **state)
                 const yj_field *f = &r->fields[k];
                 json_t *got = json_object_get(out, f->name);
                 if (f->type == YJ_F_BOOL)
-                    CHECK(json_is_true(got), "%s.%s: stored 1 should stay true", r->name,
-                          f->name);
+                    CHECK(json_is_true(got), "%s.%s: stored 1 should stay true", r->name, f->name);
                 else
-                    CHECK(json_equal(got, json_object_get(cur, f->name)), "%s.%s changed",
-                          r->name, f->name);
+                    CHECK(json_equal(got, json_object_get(cur, f->name)), "%s.%s changed", r->name,
+                          f->name);
             }
             CHECK(strcmp(json_string_value(json_object_get(out, "region_code")), "140525") == 0,
                   "%s: region kept", r->name);
@@ -682,8 +683,8 @@ static void test_partial_update_changes(void **state)
     expect_validate(r, jparse("{\"headcount\":0}"), cur, YJ_EINVAL, "headcount", "range");
     expect_validate(r, jparse("{\"bogus\":1}"), cur, YJ_EINVAL, "bogus", "unknown");
     /* moving region, dropping coordinates */
-    out = expect_validate(r, jparse("{\"region_code\":\"140581\",\"lat\":null,\"lon\":null}"),
-                          cur, YJ_OK, NULL, "move");
+    out = expect_validate(r, jparse("{\"region_code\":\"140581\",\"lat\":null,\"lon\":null}"), cur,
+                          YJ_OK, NULL, "move");
     assert_non_null(out);
     assert_string_equal(json_string_value(json_object_get(out, "region_code")), "140581");
     assert_true(json_is_null(json_object_get(out, "lat")));

@@ -28,8 +28,8 @@ static const yj_table *tab(const char *name)
 static json_t *shelter_rec(const char *name, const char *region)
 {
     json_t *in = json_pack("{s:s,s:s,s:i,s:f,s:s,s:s,s:s,s:s}", "name", name, "class", "Ⅰ类",
-                           "capacity", 100, "area", 500.0, "manager", "王", "phone",
-                           "13812345678", "address", "某路1号", "region_code", region);
+                           "capacity", 100, "area", 500.0, "manager", "王", "phone", "13812345678",
+                           "address", "某路1号", "region_code", region);
     json_t *rec = NULL;
     yj_err err;
     if (registry_validate(registry_find("shelter"), in, NULL, &rec, &err) != YJ_OK)
@@ -69,7 +69,8 @@ static char *list_names(yj_conn *c, const char *table, const yj_scope *sc, const
     yj_buf_init(&b);
     size_t i;
     json_t *it;
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         if (i)
             yj_buf_putc(&b, ',');
         yj_buf_puts(&b, json_string_value(json_object_get(it, "name")));
@@ -84,8 +85,8 @@ static void assert_names(yj_conn *c, const char *table, const yj_scope *sc, cons
     int64_t total = -1;
     char *got = list_names(c, table, sc, q, &total);
     if (strcmp(got, want) != 0 || total != want_total)
-        fail_msg("list %s scope \"%s\" ent %lld: got [%s] total %lld, want [%s] total %lld",
-                 table, sc->region, (long long)sc->enterprise, got, (long long)total, want,
+        fail_msg("list %s scope \"%s\" ent %lld: got [%s] total %lld, want [%s] total %lld", table,
+                 sc->region, (long long)sc->enterprise, got, (long long)total, want,
                  (long long)want_total);
     free(got);
 }
@@ -192,7 +193,7 @@ static const struct {
     {"140525", "1405", YJ_EFORBIDDEN}, /* the parent is outside a county scope */
     {"140525", "14", YJ_EFORBIDDEN},
     {"1405", "140602", YJ_EFORBIDDEN},
-    {"140525", "140599", YJ_EINVAL},   /* unknown */
+    {"140525", "140599", YJ_EINVAL}, /* unknown */
     {"", "999999", YJ_EINVAL},
     {"", "", YJ_EINVAL},
     {"", "abc", YJ_EINVAL},
@@ -233,8 +234,7 @@ static void test_insert_region_errors(void **state)
     assert_string_equal(err.field, "region_code");
     json_decref(rec);
     rec = shelter_rec("未知区", "140599");
-    assert_int_equal(yj_rec_insert(c, tab("shelter"), &SCOPE_ALL, rec, "x", &id, &err),
-                     YJ_EINVAL);
+    assert_int_equal(yj_rec_insert(c, tab("shelter"), &SCOPE_ALL, rec, "x", &id, &err), YJ_EINVAL);
     assert_string_equal(err.field, "region_code");
     json_decref(rec);
     assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM shelter"), 0);
@@ -252,8 +252,7 @@ static void test_versions_and_conflicts(void **state)
     int64_t b = insert_ok(c, "shelter", &SCOPE_COUNTY, shelter_rec("二号", "140525"));
 
     json_t *rec = shelter_rec("一号改", "140525");
-    assert_int_equal(yj_rec_update(c, tab("shelter"), &SCOPE_COUNTY, a, 1, rec, "u1", &err),
-                     YJ_OK);
+    assert_int_equal(yj_rec_update(c, tab("shelter"), &SCOPE_COUNTY, a, 1, rec, "u1", &err), YJ_OK);
     /* the same version again is stale now */
     assert_int_equal(yj_rec_update(c, tab("shelter"), &SCOPE_COUNTY, a, 1, rec, "u2", &err),
                      YJ_ESTALE);
@@ -329,9 +328,9 @@ static void test_search_is_literal(void **state)
         const char *search, *want;
         int64_t total;
     } cases[] = {
-        {"%", "容量50%", 1},       {"50%", "容量50%", 1},    {"_", "A_B", 1},
-        {"A_", "A_B", 1},          {"\\", "a\\b", 1},        {"容量", "容量50%,容量500", 2},
-        {"%%", "", 0},             {"x", "AxB", 1},          {"", "容量50%,容量500,A_B,AxB,a\\b,ab,Abc", 7},
+        {"%", "容量50%", 1}, {"50%", "容量50%", 1}, {"_", "A_B", 1},
+        {"A_", "A_B", 1},    {"\\", "a\\b", 1},     {"容量", "容量50%,容量500", 2},
+        {"%%", "", 0},       {"x", "AxB", 1},       {"", "容量50%,容量500,A_B,AxB,a\\b,ab,Abc", 7},
         {"'", "", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -409,10 +408,10 @@ static void test_sort_filter_page_bbox(void **state)
 
 static json_t *enterprise_rec(const char *name, const char *credit)
 {
-    json_t *in = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "name", name, "credit_code",
-                           credit, "industry", "危险化学品", "scale", "中型", "address", "某路",
-                           "legal_rep", "张", "safety_director", "李", "safety_phone",
-                           "13812345678", "region_code", "140525");
+    json_t *in =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "name", name, "credit_code", credit,
+                  "industry", "危险化学品", "scale", "中型", "address", "某路", "legal_rep", "张",
+                  "safety_director", "李", "safety_phone", "13812345678", "region_code", "140525");
     json_t *rec = NULL;
     yj_err err;
     if (registry_validate(registry_find("enterprise"), in, NULL, &rec, &err) != YJ_OK)
@@ -423,9 +422,10 @@ static json_t *enterprise_rec(const char *name, const char *credit)
 
 static json_t *hazard_rec(const char *name, const char *code, int64_t ent)
 {
-    json_t *in = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "name", name, "code", code,
-                           "enterprise_id", (json_int_t)ent, "level", "一级", "category", "生产装置",
-                           "responsible", "赵", "phone", "13812345678", "region_code", "140525");
+    json_t *in =
+        json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "name", name, "code", code, "enterprise_id",
+                  (json_int_t)ent, "level", "一级", "category", "生产装置", "responsible", "赵",
+                  "phone", "13812345678", "region_code", "140525");
     json_t *rec = NULL;
     yj_err err;
     if (registry_validate(registry_find("hazard_source"), in, NULL, &rec, &err) != YJ_OK)
@@ -439,8 +439,10 @@ static void test_enterprise_scope(void **state)
     fx_db *db = *state;
     yj_conn *c = yj_store_acquire(db->store);
     yj_err err;
-    int64_t e1 = insert_ok(c, "enterprise", &SCOPE_ALL, enterprise_rec("甲化工", "91140525MA0K1234X5"));
-    int64_t e2 = insert_ok(c, "enterprise", &SCOPE_ALL, enterprise_rec("乙化工", "91140581MA0L5678PY"));
+    int64_t e1 =
+        insert_ok(c, "enterprise", &SCOPE_ALL, enterprise_rec("甲化工", "91140525MA0K1234X5"));
+    int64_t e2 =
+        insert_ok(c, "enterprise", &SCOPE_ALL, enterprise_rec("乙化工", "91140581MA0L5678PY"));
     int64_t h1 = insert_ok(c, "hazard_source", &SCOPE_ALL, hazard_rec("甲罐区", "H1", e1));
     int64_t h2 = insert_ok(c, "hazard_source", &SCOPE_ALL, hazard_rec("乙罐区", "H2", e2));
     insert_ok(c, "shelter", &SCOPE_ALL, shelter_rec("广场", "140525"));
@@ -471,8 +473,7 @@ static void test_enterprise_scope(void **state)
                      YJ_EFORBIDDEN);
     json_decref(rec);
     rec = shelter_rec("企业广场", "140525");
-    assert_int_equal(yj_rec_insert(c, tab("shelter"), &mine, rec, "ent", &id, &err),
-                     YJ_EFORBIDDEN);
+    assert_int_equal(yj_rec_insert(c, tab("shelter"), &mine, rec, "ent", &id, &err), YJ_EFORBIDDEN);
     json_decref(rec);
     rec = enterprise_rec("丙化工", "91350100M000100Y43");
     assert_int_equal(yj_rec_insert(c, tab("enterprise"), &mine, rec, "ent", &id, &err),
