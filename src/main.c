@@ -10,6 +10,7 @@
  *   yingji import <registry> <file.csv>
  *   yingji export <registry>
  *   yingji audit  verify
+ *   yingji regions load|list
  */
 #include "auth/auth.h"
 #include "core/util.h"
@@ -547,6 +548,70 @@ static int cmd_audit(int argc, char **argv)
     return 0;
 }
 
+/* ---- regions ---------------------------------------------------------------- */
+
+static int cmd_regions(int argc, char **argv)
+{
+    static const opt_spec spec[] = {
+        {"--db", true, "database file (default $YINGJI_DB or yingji.db)"},
+        {"--parent", true, "with list: show the children of this region code"},
+    };
+    if (wants_help(argc, argv) || argc < 1) {
+        print_help(
+            "yingji regions load FILE.csv [--db PATH]\n"
+            "       yingji regions list [--parent CODE] [--db PATH]",
+            "Load administrative regions (GB/T 2260 / statistical division codes:\n"
+            "province 2 digits, city 4, county 6, township 9, village 12) from a CSV file\n"
+            "with the header code,name,parent (UTF-8); existing codes are renamed, nothing\n"
+            "is deleted. build/data/regions.csv (made by `make`) has all of China's\n"
+            "counties plus 晋城市's townships and villages. `list` prints a region's children.",
+            spec, NSPEC(spec));
+        return argc < 1 ? 2 : 0;
+    }
+    opt_vals ov;
+    if (parse_opts(argc - 1, argv + 1, spec, NSPEC(spec), &ov) != 0)
+        return 2;
+    bool load = strcmp(argv[0], "load") == 0;
+    if ((!load && strcmp(argv[0], "list") != 0) || (load && ov.npositional != 1))
+        return fprintf(stderr, "yingji: usage: yingji regions load FILE.csv | regions list\n"), 2;
+    yj_store *s = open_store(OPT("--db", default_db()), 1);
+    if (s == NULL)
+        return 1;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc;
+    if (load) {
+        int count = 0;
+        yj_conn *c = yj_store_acquire(s);
+        rc = yj_tx_begin(c, &err);
+        if (rc == YJ_OK)
+            rc = region_import_csv(c, ov.positional[0], &count, &err);
+        if (rc == YJ_OK)
+            rc = yj_tx_commit(c, &err);
+        else
+            yj_tx_rollback(c);
+        yj_store_release(s, c);
+        if (rc == YJ_OK)
+            printf("%d regions loaded from %s\n", count, ov.positional[0]);
+    } else {
+        yj_user cli = cli_user();
+        json_t *items = NULL;
+        rc = region_children(s, &cli, OPT("--parent", NULL), &items, &err);
+        size_t i;
+        json_t *e;
+        json_array_foreach(items, i, e)
+        {
+            printf("%-14s %s\n", json_string_value(json_object_get(e, "code")),
+                   json_string_value(json_object_get(e, "name")));
+        }
+        json_decref(items);
+    }
+    yj_store_close(s);
+    if (rc != YJ_OK)
+        return fprintf(stderr, "yingji: regions: %s\n", err.message), 1;
+    return 0;
+}
+
 /* ---- dispatch ---------------------------------------------------------------- */
 
 static const struct {
@@ -560,6 +625,7 @@ static const struct {
     {"import", cmd_import, "import a registry from CSV"},
     {"export", cmd_export, "export a registry to CSV"},
     {"audit", cmd_audit, "verify the audit log's hash chain"},
+    {"regions", cmd_regions, "load administrative regions from CSV, list them"},
 };
 
 static void usage(FILE *f)

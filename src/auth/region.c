@@ -92,12 +92,17 @@ yj_code region_children(yj_store *s, const yj_user *u, const char *parent_in, js
             return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such region in your area");
         own = true;
     }
+    /* A caller over the whole database (the command line) starts at the
+     * provinces. */
+    bool top = own && u->region[0] == '\0';
     yj_conn *c = yj_store_acquire(s);
-    yj_stmt *st = yj_prepare(c,
-                             own ? "SELECT code, name, parent, level FROM region WHERE code = ?"
-                                 : "SELECT code, name, parent, level FROM region WHERE parent = ?"
-                                   " ORDER BY code",
-                             err);
+    yj_stmt *st = yj_prepare(
+        c,
+        top   ? "SELECT code, name, parent, level FROM region WHERE parent IS NULL"
+                " AND ? = '' ORDER BY code"
+        : own ? "SELECT code, name, parent, level FROM region WHERE code = ?"
+              : "SELECT code, name, parent, level FROM region WHERE parent = ? ORDER BY code",
+        err);
     yj_code rc = YJ_EINTERNAL;
     if (st) {
         yj_bind_text(st, 1, own ? u->region : parent);
