@@ -34,6 +34,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# playwright-core and node's test runner flags need Node.js 20 or newer (this
+# machine image ships it; Debian 12's own nodejs package is 18).
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "deps: Node.js >= 20 is required (found ${node_major}); install Node.js 20 and re-run" >&2
+  exit 1
+fi
+
 # npm packages (Leaflet, region data, playwright-core) pinned by package-lock.json.
 stamp=node_modules/.yingji-lock
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
