@@ -28,9 +28,10 @@ static const yj_migration migrations[] = {
      "CREATE INDEX sessions_user ON sessions(user_id);"
      "CREATE TABLE audit ("
      "  id INTEGER PRIMARY KEY, ts TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"
-     "  entity TEXT NOT NULL, record_id INTEGER, before TEXT, after TEXT,"
+     "  entity TEXT NOT NULL, record_id INTEGER, region_code TEXT, before TEXT, after TEXT,"
      "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
-     "CREATE INDEX audit_record ON audit(entity, record_id);",
+     "CREATE INDEX audit_record ON audit(entity, record_id);"
+     "CREATE INDEX audit_region ON audit(region_code);",
      NULL},
     {2, "base databases (registry tables from registry/schema.c)", NULL, registry_migrate},
     {3, "table generations (bumped by every write; invalidate cached reads)",

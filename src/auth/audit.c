@@ -2,12 +2,15 @@
  * audit.c — the tamper-evident audit log (审计日志).
  *
  * Every write appends one entry, in the same transaction as the write:
- * who, when, what action on which record, and the record before and after
- * as canonical JSON (sorted keys).  Entries are numbered without gaps and
+ * who, when, what action on which record, the region the record belongs to
+ * (its region_code after the change, else before), and the record before
+ * and after as canonical JSON (sorted keys).  Reading the log is scoped by
+ * that region like every other read.  Entries are numbered without gaps and
  * each carries
  *
  *     hash = SHA-256(JSON array [prev_hash, id, ts, actor, action, entity,
- *                                record_id, before or null, after or null])
+ *                                record_id, region or null, before or null,
+ *                                after or null])
  *
  * so editing, deleting or reordering any entry breaks the chain from there
  * on; audit_verify() walks it and names the first entry that does not fit.
@@ -25,11 +28,11 @@
 
 static void audit_hash(const char *prev, int64_t id, const char *ts, const char *actor,
                        const char *action, const char *entity, int64_t record_id,
-                       const char *before, const char *after, char out[65])
+                       const char *region, const char *before, const char *after, char out[65])
 {
     /* A JSON array: every field delimited and typed, NULL distinct from "". */
-    json_t *a = json_pack("[s,I,s,s,s,s,I,s?,s?]", prev, (json_int_t)id, ts, actor, action, entity,
-                          (json_int_t)record_id, before, after);
+    json_t *a = json_pack("[s,I,s,s,s,s,I,s?,s?,s?]", prev, (json_int_t)id, ts, actor, action,
+                          entity, (json_int_t)record_id, region, before, after);
     char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
     if (text == NULL)
         abort(); /* out of memory: never write an entry with a bogus hash */
@@ -63,11 +66,14 @@ yj_code audit_append(yj_conn *c, const char *actor, const char *action, const ch
     char ts[40], hash[65];
     yj_time_iso(yj_now_ms(), ts, sizeof ts);
     char *b = canonical(before), *a = canonical(after);
+    const char *region = json_string_value(json_object_get(after, "region_code"));
+    if (region == NULL)
+        region = json_string_value(json_object_get(before, "region_code"));
     int64_t id = last_id + 1;
-    audit_hash(prev, id, ts, actor, action, entity, record_id, b, a, hash);
+    audit_hash(prev, id, ts, actor, action, entity, record_id, region, b, a, hash);
     st = yj_prepare(c,
-                    "INSERT INTO audit(id, ts, actor, action, entity, record_id, before, after,"
-                    " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO audit(id, ts, actor, action, entity, record_id, region_code,"
+                    " before, after, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     err);
     yj_code rc = YJ_OK;
     if (st == NULL) {
@@ -79,10 +85,11 @@ yj_code audit_append(yj_conn *c, const char *actor, const char *action, const ch
         yj_bind_text(st, 4, action);
         yj_bind_text(st, 5, entity);
         yj_bind_int(st, 6, record_id);
-        yj_bind_text(st, 7, b);
-        yj_bind_text(st, 8, a);
-        yj_bind_text(st, 9, prev);
-        yj_bind_text(st, 10, hash);
+        yj_bind_text(st, 7, region);
+        yj_bind_text(st, 8, b);
+        yj_bind_text(st, 9, a);
+        yj_bind_text(st, 10, prev);
+        yj_bind_text(st, 11, hash);
         if (yj_step(st, err) < 0)
             rc = YJ_EINTERNAL;
         yj_stmt_done(st);
@@ -98,8 +105,8 @@ yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err)
     out->ok = true;
     yj_conn *c = yj_store_acquire(s);
     yj_stmt *st = yj_prepare(c,
-                             "SELECT id, ts, actor, action, entity, record_id, before, after,"
-                             " prev_hash, hash FROM audit ORDER BY id",
+                             "SELECT id, ts, actor, action, entity, record_id, region_code,"
+                             " before, after, prev_hash, hash FROM audit ORDER BY id",
                              err);
     if (st == NULL) {
         yj_store_release(s, c);
@@ -115,12 +122,13 @@ yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err)
         audit_hash(prev, id, yj_col_text(st, 1), yj_col_text(st, 2), yj_col_text(st, 3),
                    yj_col_text(st, 4), yj_col_int(st, 5),
                    yj_col_null(st, 6) ? NULL : yj_col_text(st, 6),
-                   yj_col_null(st, 7) ? NULL : yj_col_text(st, 7), calc);
+                   yj_col_null(st, 7) ? NULL : yj_col_text(st, 7),
+                   yj_col_null(st, 8) ? NULL : yj_col_text(st, 8), calc);
         if (id != expect_id)
             why = "entries missing before this one (ids are not contiguous)";
-        else if (strcmp(yj_col_text(st, 8), prev) != 0)
+        else if (strcmp(yj_col_text(st, 9), prev) != 0)
             why = "prev_hash does not match the previous entry";
-        else if (strcmp(yj_col_text(st, 9), calc) != 0)
+        else if (strcmp(yj_col_text(st, 10), calc) != 0)
             why = "contents do not match the entry's hash (edited)";
         if (why) {
             out->ok = false;
@@ -128,7 +136,7 @@ yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err)
             snprintf(out->reason, sizeof out->reason, "%s", why);
             break;
         }
-        snprintf(prev, sizeof prev, "%s", yj_col_text(st, 9));
+        snprintf(prev, sizeof prev, "%s", yj_col_text(st, 10));
         expect_id = id + 1;
     }
     yj_stmt_done(st);
@@ -144,37 +152,45 @@ static json_t *parse_or_null(yj_stmt *st, int i)
     return v ? v : json_string(yj_col_text(st, i));
 }
 
-yj_code audit_list(yj_store *s, const char *entity, int64_t record_id, int limit, int64_t offset,
-                   json_t **out, yj_err *err)
+yj_code audit_list(yj_store *s, const char *region, const char *entity, int64_t record_id,
+                   int limit, int64_t offset, json_t **out, yj_err *err)
 {
     *out = json_array();
     yj_conn *c = yj_store_acquire(s);
-    const char *sql =
-        entity ? "SELECT id, ts, actor, action, entity, record_id, before, after FROM audit"
-                 " WHERE entity = ? AND (? = 0 OR record_id = ?) ORDER BY id DESC LIMIT ? OFFSET ?"
-               : "SELECT id, ts, actor, action, entity, record_id, before, after FROM audit"
-                 " ORDER BY id DESC LIMIT ? OFFSET ?";
-    yj_stmt *st = yj_prepare(c, sql, err);
+    /* region "" = everything; otherwise entries of that region subtree
+     * ([prefix, prefix~): see store/records.c). */
+    yj_stmt *st = yj_prepare(c,
+                             "SELECT id, ts, actor, action, entity, record_id, region_code, before,"
+                             " after FROM audit"
+                             " WHERE (? = '' OR (region_code >= ? AND region_code < ?))"
+                             " AND (? IS NULL OR entity = ?) AND (? = 0 OR record_id = ?)"
+                             " ORDER BY id DESC LIMIT ? OFFSET ?",
+                             err);
     if (st == NULL) {
         yj_store_release(s, c);
         return YJ_EINTERNAL;
     }
-    int idx = 1;
-    if (entity) {
-        yj_bind_text(st, idx++, entity);
-        yj_bind_int(st, idx++, record_id);
-        yj_bind_int(st, idx++, record_id);
-    }
-    yj_bind_int(st, idx++, limit);
-    yj_bind_int(st, idx, offset);
+    char hi[24];
+    snprintf(hi, sizeof hi, "%.16s~", region);
+    yj_bind_text(st, 1, region);
+    yj_bind_text(st, 2, region);
+    yj_bind_text(st, 3, hi);
+    yj_bind_text(st, 4, entity);
+    yj_bind_text(st, 5, entity);
+    yj_bind_int(st, 6, record_id);
+    yj_bind_int(st, 7, record_id);
+    yj_bind_int(st, 8, limit);
+    yj_bind_int(st, 9, offset);
     int r;
     while ((r = yj_step(st, err)) == 1) {
         json_t *e =
             json_pack("{s:I,s:s,s:s,s:s,s:s,s:I}", "id", (json_int_t)yj_col_int(st, 0), "ts",
                       yj_col_text(st, 1), "actor", yj_col_text(st, 2), "action", yj_col_text(st, 3),
                       "entity", yj_col_text(st, 4), "record_id", (json_int_t)yj_col_int(st, 5));
-        json_object_set_new(e, "before", parse_or_null(st, 6));
-        json_object_set_new(e, "after", parse_or_null(st, 7));
+        json_object_set_new(e, "region_code",
+                            yj_col_null(st, 6) ? json_null() : json_string(yj_col_text(st, 6)));
+        json_object_set_new(e, "before", parse_or_null(st, 7));
+        json_object_set_new(e, "after", parse_or_null(st, 8));
         json_array_append_new(*out, e);
     }
     yj_stmt_done(st);

@@ -114,7 +114,8 @@ yj_code region_boundaries(yj_store *s, const yj_user *u, json_t **out, yj_err *e
 /* ---- audit (audit.c) ----------------------------------------------------- */
 
 /* Append an entry on a connection inside a write transaction.  The entry's
- * hash covers its fields and the previous entry's hash. */
+ * hash covers its fields and the previous entry's hash; its region is the
+ * "region_code" of after (else before), which scopes who may read it. */
 yj_code audit_append(yj_conn *c, const char *actor, const char *action, const char *entity,
                      int64_t record_id, const json_t *before, const json_t *after, yj_err *err);
 typedef struct {
@@ -124,8 +125,10 @@ typedef struct {
     char reason[256];
 } yj_audit_check;
 yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err);
-yj_code audit_list(yj_store *s, const char *entity, int64_t record_id, int limit, int64_t offset,
-                   json_t **out, yj_err *err);
+/* Entries newest first.  region: only entries of that region subtree
+ * ("" = all); entity NULL = all; record_id 0 = all. */
+yj_code audit_list(yj_store *s, const char *region, const char *entity, int64_t record_id,
+                   int limit, int64_t offset, json_t **out, yj_err *err);
 
 /* ---- schema -------------------------------------------------------------- */
 

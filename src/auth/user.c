@@ -153,7 +153,7 @@ yj_code user_passwd(yj_store *s, const char *actor, const char *username, const 
     yj_stmt *st = yj_prepare(c,
                              "UPDATE users SET password_hash = ?, failed_logins = 0,"
                              " locked_until_ms = 0, updated_at = ? WHERE username = ?"
-                             " RETURNING id",
+                             " RETURNING id, region_code",
                              err);
     if (st == NULL) {
         rc = YJ_EINTERNAL;
@@ -163,9 +163,11 @@ yj_code user_passwd(yj_store *s, const char *actor, const char *username, const 
     yj_bind_text(st, 2, now);
     yj_bind_text(st, 3, username);
     int64_t id = 0;
+    char region[16] = "";
     int r = yj_step(st, err);
     if (r == 1) {
         id = yj_col_int(st, 0);
+        snprintf(region, sizeof region, "%s", yj_col_text(st, 1));
         r = yj_step(st, err) < 0 ? -1 : 1;
     }
     yj_stmt_done(st);
@@ -190,7 +192,8 @@ yj_code user_passwd(yj_store *s, const char *actor, const char *username, const 
         rc = YJ_EINTERNAL;
         goto fail;
     }
-    json_t *after = json_pack("{s:s,s:s}", "username", username, "password", "(changed)");
+    json_t *after = json_pack("{s:s,s:s,s:s}", "username", username, "password", "(changed)",
+                              "region_code", region);
     rc = audit_append(c, actor, "passwd", "user", id, NULL, after, err);
     json_decref(after);
     if (rc == YJ_OK)

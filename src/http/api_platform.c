@@ -172,8 +172,8 @@ void api_audit_list(yj_req *req, yj_resp *resp)
     json_t *items = NULL;
     yj_err err;
     yj_err_clear(&err);
-    if (audit_list(req->app->store, entity, rid ? atoll(rid) : 0, limit, offset, &items, &err) !=
-        YJ_OK) {
+    if (audit_list(req->app->store, req->session.user.region, entity, rid ? atoll(rid) : 0, limit,
+                   offset, &items, &err) != YJ_OK) {
         json_decref(items);
         http_error(resp, &err);
         return;

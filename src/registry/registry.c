@@ -359,7 +359,9 @@ yj_code registry_history(yj_store *s, const yj_user *u, const yj_registry *r, in
     json_decref(rec);
     if (rc != YJ_OK)
         return rc;
-    return audit_list(s, r->name, id, 1000, 0, out, err);
+    /* the record is visible to the caller: show all of its history, also
+     * entries from before it moved into the caller's region */
+    return audit_list(s, "", r->name, id, 1000, 0, out, err);
 }
 
 yj_code registry_update_in(yj_conn *c, const yj_user *u, const yj_registry *r, int64_t id,

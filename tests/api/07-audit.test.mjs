@@ -139,3 +139,26 @@ test('audit endpoints are admin-only', async () => {
     assertError(await S.api('GET', '/api/v1/audit/verify', { auth: await S.as(role) }), 403, 'forbidden');
   }
 });
+
+// The audit log is region-scoped like every other read: a county admin sees
+// only entries about records of its county; the city admin sees them all.
+test('audit log is scoped to the reader\'s region', async () => {
+  const admin = await S.as('admin');
+  await createRecord(S, admin, 'shelter', { region_code: '140525' });
+  await createRecord(S, admin, 'shelter', { region_code: '140581' });
+  const mk = await S.api('POST', '/api/v1/users', {
+    auth: admin,
+    body: { username: 'admin_zezhou', password: 'Zezhou-Passw0rd', role: 'admin', region_code: '140525', name: '泽州管理员' },
+  });
+  assert.equal(mk.status, 201, desc(mk));
+  const county = await S.login('admin_zezhou', 'Zezhou-Passw0rd');
+  const all = await S.api('GET', '/api/v1/audit?limit=1000', { auth: admin });
+  assert.equal(all.status, 200, desc(all));
+  assert.ok(all.json.items.some((e) => (e.region_code ?? '').startsWith('140581')), 'city admin sees 高平 entries');
+  const mine = await S.api('GET', '/api/v1/audit?limit=1000', { auth: county });
+  assert.equal(mine.status, 200, desc(mine));
+  assert.ok(mine.json.items.length > 0, 'county admin sees its own county');
+  for (const e of mine.json.items) {
+    assert.ok((e.region_code ?? '').startsWith('140525'), `entry ${e.id} of region ${e.region_code} leaked to 泽州`);
+  }
+});
