@@ -7,6 +7,7 @@
 #   make fuzz    each libFuzzer target for FUZZ_SECONDS (default 60)
 
 CC       ?= gcc
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
 PKGS     := libmicrohttpd jansson sqlite3 libsodium
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -Wcast-qual -Wundef \
@@ -70,7 +71,8 @@ $(VENDOR): package-lock.json
 DEMO_DB ?= build/demo.db
 LISTEN  ?= 127.0.0.1:8080
 
-run: deps build
+run: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@if [ ! -f $(DEMO_DB) ]; then build/yingji demo --db $(DEMO_DB); \
 	 else build/yingji demo --db $(DEMO_DB) --logins-only; fi
 	build/yingji serve --db $(DEMO_DB) --listen $(LISTEN) --web web
@@ -95,11 +97,11 @@ browser: build
 	YINGJI_BIN=$(CURDIR)/build/yingji node --test --test-concurrency=1 tests/browser/
 
 test: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory api
 	@$(MAKE) --no-print-directory browser
-	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory -j$(NPROC) fuzz-smoke
 	@$(MAKE) --no-print-directory bench-smoke
 	@echo "make test: all suites passed"
 
