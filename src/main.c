@@ -518,11 +518,14 @@ static int cmd_audit(int argc, char **argv)
 {
     static const opt_spec spec[] = {
         {"--db", true, "database file (default $YINGJI_DB or yingji.db)"},
+        {"--head", true, "ID:HASH printed by an earlier verify: check it is still there"},
     };
     if (wants_help(argc, argv) || argc < 1 || strcmp(argv[0], "verify") != 0) {
-        print_help("yingji audit verify [--db PATH]",
+        print_help("yingji audit verify [--db PATH] [--head ID:HASH]",
                    "Walk the audit log's hash chain. Exit 0 if intact; otherwise exit 1 and name\n"
-                   "the first entry that was edited, removed or reordered.",
+                   "the first entry that was edited, removed or reordered. It prints the head\n"
+                   "(newest entry) as ID:HASH: keep it outside the database (e.g. in the duty\n"
+                   "log) and pass it back with --head to detect the newest entries being cut off.",
                    spec, NSPEC(spec));
         return wants_help(argc, argv) ? 0 : 2;
     }
@@ -536,6 +539,9 @@ static int cmd_audit(int argc, char **argv)
     yj_err err;
     yj_err_clear(&err);
     yj_code rc = audit_verify(s, &chk, &err);
+    const char *head = OPT("--head", NULL);
+    if (rc == YJ_OK && head)
+        rc = audit_check_head(s, head, &chk, &err);
     yj_store_close(s);
     if (rc != YJ_OK)
         return fprintf(stderr, "yingji: audit verify: %s\n", err.message), 1;
@@ -544,7 +550,8 @@ static int cmd_audit(int argc, char **argv)
                (long long)chk.first_bad_id, chk.reason, (long long)chk.entries);
         return 1;
     }
-    printf("audit chain intact: %lld entries\n", (long long)chk.entries);
+    printf("audit chain intact: %lld entries; head %lld:%s\n", (long long)chk.entries,
+           (long long)chk.head_id, chk.head_hash);
     return 0;
 }
 

@@ -137,11 +137,43 @@ yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err)
             break;
         }
         snprintf(prev, sizeof prev, "%s", yj_col_text(st, 10));
+        out->head_id = id;
+        snprintf(out->head_hash, sizeof out->head_hash, "%s", prev);
         expect_id = id + 1;
     }
     yj_stmt_done(st);
     yj_store_release(s, c);
     return r < 0 ? YJ_EINTERNAL : YJ_OK;
+}
+
+yj_code audit_check_head(yj_store *s, const char *head, yj_audit_check *out, yj_err *err)
+{
+    const char *colon = strchr(head, ':');
+    char *end = NULL;
+    long long id = strtoll(head, &end, 10);
+    if (colon == NULL || end != colon || id <= 0 || strlen(colon + 1) != 64)
+        return yj_err_set(err, YJ_EINVAL, "head", "head must be ID:HASH as printed by verify");
+    yj_conn *c = yj_store_acquire(s);
+    yj_stmt *st = yj_prepare(c, "SELECT hash FROM audit WHERE id = ?", err);
+    if (st == NULL) {
+        yj_store_release(s, c);
+        return YJ_EINTERNAL;
+    }
+    yj_bind_int(st, 1, id);
+    int r = yj_step(st, err);
+    bool same = r == 1 && strcmp(yj_col_text(st, 0), colon + 1) == 0;
+    yj_stmt_done(st);
+    yj_store_release(s, c);
+    if (r < 0)
+        return YJ_EINTERNAL;
+    if (!same && out->ok) {
+        out->ok = false;
+        out->first_bad_id = id;
+        snprintf(out->reason, sizeof out->reason, "%s",
+                 r == 0 ? "the recorded head entry is gone (the log was cut short)"
+                        : "the recorded head entry has a different hash (rewritten)");
+    }
+    return YJ_OK;
 }
 
 static json_t *parse_or_null(yj_stmt *st, int i)

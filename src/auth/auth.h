@@ -123,8 +123,14 @@ typedef struct {
     int64_t entries;
     int64_t first_bad_id;
     char reason[256];
+    int64_t head_id;     /* the newest entry, to be recorded outside the database */
+    char head_hash[65];
 } yj_audit_check;
 yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err);
+/* After audit_verify: does the chain still contain a head recorded earlier
+ * ("ID:HASH")?  Catches the newest entries being cut off, which the chain
+ * alone cannot show.  Sets out->ok = false and the reason if not. */
+yj_code audit_check_head(yj_store *s, const char *head, yj_audit_check *out, yj_err *err);
 /* Entries newest first.  region: only entries of that region subtree
  * ("" = all); entity NULL = all; record_id 0 = all. */
 yj_code audit_list(yj_store *s, const char *region, const char *entity, int64_t record_id,

@@ -190,7 +190,15 @@ void api_audit_verify(yj_req *req, yj_resp *resp)
         http_error(resp, &err);
         return;
     }
-    json_t *out = json_pack("{s:b,s:I}", "ok", chk.ok, "entries", (json_int_t)chk.entries);
+    const char *head = http_query(req, "head");
+    if (head && audit_check_head(req->app->store, head, &chk, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    char head_s[96];
+    snprintf(head_s, sizeof head_s, "%lld:%s", (long long)chk.head_id, chk.head_hash);
+    json_t *out = json_pack("{s:b,s:I,s:s}", "ok", chk.ok, "entries", (json_int_t)chk.entries,
+                            "head", head_s);
     if (!chk.ok) {
         json_object_set_new(out, "first_bad_id", json_integer(chk.first_bad_id));
         json_object_set_new(out, "reason", json_string(chk.reason));

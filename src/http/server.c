@@ -198,9 +198,15 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         http_errorf(&resp, YJ_ETOOBIG, NULL, "request body larger than %zu bytes", ctx->limit);
     else
         http_dispatch(&req, &resp);
-    if (resp.status >= 500)
-        yj_log(YJ_LOG_ERROR, "http_error", "%s %s -> %d", method, url, resp.status);
     double secs = (double)(yj_mono_ns() - ctx->t0) / 1e9;
+    /* One JSON line per request: errors and writes at info (an operational
+     * trail beside the audit log), plain reads only at debug. */
+    bool write = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+    yj_log(resp.status >= 500            ? YJ_LOG_ERROR
+           : resp.status >= 400 || write ? YJ_LOG_INFO
+                                         : YJ_LOG_DEBUG,
+           "http", "%s %s %d %.1fms user=%s", method, url, resp.status, secs * 1e3,
+           req.authed ? req.session.user.username : "-");
     metrics_observe(req.route_index, resp.status, secs);
     enum MHD_Result ret = send_resp(conn, &req, &resp);
     free(resp.body);

@@ -47,3 +47,32 @@ test('writes answered 2xx survive SIGKILL', async () => {
   const v = cli(['audit', 'verify', '--db', S.db]);
   assert.equal(v.status, 0, v.stdout + v.stderr);
 });
+
+// The chain alone cannot show its newest entries being cut off; a head
+// recorded earlier (printed by verify) can.
+test('audit verify --head detects a truncated log', async () => {
+  const { sqlite } = await import('./harness.mjs');
+  const v1 = cli(['audit', 'verify', '--db', S.db]);
+  assert.equal(v1.status, 0, v1.stdout + v1.stderr);
+  const head = /head (\d+:[0-9a-f]{64})/.exec(v1.stdout)?.[1];
+  assert.ok(head, `verify prints the head: ${v1.stdout}`);
+  assert.equal(cli(['audit', 'verify', '--db', S.db, '--head', head]).status, 0);
+  const admin = await S.as('admin');
+  const api1 = await S.api('GET', `/api/v1/audit/verify?head=${head}`, { auth: admin });
+  assert.equal(api1.json.ok, true);
+
+  sqlite(S.db, 'DELETE FROM audit WHERE id = (SELECT MAX(id) FROM audit);');
+  assert.equal(cli(['audit', 'verify', '--db', S.db]).status, 0, 'the shortened chain is still a valid chain');
+  const cut = cli(['audit', 'verify', '--db', S.db, '--head', head]);
+  assert.notEqual(cut.status, 0);
+  assert.match(cut.stdout, new RegExp(`entry ${head.split(':')[0]}.*cut short`));
+  const api2 = await S.api('GET', `/api/v1/audit/verify?head=${head}`, { auth: admin });
+  assert.equal(api2.json.ok, false);
+  assert.equal(api2.json.first_bad_id, Number(head.split(':')[0]));
+  assertBadHead(await S.api('GET', '/api/v1/audit/verify?head=nonsense', { auth: admin }));
+});
+
+function assertBadHead(r) {
+  assert.equal(r.status, 422, desc(r));
+  assert.equal(r.json.error.field, 'head');
+}
