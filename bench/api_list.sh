@@ -132,6 +132,8 @@ BODY_BYTES=$(wc -c <"$BODY")
 echo "-- response: $ITEMS items, $BODY_BYTES bytes" >&2
 
 run_wrk "$YJ_URL" yj
+# Peak resident memory of the server over the whole run (SPEC §6: demo city <= 200 MB).
+YJ_RSS_MB=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status")
 kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=
 
@@ -189,13 +191,14 @@ printf '%-24s %12s %10s %10s %8s\n' server 'req/s' 'p50 ms' 'p99 ms' non-2xx
 printf '%-24s %12s %10s %10s %8s\n' 'yingji (auth + SQLite)' "$yj_RPS" "$yj_P50" "$yj_P99" "$yj_BAD"
 printf '%-24s %12s %10s %10s %8s\n' 'nginx (static file)' "$ng_RPS" "$ng_P50" "$ng_P99" "$ng_BAD"
 printf 'yingji / nginx = %s   (SPEC target: >= 20000 req/s, p99 <= 20 ms)\n' "$RATIO"
+printf 'yingji peak RSS: %s MB   (SPEC target: demo city <= 200 MB)\n' "$YJ_RSS_MB"
 printf 'load average (1 min) before the run: %s on %s cores\n' "$LOAD_START" "$(nproc)"
 
 mkdir -p "$(dirname "$RESULTS")"
 if [ ! -s "$RESULTS" ]; then
-    printf 'date\tcommit\tduration_s\tconnections\tbody_bytes\tyj_rps\tyj_p50_ms\tyj_p99_ms\tyj_non2xx\tnginx_rps\tnginx_p50_ms\tnginx_p99_ms\tratio\tload1_start\n' >"$RESULTS"
+    printf 'date\tcommit\tduration_s\tconnections\tbody_bytes\tyj_rps\tyj_p50_ms\tyj_p99_ms\tyj_non2xx\tnginx_rps\tnginx_p50_ms\tnginx_p99_ms\tratio\tload1_start\tyj_peak_rss_mb\n' >"$RESULTS"
 fi
-printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$DATE" "$COMMIT" "$DURATION" \
+printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$DATE" "$COMMIT" "$DURATION" \
     "$CONNECTIONS" "$BODY_BYTES" "$yj_RPS" "$yj_P50" "$yj_P99" "$yj_BAD" \
-    "$ng_RPS" "$ng_P50" "$ng_P99" "$RATIO" "$LOAD_START" >>"$RESULTS"
+    "$ng_RPS" "$ng_P50" "$ng_P99" "$RATIO" "$LOAD_START" "$YJ_RSS_MB" >>"$RESULTS"
 echo "(row appended to ${RESULTS#$ROOT/})"
