@@ -37,10 +37,20 @@ static void *sq_connect(const char *path, yj_err *err)
     }
     sqlite3_busy_timeout(db, 10000);
     char *msg = NULL;
-    rc = sqlite3_exec(db,
-                      "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
-                      "PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;",
-                      NULL, NULL, &msg);
+    /* Switching a new file to WAL needs an exclusive lock and may answer
+     * BUSY at once, without the busy handler, while another process opens
+     * the same file: retry for up to ~10 s like any other lock wait. */
+    for (int attempt = 0; attempt < 500; attempt++) {
+        sqlite3_free(msg);
+        msg = NULL;
+        rc = sqlite3_exec(db,
+                          "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
+                          "PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;",
+                          NULL, NULL, &msg);
+        if ((rc & 0xFF) != SQLITE_BUSY)
+            break;
+        sqlite3_sleep(20);
+    }
     if (rc != SQLITE_OK) {
         yj_err_set(err, YJ_EIO, NULL, "cannot configure database %s: %s", path, msg ? msg : "?");
         sqlite3_free(msg);

@@ -386,6 +386,14 @@ yj_code yj_store_migrate(yj_store *s, const yj_migration *m, size_t n, yj_err *e
             continue;
         if ((rc = yj_tx_begin(c, err)) != YJ_OK)
             break;
+        /* Another process may have migrated while we waited for the write
+         * lock: decide again under it. */
+        rc = yj_query_int(c, "SELECT COALESCE(MAX(version),0) FROM schema_migrations", NULL, &have,
+                          err);
+        if (rc == YJ_OK && m[i].version <= have) {
+            yj_tx_rollback(c);
+            continue;
+        }
         if (m[i].sql)
             rc = yj_exec(c, m[i].sql, err);
         if (rc == YJ_OK && m[i].fn)

@@ -39,3 +39,27 @@ test('regions load / list on a fresh database', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Several processes opening one new database at once (e.g. `serve` and an
+// import started together): each must wait its turn to create and migrate
+// it, none may fail with "database is locked" or a half-applied migration.
+test('concurrent first opens of a new database all succeed', async () => {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('./harness.mjs');
+  for (let round = 0; round < 5; round++) {
+    const dir = mkdtempSync(join(tmpdir(), 'yingji-race-'));
+    try {
+      const db = join(dir, 'race.db');
+      const runs = Array.from({ length: 4 }, () => new Promise((res) => {
+        const p = spawn(BIN, ['user', 'list', '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        p.stderr.on('data', (d) => { err += d; });
+        p.on('exit', (code) => res({ code, err }));
+      }));
+      for (const r of await Promise.all(runs)) assert.equal(r.code, 0, `round ${round}: ${r.err}`);
+      assert.equal(sqlite(db, 'SELECT COUNT(*) FROM schema_migrations;').trim(), '3');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
