@@ -231,8 +231,7 @@ static int print_logins(const char *path)
     printf("  %-20s %-18s %-12s %s\n", "username", "password", "role", "region");
     size_t i;
     json_t *e;
-    json_array_foreach(a, i, e)
-    {
+    json_array_foreach(a, i, e) {
         printf("  %-20s %-18s %-12s %s\n", json_string_value(json_object_get(e, "username")),
                json_string_value(json_object_get(e, "password")),
                json_string_value(json_object_get(e, "role")),
@@ -352,8 +351,7 @@ static int cmd_user(int argc, char **argv)
         rc = user_list(s, NULL, &items, &err);
         size_t i;
         json_t *u;
-        json_array_foreach(items, i, u)
-        {
+        json_array_foreach(items, i, u) {
             printf("%-20s %-12s %-14s %s\n", json_string_value(json_object_get(u, "username")),
                    json_string_value(json_object_get(u, "role")),
                    json_string_value(json_object_get(u, "region_code")),
@@ -448,8 +446,7 @@ static int cmd_import(int argc, char **argv)
     yj_store_close(s);
     size_t i;
     json_t *e;
-    json_array_foreach(rep.errors, i, e)
-    {
+    json_array_foreach(rep.errors, i, e) {
         fprintf(stderr, "%s: row %lld, column %s: %s\n", ov.positional[1],
                 (long long)json_integer_value(json_object_get(e, "row")),
                 json_string_value(json_object_get(e, "column")),
@@ -606,8 +603,7 @@ static int cmd_regions(int argc, char **argv)
         rc = region_children(s, &cli, OPT("--parent", NULL), &items, &err);
         size_t i;
         json_t *e;
-        json_array_foreach(items, i, e)
-        {
+        json_array_foreach(items, i, e) {
             printf("%-14s %s\n", json_string_value(json_object_get(e, "code")),
                    json_string_value(json_object_get(e, "name")));
         }

@@ -123,7 +123,7 @@ typedef struct {
     int64_t entries;
     int64_t first_bad_id;
     char reason[256];
-    int64_t head_id;     /* the newest entry, to be recorded outside the database */
+    int64_t head_id; /* the newest entry, to be recorded outside the database */
     char head_hash[65];
 } yj_audit_check;
 yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err);

@@ -448,8 +448,7 @@ static yj_code load_boundaries(demo_ctx *d, const char *path, yj_err *err)
     yj_code rc = YJ_OK;
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(fc, "features"), i, f)
-    {
+    json_array_foreach(json_object_get(fc, "features"), i, f) {
         const char *code =
             json_string_value(json_object_get(json_object_get(f, "properties"), "code"));
         long ci = code ? county_index(code) : -1;
@@ -469,16 +468,13 @@ static yj_code load_boundaries(demo_ctx *d, const char *path, yj_err *err)
         size_t p, k;
         json_t *poly, *ring;
         if (type && strcmp(type, "Polygon") == 0) {
-            json_array_foreach(coords, k, ring)
-            {
+            json_array_foreach(coords, k, ring) {
                 if ((rc = add_ring(&d->county[ci], ring, err)) != YJ_OK)
                     break;
             }
         } else if (type && strcmp(type, "MultiPolygon") == 0) {
-            json_array_foreach(coords, p, poly)
-            {
-                json_array_foreach(poly, k, ring)
-                {
+            json_array_foreach(coords, p, poly) {
+                json_array_foreach(poly, k, ring) {
                     if ((rc = add_ring(&d->county[ci], ring, err)) != YJ_OK)
                         break;
                 }

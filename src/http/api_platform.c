@@ -110,8 +110,7 @@ void api_users_create(yj_req *req, yj_resp *resp)
                                           "name",     "enterprise_id", NULL};
     const char *key;
     json_t *val;
-    json_object_foreach(body, key, val)
-    {
+    json_object_foreach(body, key, val) {
         bool ok = false;
         for (size_t i = 0; allowed[i] && !ok; i++)
             ok = strcmp(allowed[i], key) == 0;

@@ -203,8 +203,7 @@ void api_reg_geojson(yj_req *req, yj_resp *resp)
     json_t *features = json_array();
     size_t i;
     json_t *rec;
-    json_array_foreach(items, i, rec)
-    {
+    json_array_foreach(items, i, rec) {
         json_t *lat = json_object_get(rec, "lat"), *lon = json_object_get(rec, "lon");
         if (!json_is_number(lat) || !json_is_number(lon))
             continue;

@@ -85,8 +85,7 @@ yj_code registry_list(yj_store *s, const yj_user *u, const yj_registry *r, const
     if (rc == YJ_OK) {
         size_t i;
         json_t *rec;
-        json_array_foreach(*items, i, rec)
-        {
+        json_array_foreach(*items, i, rec) {
             record_out(r, rec);
         }
     }

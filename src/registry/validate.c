@@ -129,8 +129,7 @@ static yj_code tags_normalise(const yj_field *f, const json_t *v, json_t **out, 
     if (json_is_array(v)) {
         size_t i;
         json_t *e;
-        json_array_foreach(v, i, e)
-        {
+        json_array_foreach(v, i, e) {
             if (!json_is_string(e)) {
                 yj_buf_free(&joined);
                 yj_buf_free(&all);
@@ -318,8 +317,7 @@ yj_code registry_validate(const yj_registry *r, const json_t *in, const json_t *
         return yj_err_set(err, YJ_EPARSE, NULL, "request body must be a JSON object");
     const char *key;
     json_t *val;
-    json_object_foreach((json_t *)(uintptr_t)in, key, val)
-    {
+    json_object_foreach((json_t *)(uintptr_t)in, key, val) {
         if (registry_field(r, key) == NULL && strcmp(key, "region_code") != 0 &&
             strcmp(key, "lat") != 0 && strcmp(key, "lon") != 0 && !is_readonly_key(key))
             return yj_err_set(err, YJ_EINVAL, key, "未知字段「%s」", key);

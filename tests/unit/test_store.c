@@ -69,8 +69,7 @@ static char *list_names(yj_conn *c, const char *table, const yj_scope *sc, const
     yj_buf_init(&b);
     size_t i;
     json_t *it;
-    json_array_foreach(items, i, it)
-    {
+    json_array_foreach(items, i, it) {
         if (i)
             yj_buf_putc(&b, ',');
         yj_buf_puts(&b, json_string_value(json_object_get(it, "name")));
