@@ -11,6 +11,11 @@
  * is rolled back so nothing at all is written.  Rows are matched to existing
  * records by the registry's natural key, so importing the same file twice
  * changes nothing.
+ *
+ * References (e.g. a hazard source's enterprise) are written as the target's
+ * natural key (the enterprise's 统一社会信用代码), not as an internal id, so
+ * a file reads naturally and moves between databases; import accepts the key
+ * or an id.
  */
 #include "registry.h"
 #include "../core/buf.h"
@@ -50,6 +55,31 @@ static void put_value(yj_buf *b, const yj_field *f, const json_t *v, bool first)
     }
 }
 
+/* The natural key of the record `id` points at (cached per export), or
+ * NULL to write the id itself. */
+static const char *ref_key(yj_conn *c, const yj_user *u, const yj_field *f, json_t *cache,
+                           const json_t *id)
+{
+    const yj_registry *target = registry_find(f->ref);
+    if (target == NULL || !json_is_integer(id))
+        return NULL;
+    char k[32];
+    snprintf(k, sizeof k, "%s:%lld", f->ref, (long long)json_integer_value(id));
+    json_t *hit = json_object_get(cache, k);
+    if (hit == NULL) {
+        yj_scope sc = user_scope(u);
+        json_t *rec = NULL;
+        if (yj_rec_get(c, &target->table, &sc, json_integer_value(id), &rec, NULL) == YJ_OK &&
+            json_is_string(json_object_get(rec, target->key_field)))
+            hit = json_string(json_string_value(json_object_get(rec, target->key_field)));
+        else
+            hit = json_null();
+        json_object_set_new(cache, k, hit);
+        json_decref(rec);
+    }
+    return json_string_value(hit);
+}
+
 yj_code registry_export_csv(yj_store *s, const yj_user *u, const yj_registry *r,
                             const yj_query *q_in, char **out, size_t *len, yj_err *err)
 {
@@ -67,30 +97,41 @@ yj_code registry_export_csv(yj_store *s, const yj_user *u, const yj_registry *r,
     yj_query q = *q_in;
     q.limit = 1000;
     q.offset = 0;
+    json_t *refs = json_object(); /* "registry:id" -> key, or null */
     for (;;) {
         json_t *items = NULL;
         int64_t total = 0;
         yj_code rc = registry_list(s, u, r, &q, &items, &total, err);
         if (rc != YJ_OK) {
+            json_decref(refs);
             yj_buf_free(&b);
             return rc;
         }
         size_t i;
         json_t *rec;
-        json_array_foreach(items, i, rec)
-        {
-            for (size_t f = 0; f < r->nfields; f++)
-                put_value(&b, &r->fields[f], json_object_get(rec, r->fields[f].name), f == 0);
+        yj_conn *c = yj_store_acquire(s);
+        json_array_foreach(items, i, rec) {
+            for (size_t f = 0; f < r->nfields; f++) {
+                const yj_field *fd = &r->fields[f];
+                json_t *v = json_object_get(rec, fd->name);
+                const char *key = fd->type == YJ_F_REF ? ref_key(c, u, fd, refs, v) : NULL;
+                if (key)
+                    yj_csv_put(&b, key, f == 0);
+                else
+                    put_value(&b, fd, v, f == 0);
+            }
             for (size_t k = 0; k < N_STD; k++)
                 put_value(&b, NULL, json_object_get(rec, std_cols[k].name), false);
             yj_csv_end_row(&b);
         }
+        yj_store_release(s, c);
         size_t n = json_array_size(items);
         json_decref(items);
         q.offset += (int64_t)n;
         if (n < (size_t)q.limit || q.offset >= total)
             break;
     }
+    json_decref(refs);
     *len = b.len;
     *out = yj_buf_steal(&b);
     return YJ_OK;
@@ -144,8 +185,12 @@ static json_t *cell_json(const column_map *m, char *cell, const char **why)
     long long i;
     double d;
     switch (t) {
-    case YJ_F_INT:
     case YJ_F_REF:
+        /* an id (short number) or the referenced record's natural key */
+        if (strlen(cell) < 16 && parse_int(cell, &i))
+            return json_integer(i);
+        return json_string(cell);
+    case YJ_F_INT:
         if (!parse_int(cell, &i))
             return *why = "必须是整数", NULL;
         return json_integer(i);
@@ -219,14 +264,41 @@ static const char *column_label(const yj_registry *r, const char *field)
     return field;
 }
 
+/* Replace references given as natural keys by ids; a key that names no
+ * record the caller can see is the row's error. */
+static yj_code resolve_refs(yj_conn *c, const yj_user *u, const yj_registry *r, json_t *obj,
+                            yj_err *err)
+{
+    yj_scope sc = user_scope(u);
+    for (size_t i = 0; i < r->nfields; i++) {
+        const yj_field *f = &r->fields[i];
+        json_t *v = json_object_get(obj, f->name);
+        const yj_registry *target = f->type == YJ_F_REF ? registry_find(f->ref) : NULL;
+        if (target == NULL || !json_is_string(v))
+            continue;
+        json_t *found = NULL;
+        if (yj_rec_find_key(c, &target->table, &sc, json_string_value(v), &found, NULL) != YJ_OK)
+            return yj_err_set(err, YJ_EINVAL, f->name, "「%s」找不到%s为「%.64s」的%s", f->label,
+                              registry_field(target, target->key_field)->label,
+                              json_string_value(v), target->label);
+        int64_t id = json_integer_value(json_object_get(found, "id"));
+        json_decref(found);
+        json_object_set_new(obj, f->name, json_integer(id));
+    }
+    return YJ_OK;
+}
+
 /* Write one validated row: insert, update or leave alone. */
 static yj_code import_row(yj_conn *c, const yj_user *u, const yj_registry *r, json_t *obj,
                           yj_import_report *rep, yj_err *err)
 {
+    yj_code rc = resolve_refs(c, u, r, obj, err);
+    if (rc != YJ_OK)
+        return rc;
     yj_scope sc = user_scope(u);
     json_t *key = json_object_get(obj, r->key_field);
     json_t *cur = NULL;
-    yj_code rc = YJ_ENOTFOUND;
+    rc = YJ_ENOTFOUND;
     if (json_is_string(key))
         rc = yj_rec_find_key(c, &r->table, &sc, json_string_value(key), &cur, err);
     else if (json_is_integer(key)) {

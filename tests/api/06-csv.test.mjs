@@ -229,3 +229,41 @@ test('CLI export writes the same CSV as the API', async () => {
   const norm = (s) => s.replace(/^\uFEFF/, '').split(/\r?\n/).filter(Boolean).sort();
   assert.deepEqual(norm(r.stdout), norm(api.text));
 });
+
+// References travel as the referenced record's natural key: a hazard source
+// names its enterprise by 统一社会信用代码 in the export, and an import may
+// use that code (or an id); a code that names no visible enterprise is the
+// row's error and nothing is written.
+test('hazard sources name their enterprise by credit code in CSV', async () => {
+  const admin = await S.as('admin');
+  const entId = await anyEnterprise(S, '140525');
+  const ent = (await S.api('GET', `/api/v1/registries/enterprise/${entId}`, { auth: admin })).json;
+  const exp = await S.api('GET', '/api/v1/registries/hazard_source/export.csv?limit=1000', { auth: admin });
+  assert.equal(exp.status, 200);
+  const rows = parseCsv(exp.text.replace(/^\uFEFF/, ''));
+  const col = rows[0].indexOf('所属企业');
+  assert.ok(col >= 0, `header has 所属企业: ${rows[0]}`);
+  assert.ok(rows.slice(1).every((r) => /^[0-9A-Z]{18}$/.test(r[col])), 'exported as credit codes, not ids');
+
+  const code = uniq('HZ');
+  const header = ['危险源名称', '备案编号', '所属企业', '危险源等级', '类型', '责任人', '责任人电话', '区划代码'];
+  const good = ['测试储罐区', code, ent.credit_code, '三级', '危险化学品储罐区', '王五', '13912345678', '140525'];
+  const before = await count(S, 'hazard_source');
+  const bad = ['测试库区', `${code}B`, '91140525000000000X', '四级', '危险化学品库区', '赵六', '13912345679', '140525'];
+  const r1 = await importCsv('hazard_source', csvDoc([header, good, bad]));
+  assert.equal(r1.status, 422, desc(r1));
+  assert.equal(r1.json.report.errors.length, 1);
+  assert.equal(r1.json.report.errors[0].row, 3);
+  assert.equal(r1.json.report.errors[0].column, '所属企业');
+  assert.equal(await count(S, 'hazard_source'), before, 'nothing written');
+
+  const r2 = await importCsv('hazard_source', csvDoc([header, good]));
+  assert.equal(r2.status, 200, desc(r2));
+  assert.equal(r2.json.created, 1);
+  const l = await S.api('GET', `/api/v1/registries/hazard_source?code=${encodeURIComponent(code)}`, { auth: admin });
+  assert.equal(l.json.items[0].enterprise_id, entId, 'resolved to the enterprise id');
+  // an id still works, and re-importing by id changes nothing
+  const r3 = await importCsv('hazard_source', csvDoc([header, [...good.slice(0, 2), String(entId), ...good.slice(3)]]));
+  assert.equal(r3.status, 200, desc(r3));
+  assert.equal(r3.json.unchanged, 1);
+});
