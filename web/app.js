@@ -10,15 +10,18 @@
  *   #/reg/<reg>/new             new record form
  *   #/reg/<reg>/<id>            record detail
  *   #/reg/<reg>/<id>/edit       edit form
+ *   #/admin/users               用户管理 (js/admin.js; user read)
+ *   #/admin/audit[?entity=&offset=]  审计日志 (js/admin.js; audit read)
  *
  * Each page gets a fresh view element and a ctx with onDispose() so maps,
  * timers and event subscriptions die with the page.
  */
 import { errorText, setUnauthenticatedHandler } from './js/api.js';
 import { h, setChildren, toast, safeColour } from './js/dom.js';
-import { session, loadMe, login, logout, reset, loadSchema, readableRegistries } from './js/session.js';
+import { session, loadMe, login, logout, reset, loadSchema, readableRegistries, granted } from './js/session.js';
 import { renderOneMap } from './js/onemap.js';
 import { renderList, renderDetail, renderForm } from './js/registry.js';
+import { renderUsers, renderAudit } from './js/admin.js';
 
 const app = document.getElementById('app');
 let main = null;
@@ -82,11 +85,17 @@ function renderShell() {
       h('button', { type: 'button', class: 'btn btn-small', id: 'logout-btn', onclick: doLogout }, '退出')));
 
   const regs = readableRegistries();
+  // Administration entries only for roles granted them (the admin role).
+  const adminItems = [
+    granted('user', 'read') ? h('a', { class: 'nav-item nav-sub', href: '#/admin/users', id: 'nav-admin-users', dataset: { route: 'admin/users' } }, '用户管理') : null,
+    granted('audit', 'read') ? h('a', { class: 'nav-item nav-sub', href: '#/admin/audit', id: 'nav-admin-audit', dataset: { route: 'admin/audit' } }, '审计日志') : null,
+  ].filter(Boolean);
   nav = h('nav', { class: 'app-nav', id: 'app-nav', 'aria-label': '功能导航' },
     h('a', { class: 'nav-item', href: '#/map', dataset: { route: 'map' } }, '一张图'),
     h('div', { class: 'nav-group' }, 'M1 基础数据库'),
     regs.map((r) => h('a', { class: 'nav-item nav-sub', href: `#/reg/${r.name}`, dataset: { route: `reg/${r.name}` } },
       h('span', { class: 'swatch', style: `background:${safeColour(r.icon)}` }), r.label)),
+    adminItems.length ? [h('div', { class: 'nav-group' }, '系统管理'), adminItems] : null,
     h('div', { class: 'nav-group' }, '其他业务模块'),
     LATER_MODULES.map((m) => h('span', { class: 'nav-item nav-disabled', 'aria-disabled': 'true', title: '该模块建设中' },
       m, h('span', { class: 'badge' }, '建设中'))));
@@ -162,6 +171,10 @@ async function route() {
       else if (parts.length === 3) await renderDetail(view, ctx, reg, parts[2]);
       else if (parts.length === 4 && parts[3] === 'edit') await renderForm(view, ctx, reg, parts[2]);
       else throw new Error('页面不存在');
+    } else if (parts[0] === 'admin' && parts.length === 2 && parts[1] === 'users') {
+      await renderUsers(view, ctx);
+    } else if (parts[0] === 'admin' && parts.length === 2 && parts[1] === 'audit') {
+      await renderAudit(view, ctx);
     } else {
       throw new Error('页面不存在');
     }

@@ -5,7 +5,8 @@
  * loopback port, and drives Debian's chromium through playwright-core:
  * log in as the duty officer, check the one map draws the county outlines
  * and the registry layers, create a shelter through the generated form, find
- * it on the map, export the shelter CSV; then a phone-width login.
+ * it on the map, export the shelter CSV; then a phone-width login; then the
+ * admin pages (用户管理, 审计日志) and that duty does not get them.
  *
  *   YINGJI_BIN=/work/main/build/yingji node --test --test-concurrency=1 tests/browser/
  *
@@ -333,5 +334,126 @@ test('phone width: login works and the navigation collapses to a menu button', a
   } finally {
     await shot(page, 'phone-99-last').catch(() => {});
     await context.close();
+  }
+});
+
+test('admin: 用户管理 creates a user, 审计日志 shows it and the chain verifies; duty sees no admin pages', async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await context.newPage();
+  const problems = [];
+  watch(page, problems);
+  const username = 'zz_duty2';
+  try {
+    await login(page, 'admin');
+    const nav = page.locator('#app-nav');
+    assert.match(await nav.innerText(), /用户管理/);
+    assert.match(await nav.innerText(), /审计日志/);
+
+    // 用户管理: the table lists the demo users.
+    await page.click('#nav-admin-users');
+    await page.waitForURL(/#\/admin\/users$/, { timeout: STEP_TIMEOUT });
+    await page.locator('#users-table tr[data-username="admin"]').waitFor({ timeout: STEP_TIMEOUT });
+
+    // New user: 值班员 in 泽州县.
+    const fillUser = async () => {
+      await page.fill('#f-username', username);
+      await page.fill('#f-password', 'Zz-Passw0rd-1');
+      await page.selectOption('#f-role', { label: '值班员' });
+      await page.waitForFunction(() => [...document.querySelector('#f-region-county').options].some((o) => o.text === '泽州县'),
+        null, { timeout: STEP_TIMEOUT });
+      await page.selectOption('#f-region-county', { label: '泽州县' });
+      await page.fill('#f-name', '张三');
+    };
+    await page.click('#btn-new-user');
+    await page.locator('#user-form').waitFor({ timeout: STEP_TIMEOUT });
+    assert.equal(await page.locator('#f-enterprise_id').isVisible(), false, 'enterprise id hidden unless role is enterprise');
+    await page.selectOption('#f-role', { label: '企业安全员' });
+    assert.ok(await page.locator('#f-enterprise_id').isVisible(), 'enterprise id shown for 企业安全员');
+    await fillUser();
+    assert.equal(await page.locator('#f-enterprise_id').isVisible(), false, 'enterprise id hidden again for 值班员');
+    await shot(page, 'admin-01-user-form');
+    await page.click('#btn-save-user');
+    const newRow = page.locator(`#users-table tr[data-username="${username}"]`);
+    await newRow.waitFor({ timeout: STEP_TIMEOUT });
+    const rowText = await newRow.innerText();
+    assert.match(rowText, /张三/);
+    assert.match(rowText, /值班员/);
+    assert.match(rowText, /140525/);
+    await shot(page, 'admin-02-user-created');
+
+    // The same username again: the server's conflict is shown next to the field.
+    await page.click('#btn-new-user');
+    await fillUser();
+    await page.click('#btn-save-user');
+    await page.locator('#err-username:not([hidden])').waitFor({ timeout: STEP_TIMEOUT });
+    assert.match(await page.locator('#err-username').innerText(), /已被使用/);
+    await shot(page, 'admin-03-duplicate');
+
+    // 审计日志: filtered to users, the newest entry is this creation.
+    await page.click('#nav-admin-audit');
+    await page.locator('#audit-table').waitFor({ timeout: STEP_TIMEOUT });
+    assert.equal(await page.locator('#audit-table tbody tr.audit-row').count(), 50, 'first page holds 50 entries');
+    assert.ok(await page.locator('#audit-next').isEnabled(), 'next page offered');
+    await page.selectOption('#audit-entity', 'user');
+    await page.waitForURL(/entity=user/, { timeout: STEP_TIMEOUT });
+    const first = page.locator('#audit-table tbody tr.audit-row').first();
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#audit-table tbody tr.audit-row')];
+      return rows.length > 0 && rows.every((r) => r.children[4].textContent === '用户');
+    }, null, { timeout: STEP_TIMEOUT });
+    assert.match(await first.innerText(), /新建/);
+    await first.click();
+    const detail = page.locator('#audit-table tbody tr.audit-detail:not([hidden])').first();
+    await detail.waitFor({ timeout: STEP_TIMEOUT });
+    assert.match(await detail.innerText(), new RegExp(username));
+    assert.ok(await detail.locator('tr.diff-changed').count() > 0, 'changed keys highlighted');
+    await shot(page, 'admin-04-audit');
+
+    await page.click('#btn-verify');
+    await page.locator('#verify-result.verify-ok').waitFor({ timeout: STEP_TIMEOUT });
+    const verifyText = await page.locator('#verify-result').innerText();
+    assert.match(verifyText, /审计链完整，共 \d+ 条/);
+    assert.match(verifyText, /链头/);
+    await shot(page, 'admin-05-verify');
+    assert.deepEqual(problems, [], 'no script errors in the page');
+  } finally {
+    await shot(page, 'admin-99-last').catch(() => {});
+    await context.close();
+  }
+
+  // Phone width: both admin pages fit without horizontal page scroll.
+  const phone = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+  const ppage = await phone.newPage();
+  try {
+    await login(ppage, 'admin');
+    for (const [hash, sel] of [['#/admin/users', '#users-table'], ['#/admin/audit', '#audit-table']]) {
+      await ppage.goto(`${base}/${hash}`);
+      await ppage.locator(sel).waitFor({ timeout: STEP_TIMEOUT });
+      const w = await ppage.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(w <= 375 + 1, `no horizontal page scroll on ${hash} (${w}px)`);
+    }
+    await ppage.click('#btn-verify');
+    await ppage.locator('#verify-result.verify-ok').waitFor({ timeout: STEP_TIMEOUT });
+    const w = await ppage.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(w <= 375 + 1, `no horizontal page scroll with the chain head shown (${w}px)`);
+    await shot(ppage, 'admin-phone-audit');
+  } finally {
+    await phone.close();
+  }
+
+  // duty has neither admin entry, and the pages refuse it.
+  const dctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const dpage = await dctx.newPage();
+  try {
+    await login(dpage, 'duty');
+    const navText = await dpage.locator('#app-nav').innerText();
+    assert.doesNotMatch(navText, /用户管理/);
+    assert.doesNotMatch(navText, /审计日志/);
+    assert.equal(await dpage.locator('#app-nav a[href^="#/admin/"]').count(), 0);
+    await dpage.goto(`${base}/#/admin/users`);
+    await dpage.locator('.page-error').waitFor({ timeout: STEP_TIMEOUT });
+    assert.match(await dpage.locator('.page-error').innerText(), /没有.*权限/);
+  } finally {
+    await dctx.close();
   }
 });

@@ -77,6 +77,12 @@ export function can(resource, act) {
   return Array.isArray(p[resource]) && p[resource].includes(act);
 }
 
+/** Is act on resource explicitly granted?  Unlike can(), no default: used for admin pages. */
+export function granted(resource, act) {
+  const p = session.permissions || {};
+  return Array.isArray(p[resource]) && p[resource].includes(act);
+}
+
 export async function loadSchema() {
   if (!session.schema) {
     session.schema = await get('schema');
