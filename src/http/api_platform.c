@@ -5,6 +5,7 @@
 #include "http.h"
 #include "../registry/registry.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,20 +160,28 @@ void api_users_create(yj_req *req, yj_resp *resp)
 void api_audit_list(yj_req *req, yj_resp *resp)
 {
     const char *entity = http_query(req, "entity");
-    const char *rid = http_query(req, "record_id");
-    const char *lim = http_query(req, "limit");
-    const char *off = http_query(req, "offset");
-    int limit = lim ? atoi(lim) : 100;
-    long long offset = off ? atoll(off) : 0;
-    if (limit < 1 || limit > 1000 || offset < 0) {
-        http_errorf(resp, YJ_EINVAL, "limit", "limit must be 1..1000 and offset >= 0");
-        return;
+    /* name, default, maximum: each must be a plain non-negative integer */
+    static const struct {
+        const char *name;
+        int64_t def, max;
+    } params[] = {{"limit", 100, 1000}, {"offset", 0, INT64_MAX}, {"record_id", 0, INT64_MAX}};
+    int64_t v[3];
+    for (size_t i = 0; i < 3; i++) {
+        const char *s = http_query(req, params[i].name);
+        v[i] = params[i].def;
+        if (s && (!http_parse_i64(s, &v[i]) || v[i] > params[i].max || (i == 0 && v[i] < 1))) {
+            http_errorf(resp, YJ_EINVAL, params[i].name, "%s must be an integer%s", params[i].name,
+                        i == 0 ? " from 1 to 1000" : " >= 0");
+            return;
+        }
     }
+    int limit = (int)v[0];
+    int64_t offset = v[1], record_id = v[2];
     json_t *items = NULL;
     yj_err err;
     yj_err_clear(&err);
-    if (audit_list(req->app->store, req->session.user.region, entity, rid ? atoll(rid) : 0, limit,
-                   offset, &items, &err) != YJ_OK) {
+    if (audit_list(req->app->store, req->session.user.region, entity, record_id, limit, offset,
+                   &items, &err) != YJ_OK) {
         json_decref(items);
         http_error(resp, &err);
         return;

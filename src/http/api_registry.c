@@ -23,14 +23,6 @@ typedef struct {
     bool failed;
 } list_params;
 
-static bool parse_i64(const char *s, int64_t *out)
-{
-    if (s == NULL || *s == '\0' || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18)
-        return false;
-    *out = strtoll(s, NULL, 10);
-    return true;
-}
-
 static void collect_filter(const char *k, const char *v, void *ctx)
 {
     list_params *lp = ctx;
@@ -55,14 +47,14 @@ static bool list_params_parse(yj_req *req, list_params *lp, int default_limit, i
     const char *s;
     int64_t v;
     if ((s = http_query(req, "limit")) != NULL) {
-        if (!parse_i64(s, &v) || v < 1 || v > max_limit) {
+        if (!http_parse_i64(s, &v) || v < 1 || v > max_limit) {
             http_errorf(resp, YJ_EINVAL, "limit", "limit must be 1..%d", max_limit);
             return false;
         }
         lp->q.limit = (int)v;
     }
     if ((s = http_query(req, "offset")) != NULL) {
-        if (!parse_i64(s, &v)) {
+        if (!http_parse_i64(s, &v)) {
             http_errorf(resp, YJ_EINVAL, "offset", "offset must be a non-negative integer");
             return false;
         }
@@ -111,18 +103,22 @@ static bool list_params_parse(yj_req *req, list_params *lp, int default_limit, i
 
 static bool parse_id(yj_req *req, int64_t *id, yj_resp *resp)
 {
-    if (!parse_i64(req->params[1], id) || *id <= 0) {
+    if (!http_parse_i64(req->params[1], id) || *id <= 0) {
         http_errorf(resp, YJ_ENOTFOUND, NULL, "no such record");
         return false;
     }
     return true;
 }
 
+static void etag_of(const json_t *rec, char etag[32])
+{
+    snprintf(etag, 32, "\"%lld\"", (long long)json_integer_value(json_object_get(rec, "version")));
+}
+
 static void set_etag(yj_resp *resp, const json_t *rec)
 {
     char etag[32];
-    snprintf(etag, sizeof etag, "\"%lld\"",
-             (long long)json_integer_value(json_object_get(rec, "version")));
+    etag_of(rec, etag);
     http_header_add(resp, "ETag", etag);
 }
 
@@ -150,7 +146,7 @@ static bool parse_if_match(yj_req *req, int64_t *version, yj_resp *resp)
     } else {
         snprintf(buf, sizeof buf, "%s", s);
     }
-    if (!parse_i64(buf, version)) {
+    if (!http_parse_i64(buf, version)) {
         http_errorf(resp, YJ_ESTALE, NULL, "If-Match does not match the current version");
         return false;
     }
@@ -316,8 +312,10 @@ void api_reg_get(yj_req *req, yj_resp *resp)
         return;
     }
     set_etag(resp, rec);
+    char etag[32];
+    etag_of(rec, etag);
     const char *inm = http_header(req, "If-None-Match");
-    if (inm && strcmp(inm, resp->headers[resp->nheaders - 1].value) == 0) {
+    if (inm && strcmp(inm, etag) == 0) {
         json_decref(rec);
         http_text(resp, 304, NULL, NULL, 0);
         return;

@@ -106,6 +106,8 @@ void http_errorf(yj_resp *resp, yj_code code, const char *field, const char *fmt
     __attribute__((format(printf, 4, 5)));
 void http_text(yj_resp *resp, int status, const char *ctype, char *body, size_t len); /* steals */
 void http_header_add(yj_resp *resp, const char *name, const char *value);
+/* A non-negative decimal integer of at most 18 digits, nothing else. */
+bool http_parse_i64(const char *s, int64_t *out);
 /* Parse a request body as a JSON object (rejects duplicates, NUL, depth). */
 yj_code http_json_parse(const char *data, size_t len, json_t **out, yj_err *err);
 

@@ -82,6 +82,14 @@ void http_errorf(yj_resp *resp, yj_code code, const char *field, const char *fmt
     http_error(resp, &err);
 }
 
+bool http_parse_i64(const char *s, int64_t *out)
+{
+    if (s == NULL || *s == '\0' || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18)
+        return false;
+    *out = strtoll(s, NULL, 10);
+    return true;
+}
+
 yj_code http_json_parse(const char *data, size_t len, json_t **out, yj_err *err)
 {
     *out = NULL;

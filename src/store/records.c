@@ -468,27 +468,21 @@ yj_code yj_rec_insert(yj_conn *c, const yj_table *t, const yj_scope *sc, const j
     yj_time_iso(yj_now_ms(), now, sizeof now);
     yj_buf sql;
     yj_buf_init(&sql);
-    yj_buf_printf(&sql, "INSERT INTO %s (region_code, lat, lon, created_at, updated_at, updated_by",
-                  t->name);
+    /* same column order as bind_std_and_cols(), then created_at */
+    yj_buf_printf(&sql, "INSERT INTO %s (region_code, lat, lon, updated_at, updated_by", t->name);
     for (size_t i = 0; i < t->ncols; i++)
         yj_buf_printf(&sql, ", %s", t->cols[i].name);
-    yj_buf_puts(&sql, ") VALUES (?, ?, ?, ?, ?, ?");
+    yj_buf_puts(&sql, ", created_at) VALUES (?, ?, ?, ?, ?");
     for (size_t i = 0; i < t->ncols; i++)
         yj_buf_puts(&sql, ", ?");
-    yj_buf_puts(&sql, ") RETURNING id");
+    yj_buf_puts(&sql, ", ?) RETURNING id");
     yj_stmt *st = yj_prepare(c, sql.data, err);
     yj_buf_free(&sql);
     if (st == NULL)
         return YJ_EINTERNAL;
     int idx = 1;
-    yj_bind_json(st, idx++, json_object_get(rec, "region_code"));
-    yj_bind_json(st, idx++, json_object_get(rec, "lat"));
-    yj_bind_json(st, idx++, json_object_get(rec, "lon"));
-    yj_bind_text(st, idx++, now);
-    yj_bind_text(st, idx++, now);
-    yj_bind_text(st, idx++, actor);
-    for (size_t i = 0; i < t->ncols; i++)
-        yj_bind_json(st, idx++, json_object_get(rec, t->cols[i].name));
+    bind_std_and_cols(st, &idx, t, rec, now, actor);
+    yj_bind_text(st, idx, now);
     int r = yj_step(st, err);
     if (r == 1 && id_out)
         *id_out = yj_col_int(st, 0);

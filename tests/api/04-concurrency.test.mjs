@@ -74,3 +74,19 @@ test('unquoted and weak If-Match forms', async () => {
   const star = await S.api('PATCH', path, { auth: admin, body: { capacity: 7 }, headers: { 'if-match': '*' } });
   assert.ok([200, 412, 428].includes(star.status), desc(star));
 });
+
+// A conditional read with the current ETag answers 304 and no body; after a
+// change the old ETag gets the new record.
+test('If-None-Match: 304 while unchanged, 200 after an update', async () => {
+  const admin = await S.as('admin');
+  const { rec, etag } = await createRecord(S, admin, 'shelter');
+  const path = `/api/v1/registries/shelter/${rec.id}`;
+  const nm = await S.api('GET', path, { auth: admin, headers: { 'if-none-match': etag } });
+  assert.equal(nm.status, 304, desc(nm));
+  assert.equal(nm.text, '');
+  const u = await S.api('PATCH', path, { auth: admin, body: { capacity: 4321 }, headers: { 'if-match': etag } });
+  assert.equal(u.status, 200, desc(u));
+  const g = await S.api('GET', path, { auth: admin, headers: { 'if-none-match': etag } });
+  assert.equal(g.status, 200, desc(g));
+  assert.equal(g.json.capacity, 4321);
+});

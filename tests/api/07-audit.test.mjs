@@ -162,3 +162,15 @@ test('audit log is scoped to the reader\'s region', async () => {
     assert.ok((e.region_code ?? '').startsWith('140525'), `entry ${e.id} of region ${e.region_code} leaked to 泽州`);
   }
 });
+
+test('audit list rejects bad limit, offset and record_id', async () => {
+  const admin = await S.as('admin');
+  for (const [q, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['limit=abc', 'limit'],
+    ['offset=-1', 'offset'], ['offset=1e3', 'offset'], ['record_id=abc', 'record_id'],
+    ['record_id=1%20OR%201=1', 'record_id']]) {
+    assertError(await S.api('GET', `/api/v1/audit?${q}`, { auth: admin }), 422, 'invalid', field);
+  }
+  const ok = await S.api('GET', '/api/v1/audit?limit=5&offset=0', { auth: admin });
+  assert.equal(ok.status, 200, desc(ok));
+  assert.equal(ok.json.items.length, 5);
+});
