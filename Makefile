@@ -8,7 +8,7 @@
 
 CC       ?= gcc
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
-PKGS     := libmicrohttpd jansson sqlite3 libsodium
+PKGS     := libmicrohttpd jansson sqlite3 libsodium libmosquitto
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -Wcast-qual -Wundef \
             -Wno-missing-field-initializers
@@ -17,7 +17,7 @@ CFLAGS   := -std=c17 -g $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 LIB_SRC  := src/schema.c $(sort $(wildcard src/core/*.c src/store/*.c src/auth/*.c src/registry/*.c \
-                              src/demo/*.c src/http/*.c))
+                              src/demo/*.c src/http/*.c src/monitor/*.c))
 MAIN_SRC := src/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 

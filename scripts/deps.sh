@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(
   build-essential pkg-config clang libclang-rt-14-dev   # compilers; clang + runtime for libFuzzer
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev
+  libmosquitto-dev mosquitto mosquitto-clients           # M2 sensor ingest over MQTT (broker + client lib)
   sqlite3                                                # CLI used by tests to tamper with the audit log
   curl jq python3                                        # used by bench/api_list.sh
   nodejs npm chromium                                    # web assets and browser tests

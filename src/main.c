@@ -16,6 +16,7 @@
 #include "core/util.h"
 #include "demo/demo.h"
 #include "http/http.h"
+#include "monitor/monitor.h"
 #include "registry/registry.h"
 
 #include <errno.h>
@@ -150,9 +151,14 @@ static int cmd_serve(int argc, char **argv)
         {"--threads", true, "HTTP worker threads (default 8)"},
         {"--session-ttl", true, "idle session lifetime in seconds (default 7200)"},
         {"--secure-cookie", false, "mark the session cookie Secure (behind TLS)"},
+        {"--mqtt", true, "HOST:PORT of the MQTT broker to take readings from (default: none)"},
+        {"--mqtt-consumers", true, "parallel MQTT consumers on a shared subscription (default 1)"},
+        {"--mqtt-client-id", true, "persistent MQTT session id (default yingji-ingest)"},
+        {"--retention-days", true, "keep raw readings this many days (default 30)"},
+        {"--test-hooks", false, "enable POST /api/v1/monitor/tick (tests drive the clock)"},
     };
     if (wants_help(argc, argv)) {
-        print_help("yingji serve --db PATH --listen HOST:PORT [--web DIR]",
+        print_help("yingji serve --db PATH --listen HOST:PORT [--web DIR] [--mqtt HOST:PORT]",
                    "Run the platform: JSON API under /api/v1, the web UI, /healthz, /metrics and\n"
                    "the event stream. Stops cleanly on SIGINT/SIGTERM.",
                    spec, NSPEC(spec));
@@ -184,7 +190,8 @@ static int cmd_serve(int argc, char **argv)
     yj_app app = {.store = s,
                   .web_dir = NULL,
                   .secure_cookie = OPT("--secure-cookie", NULL) != NULL,
-                  .threads = threads};
+                  .threads = threads,
+                  .test_hooks = OPT("--test-hooks", NULL) != NULL};
     if (realpath(web, web_real) != NULL)
         app.web_dir = web_real;
     else
@@ -200,10 +207,37 @@ static int cmd_serve(int argc, char **argv)
     sse_init();
     yj_err err;
     yj_err_clear(&err);
+    mon_config mcfg = {.retention_days = atoi(OPT("--retention-days", "30")),
+                       .no_timers = app.test_hooks};
+    if (mon_start(s, &mcfg, &err) != YJ_OK) {
+        fprintf(stderr, "yingji: monitoring: %s\n", err.message);
+        yj_store_close(s);
+        return 1;
+    }
+    const char *mqtt = OPT("--mqtt", NULL);
+    if (mqtt) {
+        char host[256];
+        const char *colon = strrchr(mqtt, ':');
+        int port = colon ? atoi(colon + 1) : 1883;
+        snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - mqtt) : (int)strlen(mqtt), mqtt);
+        mon_mqtt_config mq = {.host = host,
+                              .port = port,
+                              .client_id = OPT("--mqtt-client-id", NULL),
+                              .consumers = atoi(OPT("--mqtt-consumers", "1"))};
+        if (port <= 0 || port > 65535 || mon_mqtt_start(&mq, &err) != YJ_OK) {
+            fprintf(stderr, "yingji: --mqtt %s: %s\n", mqtt, port > 0 ? err.message : "bad port");
+            mon_stop();
+            yj_store_close(s);
+            return 1;
+        }
+    }
     const char *listen = OPT("--listen", "127.0.0.1:8080");
     yj_server *srv = http_server_start(&app, listen, &err);
     if (srv == NULL) {
         fprintf(stderr, "yingji: %s\n", err.message);
+        if (mqtt)
+            mon_mqtt_stop();
+        mon_stop();
         yj_store_close(s);
         return 1;
     }
@@ -215,6 +249,9 @@ static int cmd_serve(int argc, char **argv)
     sigwait(&set, &sig);
     yj_log(YJ_LOG_INFO, "stopping", "signal %d", sig);
     http_server_stop(srv);
+    if (mqtt)
+        mon_mqtt_stop();
+    mon_stop();
     yj_store_close(s);
     return 0;
 }

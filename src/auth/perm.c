@@ -39,6 +39,10 @@ static const struct {
     {YJ_ROLE_ADMIN, "user", RW},
     {YJ_ROLE_ADMIN, "audit", R},
     {YJ_ROLE_ADMIN, "region", R},
+    {YJ_ROLE_ADMIN, "monitor", R},
+    {YJ_ROLE_ADMIN, "rule", RW},
+    {YJ_ROLE_ADMIN, "alarm", RW},
+    {YJ_ROLE_ADMIN, "gateway", RW},
 
     {YJ_ROLE_DUTY, "registry:*", R},
     {YJ_ROLE_DUTY, "rescue_team", RW},
@@ -46,15 +50,24 @@ static const struct {
     {YJ_ROLE_DUTY, "informant", RW},
     {YJ_ROLE_DUTY, "duty_contact", RW},
     {YJ_ROLE_DUTY, "region", R},
+    {YJ_ROLE_DUTY, "monitor", R},
+    {YJ_ROLE_DUTY, "alarm", RW},
 
     {YJ_ROLE_COMMANDER, "registry:*", R},
     {YJ_ROLE_COMMANDER, "region", R},
+    {YJ_ROLE_COMMANDER, "monitor", R},
+    {YJ_ROLE_COMMANDER, "alarm", R},
 
     {YJ_ROLE_SUPERVISOR, "registry:*", R},
     {YJ_ROLE_SUPERVISOR, "enterprise", RW},
     {YJ_ROLE_SUPERVISOR, "hazard_source", RW},
     {YJ_ROLE_SUPERVISOR, "expert", RW},
     {YJ_ROLE_SUPERVISOR, "region", R},
+    {YJ_ROLE_SUPERVISOR, "monitored_object", RW},
+    {YJ_ROLE_SUPERVISOR, "sensor", RW},
+    {YJ_ROLE_SUPERVISOR, "monitor", R},
+    {YJ_ROLE_SUPERVISOR, "rule", RW},
+    {YJ_ROLE_SUPERVISOR, "alarm", RW},
 
     {YJ_ROLE_INSPECTOR, "enterprise", R},
     {YJ_ROLE_INSPECTOR, "hazard_source", R},
@@ -71,6 +84,10 @@ static const struct {
     {YJ_ROLE_ENTERPRISE, "enterprise", RW},
     {YJ_ROLE_ENTERPRISE, "hazard_source", RW},
     {YJ_ROLE_ENTERPRISE, "region", R},
+    {YJ_ROLE_ENTERPRISE, "monitored_object", R},
+    {YJ_ROLE_ENTERPRISE, "sensor", R},
+    {YJ_ROLE_ENTERPRISE, "monitor", R},
+    {YJ_ROLE_ENTERPRISE, "alarm", RW},
 
     {YJ_ROLE_INFORMANT, "shelter", R},
     {YJ_ROLE_INFORMANT, "informant", R},
@@ -89,17 +106,36 @@ static const struct {
 
 /* Every resource the table speaks of.  Registry names must match
  * registry/schema.c (a unit test checks that they do). */
-static const char *const resources[] = {
-    "rescue_team", "expert",        "warehouse", "shelter",      "equipment",
-    "enterprise",  "hazard_source", "informant", "duty_contact", "user",
-    "audit",       "region",        NULL};
+static const char *const resources[] = {"rescue_team",
+                                        "expert",
+                                        "warehouse",
+                                        "shelter",
+                                        "equipment",
+                                        "enterprise",
+                                        "hazard_source",
+                                        "informant",
+                                        "duty_contact",
+                                        "user",
+                                        "audit",
+                                        "region",
+                                        "monitored_object",
+                                        "sensor",
+                                        "monitor",
+                                        "rule",
+                                        "alarm",
+                                        "gateway",
+                                        NULL};
 
 /* A registry is any known resource other than the platform ones (unknown
  * names never reach this: perm_allowed refuses them first). */
 static bool is_registry_resource(const char *resource)
 {
-    return strcmp(resource, "user") != 0 && strcmp(resource, "audit") != 0 &&
-           strcmp(resource, "region") != 0;
+    static const char *const platform[] = {"user", "audit", "region", "monitor",
+                                           "rule", "alarm", "gateway"};
+    for (size_t i = 0; i < sizeof platform / sizeof platform[0]; i++)
+        if (strcmp(resource, platform[i]) == 0)
+            return false;
+    return true;
 }
 
 const char *const *perm_resources(void)

@@ -29,6 +29,7 @@ typedef struct yj_app {
     const char *web_dir; /* realpath of the static root, or NULL */
     bool secure_cookie;  /* add Secure to cookies (behind TLS) */
     int threads;         /* HTTP worker threads */
+    bool test_hooks;     /* --test-hooks: clock/tick endpoint for tests */
 } yj_app;
 
 struct yj_route;
@@ -138,6 +139,27 @@ void api_events(yj_req *, yj_resp *);
 void api_openapi(yj_req *, yj_resp *);
 void api_metrics(yj_req *, yj_resp *);
 void api_static(yj_req *, yj_resp *);
+/* api_monitor.c (M2) */
+void api_readings_post(yj_req *, yj_resp *);
+void api_sensors_latest(yj_req *, yj_resp *);
+void api_sensor_history(yj_req *, yj_resp *);
+void api_rejects(yj_req *, yj_resp *);
+void api_rules_list(yj_req *, yj_resp *);
+void api_rules_create(yj_req *, yj_resp *);
+void api_rules_update(yj_req *, yj_resp *);
+void api_rules_delete(yj_req *, yj_resp *);
+void api_maintenance_add(yj_req *, yj_resp *);
+void api_alarms_list(yj_req *, yj_resp *);
+void api_alarm_get(yj_req *, yj_resp *);
+void api_alarm_act(yj_req *, yj_resp *);
+void api_workorders_list(yj_req *, yj_resp *);
+void api_workorder_act(yj_req *, yj_resp *);
+void api_inbox(yj_req *, yj_resp *);
+void api_inbox_read(yj_req *, yj_resp *);
+void api_health(yj_req *, yj_resp *);
+void api_map(yj_req *, yj_resp *);
+void api_gateway_create(yj_req *, yj_resp *);
+void api_monitor_tick(yj_req *, yj_resp *);
 
 /* metrics.c */
 void metrics_observe(int route_index, int status, double seconds);

@@ -4,6 +4,7 @@
  * are lock-free atomics so observing costs a few nanoseconds per request.
  */
 #include "http.h"
+#include "../monitor/monitor.h"
 #include "../registry/registry.h"
 
 #include <stdatomic.h>
@@ -116,4 +117,5 @@ void metrics_render(yj_buf *out, yj_store *store)
                   "# TYPE yj_sse_clients gauge\n"
                   "yj_sse_clients %d\n",
                   sse_client_count());
+    mon_metrics(out);
 }

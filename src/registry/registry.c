@@ -184,6 +184,8 @@ yj_code registry_create_in(yj_conn *c, const yj_user *u, const yj_registry *r, c
         rc = registry_validate(r, in, NULL, &rec, err);
     if (rc == YJ_OK)
         rc = check_refs(c, u, r, rec, err);
+    if (rc == YJ_OK && r->prepare)
+        rc = r->prepare(c, rec, err);
     yj_scope sc = user_scope(u);
     int64_t id = 0;
     if (rc == YJ_OK)
@@ -272,6 +274,8 @@ static yj_code update_in(yj_conn *c, const yj_user *u, const yj_registry *r, int
     }
     if (rc == YJ_OK)
         rc = registry_validate(r, in, before, &rec, err);
+    if (rc == YJ_OK && r->prepare)
+        rc = r->prepare(c, rec, err);
     if (rc == YJ_OK && record_unchanged(r, rec, before)) {
         /* Saving without a change is not a change: same version, no audit entry. */
         *after = before;

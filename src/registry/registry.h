@@ -63,7 +63,11 @@ typedef struct {
     const char *type_field;       /* main category field, for filtering */
     const char *status_field;     /* status field, for filtering */
     const char *enterprise_field; /* owner column for enterprise users, or NULL */
-    yj_table table;               /* filled by registry_init() */
+    int since;                    /* migration that creates it (0: the base, 2) */
+    /* Called after validation on create and update (API and CSV), inside the
+     * transaction: fill derived columns of rec.  NULL for most registries. */
+    yj_code (*prepare)(yj_conn *c, json_t *rec, yj_err *err);
+    yj_table table; /* filled by registry_init() */
 } yj_registry;
 
 /* Build the store tables from the field tables; call once at start. */
@@ -72,8 +76,11 @@ size_t registry_count(void);
 const yj_registry *registry_at(size_t i);
 const yj_registry *registry_find(const char *name);
 const yj_field *registry_field(const yj_registry *r, const char *name);
-/* Migration step that creates every registry table. */
+/* Migration steps that create the registry tables (2: base, 4: M2). */
 yj_code registry_migrate(yj_conn *c, yj_err *err);
+yj_code registry_migrate_m2(yj_conn *c, yj_err *err);
+/* The sensor registry's prepare hook (monitor/objects.c). */
+yj_code sensor_prepare(yj_conn *c, json_t *rec, yj_err *err);
 
 /* JSON description of one registry / all (for /api/v1/schema). */
 json_t *registry_schema_json(const yj_registry *r);

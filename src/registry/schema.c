@@ -9,6 +9,7 @@
  * classification) and SPEC M1.
  */
 #include "registry.h"
+#include "../monitor/monitor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,11 +148,49 @@ static const yj_field duty_contact_fields[] = {
     {"fax", "传真", YJ_F_PHONE, false},
 };
 
-#define REG(id, lbl, colour, key, typef, statusf, entf)                                            \
+/* ---- 监测对象 monitored objects (M2) ----------------------------------------
+ * What sensors are installed at: a mine, a major hazard source, a tailings
+ * pond, a river station ...  The code is the object's own identifier; for a
+ * coal mine it is the 煤矿编码 its KJ system writes into every file. */
+static const yj_field monitored_object_fields[] = {
+    {"code", "对象编码", YJ_F_TEXT, true, .maxlen = 40},
+    {"name", "对象名称", YJ_F_TEXT, true},
+    {"kind", "对象类型", YJ_F_ENUM, true,
+     OPTS("煤矿", "非煤矿山", "危险化学品重大危险源", "尾矿库", "粉尘涉爆车间", "雨量站",
+          "河道水文站", "水库水位站", "地质灾害隐患点", "森林防火监测点", "地震台站", "燃气管网",
+          "供水管网", "消防管网", "排水管网", "桥梁", "下穿通道")},
+    {"enterprise_id", "所属企业", YJ_F_REF, false, .ref = "enterprise"},
+    {"operator", "管理单位", YJ_F_TEXT, false},
+    {"contact", "联系人", YJ_F_TEXT, false},
+    {"phone", "联系电话", YJ_F_PHONE, false},
+    {"status", "状态", YJ_F_ENUM, true, OPTS("运行", "停用"), .def = "运行"},
+};
+
+/* ---- 传感器 sensors (M2) ----------------------------------------------------
+ * Unit, physical range and reporting interval default from the sensor type
+ * (monitor/types.c) when left blank.  The owning enterprise is copied from
+ * the monitored object so enterprise users see their own sensors. */
+static yj_field sensor_fields[] = {
+    /* not const: type options set in registry_init() */
+    {"code", "传感器编码", YJ_F_TEXT, true, .maxlen = 63},
+    {"name", "传感器名称", YJ_F_TEXT, true},
+    {"object_id", "监测对象", YJ_F_REF, true, .ref = "monitored_object"},
+    {"type", "传感器类型", YJ_F_ENUM, true}, /* options: mon_type_labels() */
+    {"unit", "单位", YJ_F_TEXT, false, .maxlen = 16},
+    {"range_lo", "量程下限", YJ_F_REAL, false, RANGE(-1e9, 1e9)},
+    {"range_hi", "量程上限", YJ_F_REAL, false, RANGE(-1e9, 1e9)},
+    {"interval_s", "上报周期", YJ_F_INT, false, .unit = "秒", RANGE(1, 86400)},
+    {"location", "安装位置", YJ_F_TEXT, false},
+    {"install_date", "安装日期", YJ_F_DATE, false},
+    {"status", "状态", YJ_F_ENUM, true, OPTS("正常", "维护", "停用"), .def = "正常"},
+    {"enterprise_id", "所属企业", YJ_F_REF, false, .ref = "enterprise"},
+};
+
+#define REG(id, lbl, colour, key, typef, statusf, entf, ...)                                       \
     {                                                                                              \
         .name = #id, .label = lbl, .icon = colour, .fields = id##_fields,                          \
         .nfields = COUNT_OF(id##_fields), .key_field = key, .type_field = typef,                   \
-        .status_field = statusf, .enterprise_field = entf                                          \
+        .status_field = statusf, .enterprise_field = entf, __VA_ARGS__                             \
     }
 
 /* Not const: registry_init() derives each yj_table from the fields. */
@@ -165,6 +204,11 @@ static yj_registry registries[] = {
     REG(hazard_source, "重大危险源", "#e377c2", "code", "level", "status", "enterprise_id"),
     REG(informant, "灾害信息员", "#17becf", "phone", "level", "status", NULL),
     REG(duty_contact, "值班联系人", "#7f7f7f", "phone", "duty_role", NULL, NULL),
+    /* M2, created by migration 4 */
+    REG(monitored_object, "监测对象", "#bcbd22", "code", "kind", "status", "enterprise_id",
+        .since = 4),
+    REG(sensor, "传感器", "#17a2b8", "code", "type", "status", "enterprise_id", .since = 4,
+        .prepare = sensor_prepare),
 };
 
 static yj_column columns[COUNT_OF(registries)][32];
@@ -188,6 +232,7 @@ static char references[COUNT_OF(registries)][32][48];
 
 void registry_init(void)
 {
+    sensor_fields[3].options = mon_type_labels();
     for (size_t i = 0; i < COUNT_OF(registries); i++) {
         yj_registry *r = &registries[i];
         for (size_t f = 0; f < r->nfields && f < 32; f++) {
@@ -247,12 +292,13 @@ static bool has_refs(const yj_registry *r)
 /* Registries without references first, so every REFERENCES target exists
  * (references are one level deep: a registry pointing at a registry that
  * itself points elsewhere would need a real topological order). */
-yj_code registry_migrate(yj_conn *c, yj_err *err)
+static yj_code migrate_since(yj_conn *c, int since, yj_err *err)
 {
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < COUNT_OF(registries); i++) {
             const yj_registry *r = &registries[i];
-            if (has_refs(r) != (pass == 1))
+            if (r->since != since || (since == 0 && has_refs(r) != (pass == 1)) ||
+                (since != 0 && pass == 1))
                 continue;
             char *ddl = yj_table_ddl(&r->table);
             yj_code rc = yj_exec(c, ddl, err);
@@ -262,4 +308,17 @@ yj_code registry_migrate(yj_conn *c, yj_err *err)
         }
     }
     return YJ_OK;
+}
+
+/* Migration 2: the base databases of issue 3.  Later registries are created
+ * by their own migration (in array order, so a registry may reference one
+ * declared before it). */
+yj_code registry_migrate(yj_conn *c, yj_err *err)
+{
+    return migrate_since(c, 0, err);
+}
+
+yj_code registry_migrate_m2(yj_conn *c, yj_err *err)
+{
+    return migrate_since(c, 4, err);
 }

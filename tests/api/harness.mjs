@@ -23,6 +23,10 @@ export const PASSWORD = 'Test-Passw0rd!';
 export const WEB_DIR = join(REPO, 'web');
 export const REGISTRIES = ['rescue_team', 'expert', 'warehouse', 'shelter', 'equipment',
   'enterprise', 'hazard_source', 'informant', 'duty_contact'];
+// M2 registries (monitored objects, sensors): their references (object ->
+// enterprise -> region) are exercised by 12-monitor.test.mjs rather than by
+// the generic CRUD walk over REGISTRIES.
+export const M2_REGISTRIES = ['monitored_object', 'sensor'];
 export const ROLES = ['admin', 'duty', 'commander', 'supervisor', 'inspector', 'warehouse',
   'enterprise', 'informant', 'expert'];
 export const CITY = '1405';
@@ -134,7 +138,11 @@ export function setupServer(opts = {}) {
     const d = cli(['demo', '--db', S.db, '--password', PASSWORD, ...(opts.demoArgs ?? [])], { timeout: 300_000 });
     if (d.status !== 0) throw new Error(`demo failed (${d.status} ${d.signal ?? ''} ${d.error ?? ''}):\n${d.stdout}\n${d.stderr.slice(-4000)}`);
     S.logins = JSON.parse(readFileSync(`${S.db}.logins.json`, 'utf8'));
-    S.server = await startServe(S.db, S.dir, opts.serveArgs ?? []);
+    // serveArgs may be a function (async): it runs first, e.g. to start a
+    // broker the server connects to.
+    const extra = typeof opts.serveArgs === 'function' ? await opts.serveArgs() : (opts.serveArgs ?? []);
+    S.serveArgs = extra;
+    S.server = await startServe(S.db, S.dir, extra);
     S.base = S.server.base;
   }, { timeout: 360_000 });
   after(async () => {

@@ -1,0 +1,453 @@
+/*
+ * api_monitor.c — M2 endpoints: reading ingest for gateways, latest values,
+ * history, rejects, rules, maintenance windows, alarms and their actions,
+ * work orders, the inbox, device health, the risk map and gateway keys.
+ */
+#include "http.h"
+#include "../monitor/monitor.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+yj_code mon_maintenance_add(yj_store *s, const yj_user *u, const json_t *in, json_t **out,
+                            yj_err *err);
+
+static bool query_i64(yj_req *req, yj_resp *resp, const char *name, int64_t def, int64_t *out)
+{
+    const char *v = http_query(req, name);
+    *out = def;
+    if (v == NULL)
+        return true;
+    if (!http_parse_i64(v, out)) {
+        http_errorf(resp, YJ_EINVAL, name, "%s must be an integer", name);
+        return false;
+    }
+    return true;
+}
+
+static bool path_id(yj_req *req, yj_resp *resp, int idx, int64_t *id)
+{
+    if (!http_parse_i64(req->params[idx], id) || *id <= 0) {
+        http_errorf(resp, YJ_ENOTFOUND, NULL, "no such id: %s", req->params[idx]);
+        return false;
+    }
+    return true;
+}
+
+static json_t *body_json(yj_req *req, yj_resp *resp, bool allow_empty)
+{
+    if (req->body_len == 0 && allow_empty)
+        return json_object();
+    json_t *in = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (http_json_parse(req->body, req->body_len, &in, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return NULL;
+    }
+    return in;
+}
+
+/* POST /api/v1/readings — gateways, authenticated by X-Api-Key.  200 means
+ * every reading has a durable outcome: stored, or stored as a reject. */
+void api_readings_post(yj_req *req, yj_resp *resp)
+{
+    yj_err err;
+    yj_err_clear(&err);
+    int64_t gw = 0;
+    char region[16];
+    if (gateway_auth(req->app->store, http_header(req, "X-Api-Key"), &gw, region, sizeof region,
+                     &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    char origin[32];
+    snprintf(origin, sizeof origin, "gateway:%lld", (long long)gw);
+    mon_reading *r = NULL;
+    size_t n = 0;
+    if (mon_payload_decode(req->body, req->body_len, NULL, &r, &n, &err) != YJ_OK) {
+        /* an unreadable body is still recorded, then refused */
+        yj_err e2;
+        mon_ingest_malformed(MON_SRC_HTTP, origin, req->body, req->body_len, err.message, &e2);
+        http_error(resp, &err);
+        return;
+    }
+    char *raw = NULL;
+    bool any_bad = false;
+    for (size_t i = 0; i < n; i++)
+        any_bad = any_bad || r[i].bad;
+    if (any_bad) {
+        raw = malloc(req->body_len + 1);
+        if (raw) {
+            memcpy(raw, req->body, req->body_len);
+            raw[req->body_len] = '\0';
+        }
+    }
+    mon_result res;
+    yj_code rc = mon_ingest(r, n, MON_SRC_HTTP, origin, region, raw, &res, &err);
+    free(raw);
+    free(r);
+    if (rc != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, mon_result_json(&res));
+}
+
+void api_sensors_latest(yj_req *req, yj_resp *resp)
+{
+    int64_t object = 0;
+    if (!query_i64(req, resp, "object_id", 0, &object))
+        return;
+    json_t *items = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (mon_latest(req->app->store, &req->session.user, http_query(req, "region"), object, &items,
+                   &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, json_pack("{s:o,s:I}", "items", items, "now", (json_int_t)mon_now()));
+}
+
+void api_sensor_history(yj_req *req, yj_resp *resp)
+{
+    int64_t id, from, to;
+    int64_t now = mon_now();
+    if (!path_id(req, resp, 0, &id) || !query_i64(req, resp, "to", now, &to) ||
+        !query_i64(req, resp, "from", to - 6 * 3600000LL, &from))
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (mon_history(req->app->store, &req->session.user, id, from, to,
+                    http_query(req, "resolution"), &out, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, out);
+}
+
+void api_rejects(yj_req *req, yj_resp *resp)
+{
+    int64_t limit, offset;
+    if (!query_i64(req, resp, "limit", 100, &limit) || !query_i64(req, resp, "offset", 0, &offset))
+        return;
+    json_t *items = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (mon_rejects(req->app->store, &req->session.user, http_query(req, "reason"), (int)limit,
+                    offset, &items, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, json_pack("{s:o}", "items", items));
+}
+
+void api_rules_list(yj_req *req, yj_resp *resp)
+{
+    int64_t sensor = 0;
+    if (!query_i64(req, resp, "sensor_id", 0, &sensor))
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (mon_rules_list(req->app->store, &req->session.user, sensor, &out, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, out);
+}
+
+static void rules_save(yj_req *req, yj_resp *resp, int64_t id)
+{
+    json_t *in = body_json(req, resp, false);
+    if (in == NULL)
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = mon_rule_save(req->app->store, &req->session.user, id, in, &out, &err);
+    json_decref(in);
+    if (rc != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, id ? 200 : 201, out);
+}
+
+void api_rules_create(yj_req *req, yj_resp *resp)
+{
+    rules_save(req, resp, 0);
+}
+
+void api_rules_update(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (path_id(req, resp, 0, &id))
+        rules_save(req, resp, id);
+}
+
+void api_rules_delete(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    yj_err err;
+    yj_err_clear(&err);
+    if (mon_rule_delete(req->app->store, &req->session.user, id, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, json_pack("{s:b}", "deleted", 1));
+}
+
+void api_maintenance_add(yj_req *req, yj_resp *resp)
+{
+    json_t *in = body_json(req, resp, false);
+    if (in == NULL)
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = mon_maintenance_add(req->app->store, &req->session.user, in, &out, &err);
+    json_decref(in);
+    if (rc != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 201, out);
+}
+
+void api_alarms_list(yj_req *req, yj_resp *resp)
+{
+    mon_alarm_query q = {0};
+    int64_t limit, offset, sensor, ent;
+    if (!query_i64(req, resp, "limit", 100, &limit) ||
+        !query_i64(req, resp, "offset", 0, &offset) ||
+        !query_i64(req, resp, "sensor_id", 0, &sensor) ||
+        !query_i64(req, resp, "enterprise_id", 0, &ent))
+        return;
+    if (limit < 1 || limit > 1000 || offset < 0) {
+        http_errorf(resp, YJ_EINVAL, "limit", "limit must be 1..1000 and offset >= 0");
+        return;
+    }
+    q.limit = (int)limit;
+    q.offset = offset;
+    q.sensor_id = sensor;
+    q.enterprise_id = ent;
+    q.state = http_query(req, "state");
+    q.region = http_query(req, "region");
+    const char *open = http_query(req, "open");
+    q.open_only = open && strcmp(open, "1") == 0;
+    json_t *items = NULL;
+    int64_t total = 0;
+    yj_err err;
+    yj_err_clear(&err);
+    if (alarm_list(req->app->store, &req->session.user, &q, &items, &total, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, json_pack("{s:o,s:I}", "items", items, "total", (json_int_t)total));
+}
+
+void api_alarm_get(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (alarm_get(req->app->store, &req->session.user, id, &out, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"",
+             (long long)json_integer_value(json_object_get(out, "version")));
+    http_header_add(resp, "ETag", etag);
+    http_json(resp, 200, out);
+}
+
+void api_alarm_act(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    int64_t expect = 0;
+    const char *im = http_header(req, "If-Match");
+    if (im) {
+        char buf[32];
+        size_t n = strlen(im);
+        if (n >= 2 && im[0] == '"' && im[n - 1] == '"' && n - 2 < sizeof buf) {
+            memcpy(buf, im + 1, n - 2);
+            buf[n - 2] = '\0';
+        } else {
+            snprintf(buf, sizeof buf, "%s", im);
+        }
+        if (!http_parse_i64(buf, &expect) || expect <= 0) {
+            http_errorf(resp, YJ_EINVAL, "If-Match", "If-Match must be the alarm's ETag");
+            return;
+        }
+    }
+    json_t *in = body_json(req, resp, true);
+    if (in == NULL)
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc =
+        alarm_act(req->app->store, &req->session.user, id, req->params[1], expect, in, &out, &err);
+    json_decref(in);
+    if (rc != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, out);
+}
+
+void api_workorders_list(yj_req *req, yj_resp *resp)
+{
+    json_t *items = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (workorder_list(req->app->store, &req->session.user, http_query(req, "state"), &items,
+                       &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, json_pack("{s:o}", "items", items));
+}
+
+void api_workorder_act(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    json_t *in = body_json(req, resp, true);
+    if (in == NULL)
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc =
+        workorder_act(req->app->store, &req->session.user, id, req->params[1], in, &out, &err);
+    json_decref(in);
+    if (rc != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, out);
+}
+
+void api_inbox(yj_req *req, yj_resp *resp)
+{
+    int64_t limit;
+    if (!query_i64(req, resp, "limit", 100, &limit))
+        return;
+    const char *unread = http_query(req, "unread");
+    json_t *items = NULL;
+    int64_t n = 0;
+    yj_err err;
+    yj_err_clear(&err);
+    if (inbox_list(req->app->store, &req->session.user, unread && strcmp(unread, "1") == 0,
+                   (int)limit, &items, &n, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, json_pack("{s:o,s:I}", "items", items, "unread", (json_int_t)n));
+}
+
+void api_inbox_read(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    yj_err err;
+    yj_err_clear(&err);
+    if (inbox_read(req->app->store, &req->session.user, id, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, json_pack("{s:b}", "read", 1));
+}
+
+void api_health(yj_req *req, yj_resp *resp)
+{
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (alarm_health(req->app->store, &req->session.user, http_query(req, "day"),
+                     http_query(req, "group_by"), &out, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, out);
+}
+
+void api_map(yj_req *req, yj_resp *resp)
+{
+    const char *b = http_query(req, "bbox");
+    double bbox[4];
+    char tail;
+    if (b == NULL ||
+        sscanf(b, "%lf,%lf,%lf,%lf%c", &bbox[0], &bbox[1], &bbox[2], &bbox[3], &tail) != 4 ||
+        !(bbox[0] < bbox[2]) || !(bbox[1] < bbox[3]) || bbox[0] < -180 || bbox[2] > 180 ||
+        bbox[1] < -90 || bbox[3] > 90) {
+        http_errorf(resp, YJ_EINVAL, "bbox", "bbox must be minLon,minLat,maxLon,maxLat");
+        return;
+    }
+    yj_buf out;
+    yj_buf_init(&out);
+    yj_err err;
+    yj_err_clear(&err);
+    if (mon_map(req->app->store, &req->session.user, bbox, http_query(req, "layers"), &out, &err) !=
+        YJ_OK) {
+        yj_buf_free(&out);
+        http_error(resp, &err);
+        return;
+    }
+    size_t len = out.len;
+    http_text(resp, 200, "application/geo+json; charset=utf-8", yj_buf_steal(&out), len);
+}
+
+void api_gateway_create(yj_req *req, yj_resp *resp)
+{
+    json_t *in = body_json(req, resp, false);
+    if (in == NULL)
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = gateway_create(req->app->store, &req->session.user,
+                                json_string_value(json_object_get(in, "name")),
+                                json_string_value(json_object_get(in, "region_code")), &out, &err);
+    json_decref(in);
+    if (rc != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 201, out);
+}
+
+/* Tests only: {"now": ms} sets the engine's clock (0 = real time) and runs
+ * the timers (gap detection, escalation, rollup, retention) at that time. */
+void api_monitor_tick(yj_req *req, yj_resp *resp)
+{
+    if (!req->app->test_hooks) {
+        http_errorf(resp, YJ_ENOTFOUND, NULL, "no such endpoint: %s", req->path);
+        return;
+    }
+    json_t *in = body_json(req, resp, true);
+    if (in == NULL)
+        return;
+    json_t *now = json_object_get(in, "now");
+    int64_t t = json_is_integer(now) ? json_integer_value(now) : 0;
+    json_decref(in);
+    mon_set_clock(t);
+    mon_tick(t);
+    http_json(resp, 200, json_pack("{s:I}", "now", (json_int_t)mon_now()));
+}

@@ -1,0 +1,739 @@
+/*
+ * alarm.c — what people do with alarms: the lifecycle, work orders for
+ * faulty sensors, the inbox, and device-health figures.
+ *
+ * Lifecycle (报警处置): raised 已报警 -> acknowledged 已确认 -> verified 已核实
+ * -> disposing 处置中 -> closed 已关闭.  Verifying and disposing may be
+ * skipped (a false alarm is closed straight after acknowledging), but an
+ * alarm is never closed unacknowledged.  Closing gives a verdict:
+ *   real  真实险情: cause 原因 and measures 措施 required;
+ *   false 误报: reason required;
+ *   fault 设备故障: fault description required; opens a maintenance work
+ *         order (维修工单) dispatched -> repaired -> restored.
+ * Each step is one transaction: the state change, a timeline entry with
+ * who and when, and an audit-log entry.
+ *
+ * Scope: an alarm is visible to a user whose region contains the alarm's
+ * region; an enterprise user sees only its enterprise's alarms.
+ */
+#include "monitor.h"
+#include "../core/events.h"
+#include "../core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const alarm_cols =
+    "id, sensor_id, rule_key, rule_kind, object_id, enterprise_id, region_code, title, level,"
+    " cur_sev, state, cond, count, first_value, last_value, peak, unit, raised_at, last_at,"
+    " cleared_at, late, escalation, escalated_region, ack_at, ack_by, verified_at, verified_by,"
+    " disposing_at, disposing_by, closed_at, closed_by, verdict, cause, measures, reason,"
+    " workorder_id, version";
+
+/* WHERE fragment + binds for the caller's scope (region prefix, enterprise). */
+static void scope_sql(const yj_user *u, yj_buf *sql)
+{
+    yj_buf_puts(sql, " region_code >= ? AND region_code < ?");
+    if (u->role == YJ_ROLE_ENTERPRISE)
+        yj_buf_puts(sql, " AND enterprise_id = ?");
+}
+
+static int scope_bind(const yj_user *u, yj_stmt *st, int idx)
+{
+    char hi[24];
+    snprintf(hi, sizeof hi, "%s~", u->region);
+    yj_bind_text(st, idx++, u->region);
+    yj_bind_text(st, idx++, hi);
+    if (u->role == YJ_ROLE_ENTERPRISE)
+        yj_bind_int(st, idx++, u->enterprise_id > 0 ? u->enterprise_id : -1);
+    return idx;
+}
+
+static json_t *row_json(yj_stmt *st)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < yj_col_count(st); i++)
+        json_object_set_new(o, yj_col_name(st, i), yj_col_json(st, i));
+    json_t *late = json_object_get(o, "late");
+    if (late)
+        json_object_set_new(o, "late", json_boolean(json_integer_value(late)));
+    return o;
+}
+
+yj_code alarm_list(yj_store *s, const yj_user *u, const mon_alarm_query *q, json_t **items,
+                   int64_t *total, yj_err *err)
+{
+    *items = NULL;
+    *total = 0;
+    yj_buf where;
+    yj_buf_init(&where);
+    scope_sql(u, &where);
+    if (q->state)
+        yj_buf_puts(&where, " AND state = ?");
+    if (q->open_only)
+        yj_buf_puts(&where, " AND state <> 'closed'");
+    if (q->region)
+        yj_buf_puts(&where, " AND region_code >= ? AND region_code < ?");
+    if (q->sensor_id)
+        yj_buf_puts(&where, " AND sensor_id = ?");
+    if (q->enterprise_id)
+        yj_buf_puts(&where, " AND enterprise_id = ?");
+    yj_buf_putc(&where, '\0');
+    char *w = yj_buf_steal(&where);
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = YJ_OK;
+    for (int pass = 0; pass < 2 && rc == YJ_OK; pass++) {
+        yj_buf sql;
+        yj_buf_init(&sql);
+        if (pass == 0)
+            yj_buf_printf(&sql, "SELECT COUNT(*) FROM alarm WHERE%s", w);
+        else
+            yj_buf_printf(&sql,
+                          "SELECT %s FROM alarm WHERE%s ORDER BY"
+                          " CASE WHEN state = 'closed' THEN 1 ELSE 0 END, level, id DESC"
+                          " LIMIT ? OFFSET ?",
+                          alarm_cols, w);
+        yj_buf_putc(&sql, '\0');
+        char *text = yj_buf_steal(&sql);
+        yj_stmt *st = yj_prepare(c, text, err);
+        free(text);
+        if (st == NULL) {
+            rc = YJ_EINTERNAL;
+            break;
+        }
+        int i = scope_bind(u, st, 1);
+        char hi[24];
+        if (q->state)
+            yj_bind_text(st, i++, q->state);
+        if (q->region) {
+            snprintf(hi, sizeof hi, "%s~", q->region);
+            yj_bind_text(st, i++, q->region);
+            yj_bind_text(st, i++, hi);
+        }
+        if (q->sensor_id)
+            yj_bind_int(st, i++, q->sensor_id);
+        if (q->enterprise_id)
+            yj_bind_int(st, i++, q->enterprise_id);
+        if (pass == 1) {
+            yj_bind_int(st, i++, q->limit > 0 && q->limit <= 1000 ? q->limit : 100);
+            yj_bind_int(st, i++, q->offset);
+            *items = json_array();
+        }
+        int r;
+        while ((r = yj_step(st, err)) == 1) {
+            if (pass == 0)
+                *total = yj_col_int(st, 0);
+            else
+                json_array_append_new(*items, row_json(st));
+        }
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = YJ_EINTERNAL;
+    }
+    yj_store_release(s, c);
+    free(w);
+    if (rc != YJ_OK) {
+        json_decref(*items);
+        *items = NULL;
+    }
+    return rc;
+}
+
+static yj_code load_alarm(yj_conn *c, const yj_user *u, int64_t id, json_t **out, yj_err *err)
+{
+    yj_buf sql;
+    yj_buf_init(&sql);
+    yj_buf_printf(&sql, "SELECT %s FROM alarm WHERE id = ? AND", alarm_cols);
+    scope_sql(u, &sql);
+    yj_buf_putc(&sql, '\0');
+    char *text = yj_buf_steal(&sql);
+    yj_stmt *st = yj_prepare(c, text, err);
+    free(text);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, id);
+    scope_bind(u, st, 2);
+    int r = yj_step(st, err);
+    *out = r == 1 ? row_json(st) : NULL;
+    yj_stmt_done(st);
+    if (r < 0)
+        return YJ_EINTERNAL;
+    if (r == 0)
+        return yj_err_set(err, YJ_ENOTFOUND, NULL, "报警 %lld 不存在或不在您的权限范围内",
+                          (long long)id);
+    return YJ_OK;
+}
+
+static yj_code attach_details(yj_conn *c, json_t *a, yj_err *err)
+{
+    int64_t id = json_integer_value(json_object_get(a, "id"));
+    yj_stmt *st = yj_prepare(c,
+                             "SELECT ts, actor, action, note, value, level FROM alarm_event"
+                             " WHERE alarm_id = ? ORDER BY id",
+                             err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, id);
+    json_t *tl = json_array();
+    int r;
+    while ((r = yj_step(st, err)) == 1)
+        json_array_append_new(tl, row_json(st));
+    yj_stmt_done(st);
+    json_object_set_new(a, "timeline", tl);
+    if (r < 0)
+        return YJ_EINTERNAL;
+    st = yj_prepare(c,
+                    "SELECT s.code, s.name, s.type, s.unit, s.location, o.name, o.kind"
+                    " FROM sensor s JOIN monitored_object o ON o.id = s.object_id WHERE s.id = ?",
+                    err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, json_integer_value(json_object_get(a, "sensor_id")));
+    if ((r = yj_step(st, err)) == 1)
+        json_object_set_new(a, "sensor",
+                            json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "code", yj_col_text(st, 0),
+                                      "name", yj_col_text(st, 1), "type", yj_col_text(st, 2),
+                                      "unit", yj_col_text(st, 3), "location", yj_col_text(st, 4),
+                                      "object_name", yj_col_text(st, 5), "object_kind",
+                                      yj_col_text(st, 6)));
+    yj_stmt_done(st);
+    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+}
+
+yj_code alarm_get(yj_store *s, const yj_user *u, int64_t id, json_t **out, yj_err *err)
+{
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = load_alarm(c, u, id, out, err);
+    if (rc == YJ_OK)
+        rc = attach_details(c, *out, err);
+    yj_store_release(s, c);
+    if (rc != YJ_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static const char *text_arg(const json_t *body, const char *key)
+{
+    const char *v = json_string_value(json_object_get(body, key));
+    return v && v[0] ? v : NULL;
+}
+
+static yj_code add_event(yj_conn *c, int64_t id, int64_t now, const char *actor, const char *action,
+                         const char *note, yj_err *err)
+{
+    yj_stmt *st = yj_prepare(c,
+                             "INSERT INTO alarm_event (alarm_id, ts, actor, action, note)"
+                             " VALUES (?, ?, ?, ?, ?)",
+                             err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, id);
+    yj_bind_int(st, 2, now);
+    yj_bind_text(st, 3, actor);
+    yj_bind_text(st, 4, action);
+    yj_bind_text(st, 5, note);
+    int r = yj_step(st, err);
+    yj_stmt_done(st);
+    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+}
+
+static const char *state_label(const char *s)
+{
+    static const char *const map[][2] = {{"raised", "已报警"},
+                                         {"acknowledged", "已确认"},
+                                         {"verified", "已核实"},
+                                         {"disposing", "处置中"},
+                                         {"closed", "已关闭"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], s) == 0)
+            return map[i][1];
+    return s;
+}
+
+yj_code alarm_act(yj_store *s, const yj_user *u, int64_t id, const char *action,
+                  int64_t expect_version, const json_t *body, json_t **out, yj_err *err)
+{
+    *out = NULL;
+    static const struct {
+        const char *action, *to, *from[4], *col;
+    } steps[] = {
+        {"acknowledge", "acknowledged", {"raised"}, "ack"},
+        {"verify", "verified", {"acknowledged"}, "verified"},
+        {"dispose", "disposing", {"acknowledged", "verified"}, "disposing"},
+        {"close", "closed", {"acknowledged", "verified", "disposing"}, "closed"},
+    };
+    int k = -1;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(steps[i].action, action) == 0)
+            k = i;
+    if (k < 0)
+        return yj_err_set(err, YJ_ENOTFOUND, NULL,
+                          "未知操作 %s（可用：acknowledge、verify、dispose、close）", action);
+    const char *note = text_arg(body, "note");
+    const char *verdict = NULL, *cause = NULL, *measures = NULL, *reason = NULL;
+    if (k == 3) {
+        verdict = text_arg(body, "verdict");
+        cause = text_arg(body, "cause");
+        measures = text_arg(body, "measures");
+        reason = text_arg(body, "reason");
+        if (verdict == NULL)
+            return yj_err_set(err, YJ_EINVAL, "verdict",
+                              "关闭报警须给出结论 verdict：real（真实险情）、false（误报）或 "
+                              "fault（设备故障）");
+        if (strcmp(verdict, "real") == 0) {
+            if (cause == NULL)
+                return yj_err_set(err, YJ_EINVAL, "cause", "真实险情须填写原因 cause");
+            if (measures == NULL)
+                return yj_err_set(err, YJ_EINVAL, "measures", "真实险情须填写处置措施 measures");
+        } else if (strcmp(verdict, "false") == 0 || strcmp(verdict, "fault") == 0) {
+            if (reason == NULL)
+                return yj_err_set(err, YJ_EINVAL, "reason",
+                                  strcmp(verdict, "false") == 0 ? "误报须填写原因 reason"
+                                                                : "设备故障须填写故障描述 reason");
+        } else {
+            return yj_err_set(err, YJ_EINVAL, "verdict", "verdict 应为 real、false 或 fault");
+        }
+    }
+    int64_t now = yj_now_ms();
+    yj_conn *c = yj_store_acquire(s);
+    json_t *before = NULL, *after = NULL;
+    yj_code rc = yj_tx_begin(c, err);
+    if (rc == YJ_OK)
+        rc = load_alarm(c, u, id, &before, err);
+    if (rc == YJ_OK && expect_version > 0 &&
+        json_integer_value(json_object_get(before, "version")) != expect_version)
+        rc = yj_err_set(err, YJ_ESTALE, NULL, "报警已被他人处理（现为第 %lld 版），请刷新",
+                        (long long)json_integer_value(json_object_get(before, "version")));
+    const char *state = before ? json_string_value(json_object_get(before, "state")) : "";
+    if (rc == YJ_OK) {
+        bool ok = false;
+        for (int i = 0; i < 4 && steps[k].from[i]; i++)
+            ok = ok || strcmp(steps[k].from[i], state) == 0;
+        if (!ok)
+            rc = yj_err_set(err, YJ_ECONFLICT, "state", "报警当前为「%s」，不能执行此操作%s",
+                            state_label(state),
+                            strcmp(state, "raised") == 0 ? "（请先确认报警）" : "");
+    }
+    int64_t wo = 0;
+    if (rc == YJ_OK && k == 3 && strcmp(verdict, "fault") == 0) {
+        yj_stmt *st = yj_prepare(c,
+                                 "INSERT INTO workorder (alarm_id, sensor_id, region_code,"
+                                 " enterprise_id, state, fault, created_at, created_by)"
+                                 " VALUES (?, ?, ?, ?, 'dispatched', ?, ?, ?) RETURNING id",
+                                 err);
+        if (st == NULL)
+            rc = YJ_EINTERNAL;
+        else {
+            yj_bind_int(st, 1, id);
+            yj_bind_int(st, 2, json_integer_value(json_object_get(before, "sensor_id")));
+            yj_bind_text(st, 3, json_string_value(json_object_get(before, "region_code")));
+            yj_bind_json(st, 4, json_object_get(before, "enterprise_id"));
+            yj_bind_text(st, 5, reason);
+            yj_bind_int(st, 6, now);
+            yj_bind_text(st, 7, u->username);
+            if (yj_step(st, err) == 1)
+                wo = yj_col_int(st, 0);
+            else
+                rc = YJ_EINTERNAL;
+            yj_stmt_done(st);
+        }
+    }
+    if (rc == YJ_OK) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "UPDATE alarm SET state = ?, %s_at = ?, %s_by = ?, verdict = COALESCE(?, verdict),"
+                 " cause = COALESCE(?, cause), measures = COALESCE(?, measures),"
+                 " reason = COALESCE(?, reason), workorder_id = COALESCE(?, workorder_id),"
+                 " version = version + 1 WHERE id = ?",
+                 steps[k].col, steps[k].col);
+        yj_stmt *st = yj_prepare(c, sql, err);
+        if (st == NULL)
+            rc = YJ_EINTERNAL;
+        else {
+            yj_bind_text(st, 1, steps[k].to);
+            yj_bind_int(st, 2, now);
+            yj_bind_text(st, 3, u->username);
+            yj_bind_text(st, 4, verdict);
+            yj_bind_text(st, 5, cause);
+            yj_bind_text(st, 6, measures);
+            yj_bind_text(st, 7, reason);
+            if (wo)
+                yj_bind_int(st, 8, wo);
+            else
+                yj_bind_null(st, 8);
+            yj_bind_int(st, 9, id);
+            if (yj_step(st, err) < 0)
+                rc = YJ_EINTERNAL;
+            yj_stmt_done(st);
+        }
+    }
+    if (rc == YJ_OK) {
+        char buf[600];
+        snprintf(buf, sizeof buf, "%s%s%s", note ? note : "", note && (cause || reason) ? "；" : "",
+                 cause    ? cause
+                 : reason ? reason
+                          : "");
+        rc = add_event(c, id, now, u->username, steps[k].to, buf[0] ? buf : NULL, err);
+    }
+    if (rc == YJ_OK)
+        rc = load_alarm(c, u, id, &after, err);
+    if (rc == YJ_OK)
+        rc = audit_append(c, u->username, action, "alarm", id, before, after, err);
+    if (rc == YJ_OK)
+        rc = yj_tx_commit(c, err);
+    else
+        yj_tx_rollback(c);
+    if (rc == YJ_OK)
+        rc = attach_details(c, after, err);
+    yj_store_release(s, c);
+    if (rc == YJ_OK) {
+        json_t *ev = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "action", steps[k].to,
+                               "state", steps[k].to);
+        json_object_set(ev, "enterprise_id", json_object_get(after, "enterprise_id"));
+        json_object_set(ev, "level", json_object_get(after, "level"));
+        json_object_set(ev, "title", json_object_get(after, "title"));
+        yj_events_publish("alarm", json_string_value(json_object_get(after, "region_code")), ev);
+        json_decref(ev);
+        *out = after;
+        after = NULL;
+    }
+    json_decref(before);
+    json_decref(after);
+    return rc;
+}
+
+/* ---- work orders -------------------------------------------------------------- */
+
+yj_code workorder_list(yj_store *s, const yj_user *u, const char *state, json_t **items,
+                       yj_err *err)
+{
+    yj_buf sql;
+    yj_buf_init(&sql);
+    yj_buf_puts(
+        &sql, "SELECT w.id, w.alarm_id, w.sensor_id, w.region_code, w.enterprise_id, w.state,"
+              " w.fault, w.created_at, w.created_by, w.repaired_at, w.repaired_by, w.repair_note,"
+              " w.restored_at, w.restored_by, w.version, s.code AS sensor_code,"
+              " s.name AS sensor_name FROM workorder w JOIN sensor s ON s.id = w.sensor_id WHERE");
+    yj_buf_puts(&sql, " w.region_code >= ? AND w.region_code < ?");
+    if (u->role == YJ_ROLE_ENTERPRISE)
+        yj_buf_puts(&sql, " AND w.enterprise_id = ?");
+    if (state)
+        yj_buf_puts(&sql, " AND w.state = ?");
+    yj_buf_puts(&sql, " ORDER BY w.id DESC LIMIT 500");
+    yj_buf_putc(&sql, '\0');
+    char *text = yj_buf_steal(&sql);
+    yj_conn *c = yj_store_acquire(s);
+    yj_stmt *st = yj_prepare(c, text, err);
+    free(text);
+    yj_code rc = YJ_OK;
+    *items = NULL;
+    if (st == NULL)
+        rc = YJ_EINTERNAL;
+    else {
+        int i = scope_bind(u, st, 1);
+        if (state)
+            yj_bind_text(st, i++, state);
+        *items = json_array();
+        int r;
+        while ((r = yj_step(st, err)) == 1)
+            json_array_append_new(*items, row_json(st));
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = YJ_EINTERNAL;
+    }
+    yj_store_release(s, c);
+    return rc;
+}
+
+yj_code workorder_act(yj_store *s, const yj_user *u, int64_t id, const char *action,
+                      const json_t *body, json_t **out, yj_err *err)
+{
+    *out = NULL;
+    const char *from, *to, *col;
+    if (strcmp(action, "repair") == 0) {
+        from = "dispatched", to = "repaired", col = "repaired";
+    } else if (strcmp(action, "restore") == 0) {
+        from = "repaired", to = "restored", col = "restored";
+    } else {
+        return yj_err_set(err, YJ_ENOTFOUND, NULL, "未知操作 %s（可用：repair、restore）", action);
+    }
+    const char *note = text_arg(body, "note");
+    if (strcmp(action, "repair") == 0 && note == NULL)
+        return yj_err_set(err, YJ_EINVAL, "note", "维修须填写维修说明 note");
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = yj_tx_begin(c, err);
+    char region[16] = "";
+    char state[16] = "";
+    int64_t ent = 0;
+    if (rc == YJ_OK) {
+        yj_stmt *st = yj_prepare(
+            c, "SELECT region_code, state, enterprise_id FROM workorder WHERE id = ?", err);
+        if (st == NULL)
+            rc = YJ_EINTERNAL;
+        else {
+            yj_bind_int(st, 1, id);
+            int r = yj_step(st, err);
+            if (r == 1) {
+                snprintf(region, sizeof region, "%s", yj_col_text(st, 0));
+                snprintf(state, sizeof state, "%s", yj_col_text(st, 1));
+                ent = yj_col_null(st, 2) ? 0 : yj_col_int(st, 2);
+            }
+            yj_stmt_done(st);
+            if (r < 0)
+                rc = YJ_EINTERNAL;
+            else if (r == 0 || strncmp(region, u->region, strlen(u->region)) != 0 ||
+                     (u->role == YJ_ROLE_ENTERPRISE && ent != u->enterprise_id))
+                rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "工单 %lld 不存在或不在您的权限范围内",
+                                (long long)id);
+            else if (strcmp(state, from) != 0)
+                rc = yj_err_set(err, YJ_ECONFLICT, "state", "工单当前状态为 %s，不能执行 %s", state,
+                                action);
+        }
+    }
+    if (rc == YJ_OK) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "UPDATE workorder SET state = ?, %s_at = ?, %s_by = ?,"
+                 " repair_note = COALESCE(?, repair_note), version = version + 1 WHERE id = ?",
+                 col, col);
+        yj_stmt *st = yj_prepare(c, sql, err);
+        if (st == NULL)
+            rc = YJ_EINTERNAL;
+        else {
+            yj_bind_text(st, 1, to);
+            yj_bind_int(st, 2, yj_now_ms());
+            yj_bind_text(st, 3, u->username);
+            yj_bind_text(st, 4, strcmp(action, "repair") == 0 ? note : NULL);
+            yj_bind_int(st, 5, id);
+            if (yj_step(st, err) < 0)
+                rc = YJ_EINTERNAL;
+            yj_stmt_done(st);
+        }
+    }
+    json_t *after = NULL;
+    if (rc == YJ_OK) {
+        after = json_pack("{s:I,s:s,s:s,s:s?}", "id", (json_int_t)id, "state", to, "region_code",
+                          region, "note", note);
+        rc = audit_append(c, u->username, action, "workorder", id, NULL, after, err);
+    }
+    if (rc == YJ_OK)
+        rc = yj_tx_commit(c, err);
+    else
+        yj_tx_rollback(c);
+    yj_store_release(s, c);
+    if (rc == YJ_OK)
+        *out = after;
+    else
+        json_decref(after);
+    return rc;
+}
+
+/* ---- inbox ------------------------------------------------------------------------- */
+
+yj_code inbox_list(yj_store *s, const yj_user *u, bool unread_only, int limit, json_t **items,
+                   int64_t *unread, yj_err *err)
+{
+    *items = NULL;
+    *unread = 0;
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = YJ_OK;
+    yj_stmt *st =
+        yj_prepare(c, "SELECT COUNT(*) FROM inbox WHERE user_id = ? AND read_at IS NULL", err);
+    if (st == NULL)
+        rc = YJ_EINTERNAL;
+    else {
+        yj_bind_int(st, 1, u->id);
+        if (yj_step(st, err) == 1)
+            *unread = yj_col_int(st, 0);
+        yj_stmt_done(st);
+    }
+    /* the alarm must still be in the user's scope when read */
+    yj_buf sql;
+    yj_buf_init(&sql);
+    yj_buf_puts(&sql, "SELECT i.id, i.alarm_id, i.group_name, i.reason, i.created_at, i.read_at,"
+                      " a.title, a.level, a.state, a.cond, a.region_code, a.late FROM inbox i"
+                      " JOIN alarm a ON a.id = i.alarm_id WHERE i.user_id = ? AND a.");
+    scope_sql(u, &sql);
+    if (unread_only)
+        yj_buf_puts(&sql, " AND i.read_at IS NULL");
+    yj_buf_puts(&sql, " ORDER BY i.id DESC LIMIT ?");
+    yj_buf_putc(&sql, '\0');
+    char *text = yj_buf_steal(&sql);
+    /* "a. region_code >= ? AND region_code < ? [AND enterprise_id = ?]": only
+     * the first column is qualified; the others are unambiguous (inbox has
+     * no region_code / enterprise_id). */
+    st = rc == YJ_OK ? yj_prepare(c, text, err) : NULL;
+    free(text);
+    if (rc == YJ_OK && st == NULL)
+        rc = YJ_EINTERNAL;
+    if (rc == YJ_OK) {
+        yj_bind_int(st, 1, u->id);
+        int i = scope_bind(u, st, 2);
+        yj_bind_int(st, i, limit > 0 && limit <= 500 ? limit : 100);
+        *items = json_array();
+        int r;
+        while ((r = yj_step(st, err)) == 1)
+            json_array_append_new(*items, row_json(st));
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = YJ_EINTERNAL;
+    }
+    yj_store_release(s, c);
+    return rc;
+}
+
+yj_code inbox_read(yj_store *s, const yj_user *u, int64_t id, yj_err *err)
+{
+    yj_conn *c = yj_store_acquire(s);
+    yj_stmt *st = yj_prepare(
+        c, "UPDATE inbox SET read_at = COALESCE(read_at, ?) WHERE id = ? AND user_id = ?", err);
+    yj_code rc = YJ_OK;
+    if (st == NULL)
+        rc = YJ_EINTERNAL;
+    else {
+        yj_bind_int(st, 1, yj_now_ms());
+        yj_bind_int(st, 2, id);
+        yj_bind_int(st, 3, u->id);
+        if (yj_step(st, err) < 0)
+            rc = YJ_EINTERNAL;
+        else if (yj_stmt_changes(st) == 0)
+            rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "消息 %lld 不存在", (long long)id);
+        yj_stmt_done(st);
+    }
+    yj_store_release(s, c);
+    return rc;
+}
+
+/* ---- device health -------------------------------------------------------------- */
+
+/* Beijing-time day "YYYY-MM-DD" -> [start, end) ms. */
+static bool day_range(const char *day, int64_t *start, int64_t *end)
+{
+    int y, m, d;
+    char tail;
+    if (day == NULL || sscanf(day, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 1970 || m < 1 ||
+        m > 12 || d < 1 || d > 31)
+        return false;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
+    int64_t t = (int64_t)timegm(&tm) - 8 * 3600;
+    *start = t * 1000;
+    *end = *start + 86400000LL;
+    return true;
+}
+
+yj_code alarm_health(yj_store *s, const yj_user *u, const char *day, const char *group_by,
+                     json_t **out, yj_err *err)
+{
+    *out = NULL;
+    int64_t start, end;
+    if (!day_range(day, &start, &end))
+        return yj_err_set(err, YJ_EINVAL, "day", "day 应为 YYYY-MM-DD（北京时间）");
+    bool by_ent = group_by && strcmp(group_by, "enterprise") == 0;
+    if (group_by && !by_ent && strcmp(group_by, "region") != 0)
+        return yj_err_set(err, YJ_EINVAL, "group_by", "group_by 应为 region 或 enterprise");
+    /* region: the county (first 6 digits); owner: the enterprise, or the
+     * monitored object's operator for public stations */
+    const char *grp =
+        by_ent ? "COALESCE(e.name, o.operator, o.name)" : "substr(s.region_code, 1, 6)";
+    char hi[24];
+    snprintf(hi, sizeof hi, "%s~", u->region);
+    yj_buf sql;
+    yj_buf_init(&sql);
+    yj_buf_printf(
+        &sql,
+        "SELECT grp, COUNT(*), AVG(CASE WHEN got * interval_s >= 86400 THEN 1.0"
+        " ELSE got * interval_s / 86400.0 END) FROM (SELECT %s AS grp, s.interval_s AS interval_s,"
+        " (SELECT COALESCE(SUM(h.n), 0) FROM reading_hour h WHERE h.sensor_id = s.id"
+        "  AND h.bucket >= ? AND h.bucket < ?) AS got"
+        " FROM sensor s JOIN monitored_object o ON o.id = s.object_id"
+        " LEFT JOIN enterprise e ON e.id = s.enterprise_id"
+        " WHERE s.status = '正常' AND s.region_code >= ? AND s.region_code < ?%s) GROUP BY grp"
+        " ORDER BY grp",
+        grp, u->role == YJ_ROLE_ENTERPRISE ? " AND s.enterprise_id = ?" : "");
+    yj_buf_putc(&sql, '\0');
+    char *text = yj_buf_steal(&sql);
+    yj_conn *c = yj_store_acquire(s);
+    yj_stmt *st = yj_prepare(c, text, err);
+    free(text);
+    yj_code rc = YJ_OK;
+    json_t *rows = json_object();
+    if (st == NULL)
+        rc = YJ_EINTERNAL;
+    else {
+        yj_bind_int(st, 1, start);
+        yj_bind_int(st, 2, end);
+        yj_bind_text(st, 3, u->region);
+        yj_bind_text(st, 4, hi);
+        if (u->role == YJ_ROLE_ENTERPRISE)
+            yj_bind_int(st, 5, u->enterprise_id);
+        int r;
+        while ((r = yj_step(st, err)) == 1)
+            json_object_set_new(rows, yj_col_text(st, 0),
+                                json_pack("{s:s,s:I,s:f}", "group", yj_col_text(st, 0), "sensors",
+                                          (json_int_t)yj_col_int(st, 1), "online_rate",
+                                          yj_col_real(st, 2)));
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = YJ_EINTERNAL;
+    }
+    /* alarm handling times for alarms raised that day (live alarms only) */
+    yj_buf_init(&sql);
+    yj_buf_printf(&sql,
+                  "SELECT %s AS grp, COUNT(*), AVG(a.ack_at - a.raised_at) / 1000.0,"
+                  " AVG(a.closed_at - a.raised_at) / 1000.0, SUM(a.ack_at IS NULL),"
+                  " SUM(a.closed_at IS NULL) FROM alarm a JOIN sensor s ON s.id = a.sensor_id"
+                  " JOIN monitored_object o ON o.id = s.object_id"
+                  " LEFT JOIN enterprise e ON e.id = a.enterprise_id"
+                  " WHERE a.late = 0 AND a.raised_at >= ? AND a.raised_at < ?"
+                  " AND a.region_code >= ? AND a.region_code < ?%s GROUP BY grp",
+                  by_ent ? "COALESCE(e.name, o.operator, o.name)" : "substr(a.region_code, 1, 6)",
+                  u->role == YJ_ROLE_ENTERPRISE ? " AND a.enterprise_id = ?" : "");
+    yj_buf_putc(&sql, '\0');
+    text = yj_buf_steal(&sql);
+    st = rc == YJ_OK ? yj_prepare(c, text, err) : NULL;
+    free(text);
+    if (rc == YJ_OK && st == NULL)
+        rc = YJ_EINTERNAL;
+    if (rc == YJ_OK) {
+        yj_bind_int(st, 1, start);
+        yj_bind_int(st, 2, end);
+        yj_bind_text(st, 3, u->region);
+        yj_bind_text(st, 4, hi);
+        if (u->role == YJ_ROLE_ENTERPRISE)
+            yj_bind_int(st, 5, u->enterprise_id);
+        int r;
+        while ((r = yj_step(st, err)) == 1) {
+            json_t *row = json_object_get(rows, yj_col_text(st, 0));
+            if (row == NULL) {
+                row = json_pack("{s:s,s:i}", "group", yj_col_text(st, 0), "sensors", 0);
+                json_object_set_new(rows, yj_col_text(st, 0), row);
+            }
+            json_object_set_new(row, "alarms", json_integer(yj_col_int(st, 1)));
+            json_object_set_new(row, "mean_ack_s", yj_col_json(st, 2));
+            json_object_set_new(row, "mean_close_s", yj_col_json(st, 3));
+            json_object_set_new(row, "unacknowledged", json_integer(yj_col_int(st, 4)));
+            json_object_set_new(row, "open", json_integer(yj_col_int(st, 5)));
+        }
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = YJ_EINTERNAL;
+    }
+    yj_store_release(s, c);
+    if (rc != YJ_OK) {
+        json_decref(rows);
+        return rc;
+    }
+    json_t *list = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(rows, k, v)
+        json_array_append(list, v);
+    json_decref(rows);
+    *out = json_pack("{s:s,s:s,s:o}", "day", day, "group_by", by_ent ? "enterprise" : "region",
+                     "groups", list);
+    return YJ_OK;
+}

@@ -1,0 +1,458 @@
+// 12 — M2 monitoring: rule cases from tests/monitor/rules/*.json (readings in,
+// alarms out), gateway ingest and rejects, alarm lifecycle and work orders,
+// permissions (enterprise and county scope), and MQTT end to end with a real
+// mosquitto, including a kill -9 of the server mid-stream.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  setupServer, startServe, freePort, sleep, REPO, ZEZHOU, GAOPING, CITY, assertError, desc, uniq,
+  sqlite,
+} from './harness.mjs';
+
+// ---- a real mosquitto on a free loopback port ------------------------------------
+const broker = { port: 0, proc: null, dir: null };
+const serveArgs = ['--test-hooks'];
+async function startBroker() {
+  broker.dir = mkdtempSync(join(tmpdir(), 'yingji-mqtt-'));
+  broker.port = await freePort();
+  const conf = join(broker.dir, 'mosquitto.conf');
+  // max_queued_messages: the persistent session must hold everything
+  // published while the platform is down.
+  writeFileSync(conf, `listener ${broker.port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n`);
+  broker.proc = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    const r = spawnSync('mosquitto_pub', ['-p', String(broker.port), '-t', 'probe', '-m', 'x']);
+    if (r.status === 0) break;
+    await sleep(100);
+  }
+  serveArgs.push('--mqtt', `127.0.0.1:${broker.port}`, '--mqtt-client-id', `yj-test-${broker.port}`);
+  return serveArgs;
+}
+after(() => {
+  if (broker.proc) broker.proc.kill('SIGKILL');
+  if (broker.dir) rmSync(broker.dir, { recursive: true, force: true });
+});
+
+const S = setupServer({ serveArgs: startBroker });
+
+// Rule cases run on a clock set by the test (serve --test-hooks), on days in
+// the past so sensors never heard of are not yet overdue (their gap clock
+// starts when the server starts).
+const T0 = Date.parse('2026-01-05T08:00:00+08:00');
+
+async function as(user) { return S.as(user); }
+async function call(user, method, path, body, headers) {
+  return S.api(method, path, { auth: await as(user), body, headers });
+}
+async function tick(now) {
+  const r = await call('admin', 'POST', '/api/v1/monitor/tick', { now });
+  assert.equal(r.status, 200, desc(r));
+}
+
+let gatewayKey = null;
+async function gateway() {
+  if (gatewayKey) return gatewayKey;
+  const r = await call('admin', 'POST', '/api/v1/gateways', { name: '测试网关', region_code: CITY });
+  assert.equal(r.status, 201, desc(r));
+  assert.match(r.json.api_key, /^[0-9a-f]{64}$/);
+  gatewayKey = r.json.api_key;
+  return gatewayKey;
+}
+async function post(readings, key) {
+  return S.api('POST', '/api/v1/readings', { body: { readings }, headers: { 'x-api-key': key ?? await gateway() } });
+}
+
+// An enterprise in a region, its monitored object, and sensors on it.
+async function enterpriseIn(region, user = 'admin') {
+  const r = await call(user, 'GET', `/api/v1/registries/enterprise?region=${region}&limit=1`);
+  assert.equal(r.status, 200, desc(r));
+  assert.ok(r.json.items.length, `no enterprise in ${region}`);
+  return r.json.items[0];
+}
+async function makeObject(ent, user = 'admin') {
+  const r = await call(user, 'POST', '/api/v1/registries/monitored_object', {
+    code: uniq('OBJ'), name: `${ent.name}监测`, kind: '煤矿', enterprise_id: ent.id,
+    region_code: ent.region_code, lat: ent.lat, lon: ent.lon,
+  });
+  assert.equal(r.status, 201, desc(r));
+  return r.json;
+}
+async function makeSensor(obj, type, extra = {}, user = 'admin') {
+  const r = await call(user, 'POST', '/api/v1/registries/sensor', {
+    code: uniq('SEN'), name: `${type}传感器`, object_id: obj.id, type,
+    region_code: obj.region_code, lat: obj.lat, lon: obj.lon, ...extra,
+  });
+  assert.equal(r.status, 201, desc(r));
+  return r.json;
+}
+async function alarmsOf(sensorId, user = 'admin') {
+  const r = await call(user, 'GET', `/api/v1/alarms?sensor_id=${sensorId}&limit=100`);
+  assert.equal(r.status, 200, desc(r));
+  const out = [];
+  for (const a of r.json.items.sort((x, y) => x.id - y.id)) {
+    const d = await call(user, 'GET', `/api/v1/alarms/${a.id}`);
+    assert.equal(d.status, 200, desc(d));
+    out.push(d.json);
+  }
+  return out;
+}
+
+// ---- rule cases as data ------------------------------------------------------------
+const RULES_DIR = join(REPO, 'tests', 'monitor', 'rules');
+const cases = readdirSync(RULES_DIR).filter((f) => f.endsWith('.json')).sort();
+
+test('rule cases cover every rule kind and the engine features', () => {
+  const all = cases.map((f) => JSON.parse(readFileSync(join(RULES_DIR, f), 'utf8')));
+  const kinds = new Set(all.flatMap((c) => c.expect.flat().map((a) => a.rule_kind)));
+  for (const k of ['threshold', 'rate', 'sum', 'multi', 'gap']) assert.ok(kinds.has(k), `no case for ${k}`);
+  const actions = new Set(all.flatMap((c) => c.expect.flat().flatMap((a) => a.actions)));
+  for (const a of ['raised', 'cleared', 'folded', 'upgraded', 'escalated']) assert.ok(actions.has(a), `no case shows ${a}`);
+  assert.ok(all.some((c) => c.maintenance), 'a maintenance case');
+  assert.ok(all.some((c) => c.rules?.some((r) => r.params?.duration_s)), 'a duration case');
+});
+
+let caseIndex = 0;
+for (const file of cases) {
+  test(`rule case ${file}`, async () => {
+    const c = JSON.parse(readFileSync(join(RULES_DIR, file), 'utf8'));
+    // each case runs on its own day so timelines never overlap
+    const base = T0 + (caseIndex++) * 86400000;
+    const ent = await enterpriseIn(ZEZHOU);
+    const obj = await makeObject(ent);
+    const sensors = [];
+    for (let i = 0; i < (c.sensors ?? 1); i++) sensors.push(await makeSensor(obj, c.sensor_type));
+    for (const r of c.rules ?? []) {
+      const body = { name: `${file} ${r.kind}`, kind: r.kind, params: { ...r.params }, enabled: r.enabled ?? true };
+      if (r.members) body.params.sensors = r.members.map((i) => sensors[i].id);
+      else body.sensor_id = sensors[r.sensor ?? 0].id;
+      const res = await call('admin', 'POST', '/api/v1/rules', body);
+      assert.equal(res.status, 201, desc(res));
+    }
+    for (const [from, to, i] of c.maintenance ?? []) {
+      const res = await call('admin', 'POST', '/api/v1/maintenance', {
+        sensor_id: sensors[i ?? 0].id, start: base + from * 1000, end: base + to * 1000, reason: '标校',
+      });
+      assert.equal(res.status, 201, desc(res));
+    }
+    await tick(base);
+    for (const step of c.steps) {
+      if (step[0] === 'tick') { await tick(base + step[1] * 1000); continue; }
+      const [t, value, i] = step;
+      await tick(base + t * 1000);
+      const res = await post([{ sensor: sensors[i ?? 0].code, ts: base + t * 1000, value }]);
+      assert.equal(res.status, 200, desc(res));
+      assert.equal(res.json.accepted, 1, `${file} step ${JSON.stringify(step)}: ${desc(res)}`);
+    }
+    for (let i = 0; i < sensors.length; i++) {
+      const got = await alarmsOf(sensors[i].id);
+      const want = c.expect[i] ?? [];
+      const brief = got.map((a) => ({ rule_kind: a.rule_kind, level: a.level, count: a.count, cond: a.cond, actions: a.timeline.map((e) => e.action) }));
+      assert.deepEqual(brief, want, `${file} sensor ${i}: ${c.about}`);
+    }
+  });
+}
+
+// ---- gateway ingest -----------------------------------------------------------------
+test('gateway ingest: counts accepted and every reject reason, and stores rejects', async () => {
+  await tick(0); // real time
+  const ent = await enterpriseIn(ZEZHOU);
+  const obj = await makeObject(ent);
+  const s = await makeSensor(obj, '甲烷');
+  assert.equal(s.unit, '%');
+  assert.equal(s.enterprise_id, ent.id, 'sensor takes its object\'s enterprise');
+  const now = Date.now();
+  const r = await post([
+    { sensor: s.code, ts: now - 20000, value: 0.2 },
+    { sensor: s.code, ts: now - 10000, value: 0.3 },
+    { sensor: s.code, ts: now - 10000, value: 0.3 },        // duplicate
+    { sensor: 'NO-SUCH', ts: now, value: 1 },               // unknown sensor
+    { sensor: s.code, ts: now - 5000, value: 250 },          // out of range
+    { sensor: s.code, ts: now + 3600000, value: 0.2 },       // future
+    { sensor: s.code, value: 0.2 },                          // malformed: no ts
+    { sensor: s.code, ts: '2026-13-01T00:00:00Z', value: 1 }, // malformed time
+  ]);
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.accepted, 2);
+  assert.deepEqual(r.json.rejected, { duplicate: 1, unknown_sensor: 1, out_of_range: 1, future: 1, malformed: 2 });
+  // re-delivery of the same batch is harmless: all duplicates
+  const again = await post([{ sensor: s.code, ts: now - 20000, value: 0.2 }]);
+  assert.deepEqual(again.json.rejected, { duplicate: 1 });
+  const rej = await call('admin', 'GET', '/api/v1/readings/rejects?reason=out_of_range');
+  assert.ok(rej.json.items.some((x) => x.sensor_code === s.code && x.value === 250), desc(rej));
+  const bad = await call('admin', 'GET', '/api/v1/readings/rejects?reason=malformed');
+  assert.ok(bad.json.items.some((x) => /ts/.test(x.detail) && x.raw && x.raw.includes(s.code)), desc(bad));
+  // latest value and history
+  const latest = await call('admin', 'GET', `/api/v1/sensors/latest?object_id=${obj.id}`);
+  assert.equal(latest.json.items[0].value, 0.3);
+  const hist = await call('admin', 'GET', `/api/v1/sensors/${s.id}/history?from=${now - 60000}&to=${now + 1000}&resolution=raw`);
+  assert.equal(hist.status, 200, desc(hist));
+  assert.deepEqual(hist.json.points.map((p) => p[1]), [0.2, 0.3]);
+});
+
+test('gateway ingest: bad key 401, unreadable body 400 (and recorded), region-bound key', async () => {
+  let r = await post([{ sensor: 'x', ts: 1, value: 1 }], 'f'.repeat(64));
+  assertError(r, 401, 'unauthenticated');
+  r = await S.api('POST', '/api/v1/readings', { body: '{"readings": [', headers: { 'x-api-key': await gateway() } });
+  assertError(r, 400);
+  const bad = await call('admin', 'GET', '/api/v1/readings/rejects?reason=malformed');
+  assert.ok(bad.json.items.some((x) => x.raw === '{"readings": ['), 'unreadable payload stored');
+  // a gateway of 高平 may not post for a 泽州 sensor
+  const g = await call('admin', 'POST', '/api/v1/gateways', { name: '高平网关', region_code: GAOPING });
+  const ent = await enterpriseIn(ZEZHOU);
+  const s = await makeSensor(await makeObject(ent), '一氧化碳');
+  r = await post([{ sensor: s.code, ts: Date.now(), value: 1 }], g.json.api_key);
+  assert.deepEqual(r.json.rejected, { forbidden: 1 });
+});
+
+// ---- lifecycle -------------------------------------------------------------------------
+async function raiseAlarm(region = ZEZHOU, type = '甲烷', value = 1.6) {
+  const ent = await enterpriseIn(region);
+  const obj = await makeObject(ent);
+  const s = await makeSensor(obj, type);
+  const r = await post([{ sensor: s.code, ts: Date.now(), value }]);
+  assert.equal(r.json.accepted, 1, desc(r));
+  const [a] = await alarmsOf(s.id);
+  assert.ok(a, 'alarm raised');
+  return { ent, obj, s, a };
+}
+
+test('alarm lifecycle: acknowledge, verify, dispose, close real (with cause and measures)', async () => {
+  const { a } = await raiseAlarm();
+  assert.equal(a.state, 'raised');
+  assert.equal(a.level, 2);
+  let r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/close`, { verdict: 'real', cause: 'x', measures: 'y' });
+  assertError(r, 409, 'conflict');
+  r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/acknowledge`, { note: '已电话通知矿调度' });
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.state, 'acknowledged');
+  assert.equal(r.json.ack_by, 'duty');
+  r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/acknowledge`);
+  assertError(r, 409, 'conflict');
+  r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/verify`, {}, { 'if-match': '"1"' });
+  assertError(r, 412);
+  r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/verify`, { note: '现场核实' });
+  assert.equal(r.json.state, 'verified');
+  r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/dispose`);
+  assert.equal(r.json.state, 'disposing');
+  r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/close`, { verdict: 'real', cause: '采空区瓦斯涌出' });
+  assertError(r, 422, 'invalid', 'measures');
+  r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/close`, { verdict: 'maybe' });
+  assertError(r, 422, 'invalid', 'verdict');
+  r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/close`, { verdict: 'real', cause: '采空区瓦斯涌出', measures: '加强通风，撤出人员' });
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.state, 'closed');
+  assert.equal(r.json.verdict, 'real');
+  const actions = r.json.timeline.map((e) => `${e.action}:${e.actor}`);
+  assert.deepEqual(actions, ['raised:system', 'acknowledged:duty', 'verified:duty', 'disposing:duty', 'closed:duty']);
+  r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/nonsense`);
+  assertError(r, 404);
+  // audited
+  const au = await call('admin', 'GET', `/api/v1/audit?entity=alarm&record_id=${a.id}`);
+  assert.equal(au.json.items.length, 4, desc(au));
+});
+
+test('closing as sensor fault opens a work order: dispatched -> repaired -> restored', async () => {
+  const { a } = await raiseAlarm();
+  await call('duty', 'POST', `/api/v1/alarms/${a.id}/acknowledge`);
+  let r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/close`, { verdict: 'fault' });
+  assertError(r, 422, 'invalid', 'reason');
+  r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/close`, { verdict: 'fault', reason: '传感器零点漂移' });
+  assert.equal(r.status, 200, desc(r));
+  const wo = r.json.workorder_id;
+  assert.ok(wo > 0);
+  let list = await call('duty', 'GET', '/api/v1/workorders?state=dispatched');
+  assert.ok(list.json.items.some((w) => w.id === wo && w.fault === '传感器零点漂移'));
+  r = await call('duty', 'POST', `/api/v1/workorders/${wo}/restore`);
+  assertError(r, 409, 'conflict');
+  r = await call('duty', 'POST', `/api/v1/workorders/${wo}/repair`);
+  assertError(r, 422, 'invalid', 'note');
+  r = await call('duty', 'POST', `/api/v1/workorders/${wo}/repair`, { note: '更换敏感元件并标校' });
+  assert.equal(r.json.state, 'repaired');
+  r = await call('duty', 'POST', `/api/v1/workorders/${wo}/restore`);
+  assert.equal(r.json.state, 'restored');
+});
+
+test('a false alarm is closed with its reason; a late (补传) reading raises a late alarm that never escalates', async () => {
+  const { a } = await raiseAlarm(ZEZHOU, '一氧化碳', 60);
+  await call('duty', 'POST', `/api/v1/alarms/${a.id}/acknowledge`);
+  let r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/close`, { verdict: 'false', reason: '检修时误触' });
+  assert.equal(r.json.verdict, 'false');
+  assert.equal(r.json.reason, '检修时误触');
+
+  const ent = await enterpriseIn(ZEZHOU);
+  const s = await makeSensor(await makeObject(ent), '甲烷');
+  r = await post([{ sensor: s.code, ts: Date.now() - 3600000, value: 1.7 }]);
+  assert.equal(r.json.late, 1, desc(r));
+  const [late] = await alarmsOf(s.id);
+  assert.equal(late.late, true);
+  await tick(Date.now() + 3 * 3600000);
+  const [after3h] = await alarmsOf(s.id);
+  assert.equal(after3h.escalation, 0, 'late alarms are not escalated as live');
+  await tick(0);
+});
+
+// ---- permissions ----------------------------------------------------------------------
+test('enterprise users see only their own sensors and alarms; county users only their county', async () => {
+  const me = (await S.me('enterprise')).user;
+  const ownEnt = (await call('admin', 'GET', `/api/v1/registries/enterprise/${me.enterprise_id}`)).json;
+  const own = await makeObject(ownEnt);
+  const ownSensor = await makeSensor(own, '甲烷');
+  await post([{ sensor: ownSensor.code, ts: Date.now(), value: 1.8 }]);
+  const other = await raiseAlarm(GAOPING);
+  const zz = await raiseAlarm(ZEZHOU);
+
+  const mine = await call('enterprise', 'GET', '/api/v1/alarms?limit=1000');
+  assert.equal(mine.status, 200, desc(mine));
+  assert.ok(mine.json.items.length > 0);
+  assert.ok(mine.json.items.every((a) => a.enterprise_id === me.enterprise_id), 'only own alarms');
+  let r = await call('enterprise', 'GET', `/api/v1/alarms/${other.a.id}`);
+  assertError(r, 404);
+  r = await call('enterprise', 'POST', `/api/v1/alarms/${other.a.id}/acknowledge`);
+  assertError(r, 404);
+  const latest = await call('enterprise', 'GET', '/api/v1/sensors/latest');
+  assert.ok(latest.json.items.length > 0 && latest.json.items.every((x) => x.id !== other.s.id && x.id !== zz.s.id || false) && latest.json.items.some((x) => x.id === ownSensor.id));
+  r = await call('enterprise', 'GET', `/api/v1/sensors/${other.s.id}/history`);
+  assertError(r, [403, 404]);
+  // the enterprise's own users get the alarm in their inbox
+  const inbox = await call('enterprise', 'GET', '/api/v1/inbox');
+  assert.ok(inbox.json.items.some((m) => m.group_name === '本企业'), desc(inbox));
+
+  // county scope: 泽州 duty sees 泽州 alarms, not 高平
+  const zzList = await call('duty_zezhou', 'GET', '/api/v1/alarms?limit=1000');
+  assert.ok(zzList.json.items.every((a) => a.region_code.startsWith(ZEZHOU)));
+  assert.ok(zzList.json.items.some((a) => a.id === zz.a.id));
+  r = await call('duty_zezhou', 'GET', `/api/v1/alarms/${other.a.id}`);
+  assertError(r, 404);
+  r = await call('duty_zezhou', 'POST', `/api/v1/alarms/${other.a.id}/acknowledge`);
+  assertError(r, 404);
+  // roles without alarm rights
+  r = await call('warehouse', 'GET', '/api/v1/alarms');
+  assertError(r, 403);
+  r = await call('commander', 'POST', `/api/v1/alarms/${zz.a.id}/acknowledge`);
+  assertError(r, 403);
+  r = await call('duty', 'POST', '/api/v1/rules', { name: 'x', kind: 'gap', sensor_type: '甲烷', params: { level: 'blue', minutes: 5 } });
+  assertError(r, 403);
+});
+
+test('rules: validation errors name the parameter', async () => {
+  let r = await call('admin', 'POST', '/api/v1/rules', { name: 'x', kind: 'threshold', sensor_type: '甲烷', params: { levels: { yellow: 2, orange: 1 } } });
+  assertError(r, 422, 'invalid', 'levels');
+  r = await call('admin', 'POST', '/api/v1/rules', { name: 'x', kind: 'bogus', sensor_type: '甲烷', params: {} });
+  assertError(r, 422, 'invalid', 'kind');
+  r = await call('admin', 'POST', '/api/v1/rules', { name: 'x', kind: 'gap', params: { level: 'blue', minutes: 5 } });
+  assertError(r, 422, 'invalid', 'sensor_id');
+  r = await call('admin', 'POST', '/api/v1/rules', { name: 'x', kind: 'sum', sensor_type: '雨量', params: { levels: { red: { window_s: 10, sum: 5 } } } });
+  assertError(r, 422, 'invalid', 'levels');
+  const list = await call('admin', 'GET', '/api/v1/rules');
+  assert.ok(list.json.defaults.some((d) => d.sensor_type === '甲烷' && d.kind === 'threshold' && d.params.levels.yellow === 1));
+});
+
+// ---- MQTT end to end -----------------------------------------------------------------------
+function publish(topic, lines) {
+  const r = spawnSync('mosquitto_pub', ['-p', String(broker.port), '-q', '1', '-t', topic, '-l'], { input: lines.join('\n') + '\n', encoding: 'utf8', timeout: 60000 });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+async function waitFor(fn, ms = 20000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) return v;
+    await sleep(100);
+  }
+}
+
+test('MQTT: a published exceedance shows up as an alarm over the API and the SSE stream', async () => {
+  const ent = await enterpriseIn(ZEZHOU);
+  const obj = await makeObject(ent);
+  const s = await makeSensor(obj, '甲烷');
+  const auth = await as('duty');
+  const ctl = new AbortController();
+  const events = [];
+  const stream = fetch(`${S.base}/api/v1/events`, { headers: { authorization: `Bearer ${auth.token}` }, signal: ctl.signal })
+    .then(async (res) => {
+      const dec = new TextDecoder();
+      for await (const chunk of res.body) events.push(dec.decode(chunk));
+    }).catch(() => {});
+  await sleep(300);
+  const now = Date.now();
+  publish(`yingji/v1/${ZEZHOU}/${obj.code}/${s.code}`, [JSON.stringify({ ts: now - 1000, value: 0.4 }), JSON.stringify({ ts: now, value: 1.55 })]);
+  const alarms = await waitFor(async () => { const a = await alarmsOf(s.id); return a.length ? a : null; });
+  assert.ok(alarms, 'alarm raised from MQTT');
+  assert.equal(alarms[0].level, 2);
+  const seen = await waitFor(async () => events.join('').includes(`"id":${alarms[0].id}`), 5000);
+  ctl.abort();
+  await stream;
+  assert.ok(seen, `SSE carried the alarm: ${events.join('').slice(-500)}`);
+  // a malformed MQTT payload is recorded, not dropped
+  publish(`yingji/v1/${ZEZHOU}/${obj.code}/${s.code}`, ['not json at all']);
+  const rej = await waitFor(async () => (await call('admin', 'GET', '/api/v1/readings/rejects?reason=malformed')).json.items.find((x) => x.raw === 'not json at all'));
+  assert.ok(rej, 'malformed MQTT payload stored as a reject');
+  assert.match(rej.origin, /^mqtt:yingji\/v1\//);
+});
+
+test('MQTT: kill -9 of the server mid-stream loses nothing acknowledged and double-counts nothing', async () => {
+  const ent = await enterpriseIn(ZEZHOU);
+  const obj = await makeObject(ent);
+  const s = await makeSensor(obj, '温度');
+  const N = 3000;
+  const start = Date.now() - N * 100;
+  const lines = [];
+  for (let i = 0; i < N; i++) lines.push(JSON.stringify({ sensor: s.code, ts: start + i * 100, value: 20 + (i % 5) }));
+  const topic = `yingji/v1/${ZEZHOU}/${obj.code}`;
+  // publish the first half, kill the server while it is consuming, publish the rest while it is down
+  publish(topic, lines.slice(0, N / 2));
+  await sleep(50);
+  S.server.proc.kill('SIGKILL');
+  await new Promise((res) => (S.server.exited ? res() : S.server.proc.once('exit', res)));
+  publish(topic, lines.slice(N / 2));
+  // the same redelivered message counts once: republish a slice that was surely stored
+  publish(topic, lines.slice(0, 10));
+  S.server = await startServe(S.db, S.dir, serveArgs);
+  S.base = S.server.base;
+  S.sessions.clear();
+  const stored = await waitFor(() => {
+    const n = Number(sqlite(S.db, `SELECT COUNT(*) FROM reading WHERE sensor_id = ${s.id}`).trim());
+    return n >= N ? n : null;
+  }, 60000);
+  const n = Number(sqlite(S.db, `SELECT COUNT(*) FROM reading WHERE sensor_id = ${s.id}`).trim());
+  assert.equal(n, N, `stored ${n} of ${N} published (nothing lost, nothing doubled)`);
+  const distinct = Number(sqlite(S.db, `SELECT COUNT(DISTINCT ts) FROM reading WHERE sensor_id = ${s.id}`).trim());
+  assert.equal(distinct, N);
+  assert.ok(stored);
+});
+
+test('risk map: GeoJSON of sensors with state, alarms and resources in a bbox; bad bbox refused', async () => {
+  const { obj, s, a } = await raiseAlarm();
+  const bbox = [obj.lon - 0.01, obj.lat - 0.01, obj.lon + 0.01, obj.lat + 0.01].join(',');
+  const r = await call('duty', 'GET', `/api/v1/map?bbox=${bbox}`);
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.type, 'FeatureCollection');
+  const f = r.json.features.find((x) => x.properties.layer === 'alarm' && x.properties.id === s.id);
+  assert.ok(f, 'alarmed sensor on the map');
+  assert.equal(f.properties.state, 'orange');
+  assert.equal(f.properties.alarm_id, a.id);
+  const only = await call('duty', 'GET', `/api/v1/map?bbox=${bbox}&layers=objects`);
+  assert.ok(only.json.features.every((x) => x.properties.layer === 'objects'));
+  for (const b of ['1,2,3', '10,10,5,5', 'a,b,c,d', '0,0,200,10']) {
+    const e = await call('duty', 'GET', `/api/v1/map?bbox=${b}`);
+    assertError(e, 422, 'invalid', 'bbox');
+  }
+});
+
+test('device health: online rate and handling times per county', async () => {
+  const day = new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 10);
+  await tick(0);
+  const r = await call('duty', 'GET', `/api/v1/monitor/health?day=${day}`);
+  assert.equal(r.status, 200, desc(r));
+  const zz = r.json.groups.find((g) => g.group === ZEZHOU);
+  assert.ok(zz && zz.sensors > 0 && zz.alarms > 0, desc(r));
+  assert.ok(zz.online_rate >= 0 && zz.online_rate <= 1);
+  const e = await call('duty', 'GET', '/api/v1/monitor/health?day=yesterday');
+  assertError(e, 422, 'invalid', 'day');
+});
