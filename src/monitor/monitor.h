@@ -214,6 +214,13 @@ void mon_reload(void);
 /* Counters for /metrics. */
 void mon_metrics(yj_buf *out);
 
+/* Benchmark hook (bench/ingest_inproc.c): validate and evaluate readings
+ * exactly as the writer does, on the caller's thread, without the store.
+ * Rule state and latest values change as with real ingest; the alarm
+ * changes the rules produce are counted in *alarm_events, not written.
+ * Do not mix with mon_ingest() traffic (it takes the runtime lock). */
+yj_code mon_bench_eval(const mon_reading *r, size_t n, mon_result *res, int64_t *alarm_events);
+
 /* ---- reading payloads (payload.c) ----------------------------------------- */
 
 /* Decode a JSON payload (one reading or a batch) into readings.
