@@ -451,3 +451,32 @@ void api_monitor_tick(yj_req *req, yj_resp *resp)
     mon_tick(t);
     http_json(resp, 200, json_pack("{s:I}", "now", (json_int_t)mon_now()));
 }
+
+void api_groups_list(yj_req *req, yj_resp *resp)
+{
+    json_t *items = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (alarm_group_list(req->app->store, &req->session.user, &items, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 200, json_pack("{s:o}", "items", items));
+}
+
+void api_groups_create(yj_req *req, yj_resp *resp)
+{
+    json_t *in = body_json(req, resp, false);
+    if (in == NULL)
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = alarm_group_create(req->app->store, &req->session.user, in, &out, &err);
+    json_decref(in);
+    if (rc != YJ_OK) {
+        http_error(resp, &err);
+        return;
+    }
+    http_json(resp, 201, out);
+}

@@ -160,6 +160,8 @@ void api_health(yj_req *, yj_resp *);
 void api_map(yj_req *, yj_resp *);
 void api_gateway_create(yj_req *, yj_resp *);
 void api_monitor_tick(yj_req *, yj_resp *);
+void api_groups_list(yj_req *, yj_resp *);
+void api_groups_create(yj_req *, yj_resp *);
 
 /* metrics.c */
 void metrics_observe(int route_index, int status, double seconds);

@@ -85,6 +85,10 @@ static const yj_route routes[] = {
      "Risk map: sensors, alarms, objects, hazards, resources in a bbox (GeoJSON)"},
     {"POST", "/api/v1/gateways", api_gateway_create, "gateway", W, 0,
      "Register a reading gateway; returns its API key once"},
+    {"GET", "/api/v1/alarm-groups", api_groups_list, "alarm", R, 0,
+     "Recipient groups of alarms in the caller's region"},
+    {"POST", "/api/v1/alarm-groups", api_groups_create, "rule", W, 0,
+     "Create a recipient group bound to region, level, rule kinds and industries"},
     {"POST", "/api/v1/monitor/tick", api_monitor_tick, "gateway", W, 0,
      "Tests only (serve --test-hooks): set the engine clock and run its timers"},
 };

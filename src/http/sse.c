@@ -63,11 +63,16 @@ static void sse_publish(const char *type, const char *region, const json_t *data
     char *payload = json_dumps(data, JSON_COMPACT);
     if (payload == NULL)
         return;
+    /* an event that names its enterprise also reaches that enterprise's users */
+    json_t *ent = json_object_get(data, "enterprise_id");
+    int64_t owner = json_is_integer(ent) ? json_integer_value(ent) : 0;
     pthread_mutex_lock(&mu);
     event_seq++;
     for (sse_client *c = clients; c; c = c->next) {
         /* deliver to clients whose region contains the event's region */
-        if (strncmp(region, c->region, strlen(c->region)) != 0 || c->enterprise)
+        if (strncmp(region, c->region, strlen(c->region)) != 0)
+            continue;
+        if (c->enterprise && c->enterprise != owner)
             continue;
         size_t n = strlen(payload) + strlen(type) + 64;
         char *msg = malloc(n);
@@ -144,8 +149,8 @@ sse_client *sse_client_open(const yj_user *u, sse_conn_fn wake, void *conn)
     if (c == NULL)
         return NULL;
     snprintf(c->region, sizeof c->region, "%s", u->region);
-    /* Enterprise users get no region-wide events: they would leak other
-     * enterprises' activity.  (Their own events come with later modules.) */
+    /* Enterprise users get no region-wide events (they would leak other
+     * enterprises' activity), only events naming their own enterprise. */
     c->enterprise = u->role == YJ_ROLE_ENTERPRISE ? u->enterprise_id : 0;
     c->wake = wake;
     c->conn = conn;

@@ -737,3 +737,154 @@ yj_code alarm_health(yj_store *s, const yj_user *u, const char *day, const char 
                      "groups", list);
     return YJ_OK;
 }
+
+/* ---- recipient groups ---------------------------------------------------------------- */
+
+yj_code alarm_group_create_in(yj_conn *c, const char *name, const char *region, int min_level,
+                              const char *kinds, const char *industries, const int64_t *users,
+                              size_t nusers, int64_t *id_out, yj_err *err)
+{
+    if (name == NULL || name[0] == '\0' || strlen(name) > 90)
+        return yj_err_set(err, YJ_EINVAL, "name", "分组名称 name 必填（不超过 90 字节）");
+    if (min_level < 1 || min_level > 4)
+        return yj_err_set(err, YJ_EINVAL, "min_level", "min_level 应为 1（只收红色）到 4（全部）");
+    yj_stmt *st =
+        yj_prepare(c,
+                   "INSERT INTO alarm_group (name, region_code, min_level, kinds, industries)"
+                   " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                   err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_text(st, 1, name);
+    yj_bind_text(st, 2, region);
+    yj_bind_int(st, 3, min_level);
+    yj_bind_text(st, 4, kinds ? kinds : "");
+    yj_bind_text(st, 5, industries ? industries : "");
+    int r = yj_step(st, err);
+    int64_t id = r == 1 ? yj_col_int(st, 0) : 0;
+    yj_stmt_done(st);
+    if (r != 1)
+        return YJ_EINTERNAL;
+    for (size_t i = 0; i < nusers; i++) {
+        st = yj_prepare(c, "INSERT INTO alarm_group_member (group_id, user_id) VALUES (?, ?)", err);
+        if (st == NULL)
+            return YJ_EINTERNAL;
+        yj_bind_int(st, 1, id);
+        yj_bind_int(st, 2, users[i]);
+        r = yj_step(st, err);
+        yj_stmt_done(st);
+        if (r < 0)
+            return yj_err_set(err, YJ_EINVAL, "members", "成员用户 %lld 不存在",
+                              (long long)users[i]);
+    }
+    if (id_out)
+        *id_out = id;
+    return YJ_OK;
+}
+
+yj_code alarm_group_list(yj_store *s, const yj_user *u, json_t **out, yj_err *err)
+{
+    char hi[24];
+    snprintf(hi, sizeof hi, "%s~", u->region);
+    yj_conn *c = yj_store_acquire(s);
+    yj_stmt *st =
+        yj_prepare(c,
+                   "SELECT g.id, g.name, g.region_code, g.min_level, g.kinds, g.industries,"
+                   " (SELECT group_concat(u.username, ',') FROM alarm_group_member m"
+                   "  JOIN users u ON u.id = m.user_id WHERE m.group_id = g.id) AS members"
+                   " FROM alarm_group g WHERE g.region_code >= ? AND g.region_code < ?"
+                   " ORDER BY g.region_code, g.id",
+                   err);
+    yj_code rc = YJ_OK;
+    *out = NULL;
+    if (st == NULL)
+        rc = YJ_EINTERNAL;
+    else {
+        yj_bind_text(st, 1, u->region);
+        yj_bind_text(st, 2, hi);
+        *out = json_array();
+        int r;
+        while ((r = yj_step(st, err)) == 1)
+            json_array_append_new(*out, row_json(st));
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = YJ_EINTERNAL;
+    }
+    yj_store_release(s, c);
+    return rc;
+}
+
+/* Body: name, region_code (in the caller's region), min_level 1..4, kinds
+ * (rule kinds, comma-separated, "" = all), industries ("" = all), members
+ * (usernames, each inside the group's region). */
+yj_code alarm_group_create(yj_store *s, const yj_user *u, const json_t *in, json_t **out,
+                           yj_err *err)
+{
+    *out = NULL;
+    const char *region = json_string_value(json_object_get(in, "region_code"));
+    if (region == NULL || strncmp(region, u->region, strlen(u->region)) != 0)
+        return yj_err_set(err, YJ_EINVAL, "region_code", "region_code 必填且须在您的辖区内");
+    json_t *ml = json_object_get(in, "min_level");
+    json_t *members = json_object_get(in, "members");
+    if (!json_is_array(members) || json_array_size(members) == 0 || json_array_size(members) > 200)
+        return yj_err_set(err, YJ_EINVAL, "members", "members 应为 1–200 个用户名");
+    const char *kinds = json_string_value(json_object_get(in, "kinds"));
+    if (kinds && kinds[0]) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "%s", kinds);
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            if (mon_rule_kind_parse(t) < 0)
+                return yj_err_set(err, YJ_EINVAL, "kinds", "未知的规则类型 %s", t);
+    }
+    int64_t users[200];
+    size_t nusers = 0;
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = yj_tx_begin(c, err);
+    size_t i;
+    json_t *m;
+    json_array_foreach(members, i, m) {
+        if (rc != YJ_OK)
+            break;
+        const char *name = json_string_value(m);
+        yj_stmt *st = yj_prepare(c, "SELECT id, region_code FROM users WHERE username = ?", err);
+        if (st == NULL) {
+            rc = YJ_EINTERNAL;
+            break;
+        }
+        yj_bind_text(st, 1, name ? name : "");
+        int r = yj_step(st, err);
+        /* a member must be able to see the group's alarms */
+        if (r == 1 && strncmp(region, yj_col_text(st, 1), strlen(yj_col_text(st, 1))) == 0)
+            users[nusers++] = yj_col_int(st, 0);
+        else if (r >= 0)
+            rc = yj_err_set(err, YJ_EINVAL, "members", "用户 %s 不存在或其辖区不包含 %s",
+                            name ? name : "?", region);
+        else
+            rc = YJ_EINTERNAL;
+        yj_stmt_done(st);
+    }
+    int64_t id = 0;
+    if (rc == YJ_OK)
+        rc = alarm_group_create_in(c, json_string_value(json_object_get(in, "name")), region,
+                                   ml ? (int)json_integer_value(ml) : 4, kinds,
+                                   json_string_value(json_object_get(in, "industries")), users,
+                                   nusers, &id, err);
+    json_t *after = NULL;
+    if (rc == YJ_OK) {
+        after = json_deep_copy(in);
+        json_object_set_new(after, "id", json_integer(id));
+        rc = audit_append(c, u->username, "create", "alarm_group", id, NULL, after, err);
+    }
+    if (rc == YJ_OK)
+        rc = yj_tx_commit(c, err);
+    else
+        yj_tx_rollback(c);
+    yj_store_release(s, c);
+    if (rc == YJ_OK) {
+        mon_reload();
+        *out = after;
+    } else {
+        json_decref(after);
+    }
+    return rc;
+}

@@ -287,6 +287,14 @@ yj_code workorder_act(yj_store *s, const yj_user *u, int64_t id, const char *act
 yj_code inbox_list(yj_store *s, const yj_user *u, bool unread_only, int limit, json_t **items,
                    int64_t *unread, yj_err *err);
 yj_code inbox_read(yj_store *s, const yj_user *u, int64_t id, yj_err *err);
+/* Recipient groups (值班室, 行业监管科 ...) bound to region x level x rule kind
+ * x industry; raises, upgrades and escalations go to their members' inboxes. */
+yj_code alarm_group_create_in(yj_conn *c, const char *name, const char *region, int min_level,
+                              const char *kinds, const char *industries, const int64_t *users,
+                              size_t nusers, int64_t *id_out, yj_err *err);
+yj_code alarm_group_list(yj_store *s, const yj_user *u, json_t **out, yj_err *err);
+yj_code alarm_group_create(yj_store *s, const yj_user *u, const json_t *in, json_t **out,
+                           yj_err *err);
 /* Daily online rate and raise->ack / raise->close times per owner and region. */
 yj_code alarm_health(yj_store *s, const yj_user *u, const char *day, const char *group_by,
                      json_t **out, yj_err *err);
