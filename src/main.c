@@ -156,6 +156,7 @@ static int cmd_serve(int argc, char **argv)
         {"--mqtt-client-id", true, "persistent MQTT session id (default yingji-ingest)"},
         {"--retention-days", true, "keep raw readings this many days (default 30)"},
         {"--test-hooks", false, "enable POST /api/v1/monitor/tick (tests drive the clock)"},
+        {"--kj-dir", true, "watch this directory for KJ files (done/ and failed/ below it)"},
     };
     if (wants_help(argc, argv)) {
         print_help("yingji serve --db PATH --listen HOST:PORT [--web DIR] [--mqtt HOST:PORT]",
@@ -231,10 +232,20 @@ static int cmd_serve(int argc, char **argv)
             return 1;
         }
     }
+    const char *kjdir = OPT("--kj-dir", NULL);
+    if (kjdir && mon_kj_watch(s, kjdir, &err) != YJ_OK) {
+        fprintf(stderr, "yingji: --kj-dir: %s\n", err.message);
+        if (mqtt)
+            mon_mqtt_stop();
+        mon_stop();
+        yj_store_close(s);
+        return 1;
+    }
     const char *listen = OPT("--listen", "127.0.0.1:8080");
     yj_server *srv = http_server_start(&app, listen, &err);
     if (srv == NULL) {
         fprintf(stderr, "yingji: %s\n", err.message);
+        mon_kj_stop();
         if (mqtt)
             mon_mqtt_stop();
         mon_stop();
@@ -249,6 +260,7 @@ static int cmd_serve(int argc, char **argv)
     sigwait(&set, &sig);
     yj_log(YJ_LOG_INFO, "stopping", "signal %d", sig);
     http_server_stop(srv);
+    mon_kj_stop();
     if (mqtt)
         mon_mqtt_stop();
     mon_stop();
@@ -652,6 +664,74 @@ static int cmd_regions(int argc, char **argv)
     return 0;
 }
 
+/* ---- ingest-kj ------------------------------------------------------------- */
+
+static int cmd_ingest_kj(int argc, char **argv)
+{
+    static const opt_spec spec[] = {
+        {"--db", true, "database file (default $YINGJI_DB or yingji.db)"},
+        {"--json", false, "print each file's report as JSON"},
+    };
+    if (wants_help(argc, argv) || argc < 1) {
+        print_help("yingji ingest-kj --db PATH FILE...",
+                   "Ingest coal-mine KJ monitoring files (MT/T 1116 / AQ 6201 style, UTF-8 or\n"
+                   "GBK; see docs/kj-format.md).  Prints per file the records accepted per table\n"
+                   "and rejected per reason.  Exits 1 if any file could not be read.",
+                   spec, NSPEC(spec));
+        return argc < 1 ? 2 : 0;
+    }
+    opt_vals ov;
+    if (parse_opts(argc, argv, spec, NSPEC(spec), &ov) != 0)
+        return 2;
+    if (ov.npositional < 1)
+        return fprintf(stderr, "yingji: ingest-kj: no files given\n"), 2;
+    yj_store *s = open_store(OPT("--db", default_db()), 4);
+    if (s == NULL)
+        return 1;
+    yj_err err;
+    yj_err_clear(&err);
+    mon_config mcfg = {.no_timers = true};
+    if (mon_start(s, &mcfg, &err) != YJ_OK) {
+        fprintf(stderr, "yingji: %s\n", err.message);
+        yj_store_close(s);
+        return 1;
+    }
+    int status = 0;
+    bool as_json = OPT("--json", NULL) != NULL;
+    for (int i = 0; i < ov.npositional; i++) {
+        json_t *rep = NULL;
+        yj_err_clear(&err);
+        yj_code rc = mon_ingest_kj(s, ov.positional[i], &rep, &err);
+        if (rc != YJ_OK) {
+            fprintf(stderr, "%s: %s\n", ov.positional[i], err.message);
+            status = 1;
+            continue;
+        }
+        if (as_json) {
+            char *t = json_dumps(rep, JSON_COMPACT);
+            printf("%s\n", t ? t : "{}");
+            free(t);
+        } else {
+            printf("%s: %s, %lld accepted", ov.positional[i],
+                   json_string_value(json_object_get(rep, "encoding")),
+                   (long long)json_integer_value(json_object_get(rep, "accepted_total")));
+            const char *k;
+            json_t *v;
+            json_object_foreach(json_object_get(rep, "accepted"), k, v) if (json_integer_value(v))
+                printf(" %s=%lld", k, (long long)json_integer_value(v));
+            printf("; %lld rejected",
+                   (long long)json_integer_value(json_object_get(rep, "rejected_total")));
+            json_object_foreach(json_object_get(rep, "rejected"), k, v)
+                printf(" %s=%lld", k, (long long)json_integer_value(v));
+            printf("\n");
+        }
+        json_decref(rep);
+    }
+    mon_stop();
+    yj_store_close(s);
+    return status;
+}
+
 /* ---- dispatch ---------------------------------------------------------------- */
 
 static const struct {
@@ -666,6 +746,7 @@ static const struct {
     {"export", cmd_export, "export a registry to CSV"},
     {"audit", cmd_audit, "verify the audit log's hash chain"},
     {"regions", cmd_regions, "load administrative regions from CSV, list them"},
+    {"ingest-kj", cmd_ingest_kj, "ingest coal-mine KJ monitoring files"},
 };
 
 static void usage(FILE *f)

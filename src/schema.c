@@ -112,6 +112,12 @@ static const yj_migration migrations[] = {
      "  key_hash TEXT NOT NULL UNIQUE, created_at TEXT, created_by TEXT,"
      "  disabled INTEGER NOT NULL DEFAULT 0);",
      NULL},
+    {6, "M2 KJ 5-minute statistics (AQMT)",
+     "CREATE TABLE kj_stat ("
+     "  sensor_id INTEGER NOT NULL REFERENCES sensor(id), ts INTEGER NOT NULL, max REAL NOT NULL,"
+     "  max_ts INTEGER, min REAL NOT NULL, avg REAL NOT NULL);"
+     "CREATE UNIQUE INDEX kj_stat_sensor_ts ON kj_stat(sensor_id, ts);",
+     NULL},
 };
 
 const yj_migration *yj_migrations(size_t *n)

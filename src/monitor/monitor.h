@@ -258,6 +258,7 @@ yj_code mon_ingest_kj(yj_store *s, const char *path, json_t **report, yj_err *er
 /* Watch a directory: ingest new *.txt files, then move them to done/ or
  * failed/ below it.  Runs in its own thread until mon_stop(). */
 yj_code mon_kj_watch(yj_store *s, const char *dir, yj_err *err);
+void mon_kj_stop(void);
 
 /* ---- alarms (alarm.c) ------------------------------------------------------ */
 

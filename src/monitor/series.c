@@ -343,7 +343,7 @@ yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *i
         json_decref(rec);
     }
     json_t *params = mon_rule_params_json(&rule);
-    char *ptext = json_dumps(params, JSON_COMPACT);
+    char *ptext = json_dumps(params, JSON_COMPACT | JSON_REAL_PRECISION(12));
     json_decref(params);
     char now[32];
     yj_time_iso(yj_now_ms(), now, sizeof now);

@@ -47,6 +47,7 @@ static const mon_sensor_type types[] = {
     {"level", "液位", "m", 0, 100, 60},
     {"lel", "可燃气体", "%LEL", 0, 100, 30},
     {"dust", "粉尘浓度", "mg/m³", 0, 10000, 60},
+    {"switch", "开关量", "", 0, 1, 60}, /* KJ switch points: 馈电, 风门, 风机开停 (0/1) */
     /* natural hazards */
     {"rain", "雨量", "mm", 0, 300, 300, true},
     {"water", "水位", "m", -50, 9000, 300},

@@ -57,7 +57,7 @@ test('concurrent first opens of a new database all succeed', async () => {
         p.on('exit', (code) => res({ code, err }));
       }));
       for (const r of await Promise.all(runs)) assert.equal(r.code, 0, `round ${round}: ${r.err}`);
-      assert.equal(sqlite(db, 'SELECT COUNT(*) FROM schema_migrations;').trim(), '5');
+      assert.equal(sqlite(db, 'SELECT COUNT(*) FROM schema_migrations;').trim(), '6');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
