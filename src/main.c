@@ -157,6 +157,9 @@ static int cmd_serve(int argc, char **argv)
         {"--retention-days", true, "keep raw readings this many days (default 30)"},
         {"--test-hooks", false, "enable POST /api/v1/monitor/tick (tests drive the clock)"},
         {"--kj-dir", true, "watch this directory for KJ files (done/ and failed/ below it)"},
+        {"--ack-timeouts", true,
+         "minutes before an unacknowledged red,orange,yellow,blue alarm is escalated "
+         "(default 5,10,15,30)"},
     };
     if (wants_help(argc, argv)) {
         print_help("yingji serve --db PATH --listen HOST:PORT [--web DIR] [--mqtt HOST:PORT]",
@@ -210,6 +213,17 @@ static int cmd_serve(int argc, char **argv)
     yj_err_clear(&err);
     mon_config mcfg = {.retention_days = atoi(OPT("--retention-days", "30")),
                        .no_timers = app.test_hooks};
+    const char *acks = OPT("--ack-timeouts", NULL);
+    if (acks) {
+        int m[4];
+        char tail;
+        if (sscanf(acks, "%d,%d,%d,%d%c", &m[0], &m[1], &m[2], &m[3], &tail) != 4 || m[0] < 1 ||
+            m[1] < 1 || m[2] < 1 || m[3] < 1)
+            return fprintf(stderr, "yingji: --ack-timeouts wants four minutes, e.g. 5,10,15,30\n"),
+                   yj_store_close(s), 2;
+        for (int l = 1; l <= 4; l++)
+            mcfg.ack_timeout_s[l] = m[l - 1] * 60;
+    }
     if (mon_start(s, &mcfg, &err) != YJ_OK) {
         fprintf(stderr, "yingji: monitoring: %s\n", err.message);
         yj_store_close(s);

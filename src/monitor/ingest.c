@@ -1370,7 +1370,7 @@ static void process_readings(yj_conn *c, job **jobs, size_t njobs)
 
 /* ---- timers ------------------------------------------------------------------ */
 
-static const int64_t ack_timeout_ms[5] = {0, 5 * 60000, 10 * 60000, 15 * 60000, 30 * 60000};
+static const int default_ack_timeout_s[5] = {0, 5 * 60, 10 * 60, 15 * 60, 30 * 60};
 
 static yj_code tick_gap(yj_conn *c, int64_t now, pub_list *pubs, yj_err *err)
 {
@@ -1436,7 +1436,7 @@ static yj_code tick_escalate(yj_conn *c, int64_t now, pub_list *pubs, yj_err *er
         int level = (int)yj_col_int(q, 2);
         int e = (int)yj_col_int(q, 3);
         int64_t t0 = yj_col_int(q, 6);
-        if (level < 1 || level > 4 || now < t0 + ack_timeout_ms[level] * (e + 1))
+        if (level < 1 || level > 4 || now < t0 + g.cfg.ack_timeout_s[level] * 1000LL * (e + 1))
             continue;
         esc x = {yj_col_int(q, 0), yj_col_int(q, 1), level, e, "", ""};
         snprintf(x.region, sizeof x.region, "%s", yj_col_text(q, 4));
@@ -1736,6 +1736,9 @@ yj_code mon_start(yj_store *s, const mon_config *cfg, yj_err *err)
         g.cfg.agg_retention_days = 180;
     if (g.cfg.batch_max <= 0)
         g.cfg.batch_max = 20000;
+    for (int l = 1; l <= 4; l++)
+        if (g.cfg.ack_timeout_s[l] <= 0)
+            g.cfg.ack_timeout_s[l] = default_ack_timeout_s[l];
     g.start_ms = mon_now();
     g.last_rollup = g.last_retain = g.last_tick = yj_now_ms();
     yj_conn *c = yj_store_acquire(s);

@@ -182,6 +182,9 @@ typedef struct {
     int agg_retention_days; /* minute aggregates (hour ones are kept) */
     int batch_max;          /* readings per commit, at most */
     bool no_timers;         /* tests: gap/escalation only when mon_tick() is called */
+    /* escalate an alarm not acknowledged within this many seconds, by
+     * national level 1 (red) .. 4 (blue); 0 = default 300/600/900/1800 */
+    int ack_timeout_s[5];
 } mon_config;
 
 /* Start the monitoring runtime on a store: load sensors, rules and open
