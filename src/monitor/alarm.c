@@ -490,8 +490,11 @@ yj_code workorder_act(yj_store *s, const yj_user *u, int64_t id, const char *act
                 rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "工单 %lld 不存在或不在您的权限范围内",
                                 (long long)id);
             else if (strcmp(state, from) != 0)
-                rc = yj_err_set(err, YJ_ECONFLICT, "state", "工单当前状态为 %s，不能执行 %s", state,
-                                action);
+                rc = yj_err_set(err, YJ_ECONFLICT, "state", "工单当前为「%s」，不能%s",
+                                strcmp(state, "dispatched") == 0 ? "已派单"
+                                : strcmp(state, "repaired") == 0 ? "已维修"
+                                                                 : "已恢复",
+                                strcmp(action, "repair") == 0 ? "登记维修" : "确认恢复");
         }
     }
     if (rc == YJ_OK) {

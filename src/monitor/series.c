@@ -185,6 +185,9 @@ yj_code mon_rejects(yj_store *s, const yj_user *u, const char *reason, int limit
                 "SELECT id, rx, source, origin, sensor_code, sensor_id, region_code, ts,"
                 " value, reason, detail, raw FROM reading_reject WHERE"
                 " ((region_code >= ? AND region_code < ?) OR (region_code IS NULL AND ? = 1))");
+    /* an enterprise user sees only rejects of its own sensors */
+    if (u->role == YJ_ROLE_ENTERPRISE)
+        yj_buf_puts(&sql, " AND sensor_id IN (SELECT id FROM sensor WHERE enterprise_id = ?)");
     if (reason)
         yj_buf_puts(&sql, " AND reason = ?");
     yj_buf_puts(&sql, " ORDER BY id DESC LIMIT ? OFFSET ?");
@@ -202,6 +205,8 @@ yj_code mon_rejects(yj_store *s, const yj_user *u, const char *reason, int limit
         yj_bind_text(st, i++, u->region);
         yj_bind_text(st, i++, hi);
         yj_bind_int(st, i++, strlen(u->region) <= 4 && u->role != YJ_ROLE_ENTERPRISE ? 1 : 0);
+        if (u->role == YJ_ROLE_ENTERPRISE)
+            yj_bind_int(st, i++, u->enterprise_id > 0 ? u->enterprise_id : -1);
         if (reason)
             yj_bind_text(st, i++, reason);
         yj_bind_int(st, i++, limit > 0 && limit <= 1000 ? limit : 100);

@@ -317,6 +317,12 @@ test('enterprise users see only their own sensors and alarms; county users only 
   assert.ok(latest.json.items.length > 0 && latest.json.items.every((x) => x.id !== other.s.id && x.id !== zz.s.id || false) && latest.json.items.some((x) => x.id === ownSensor.id));
   r = await call('enterprise', 'GET', `/api/v1/sensors/${other.s.id}/history`);
   assertError(r, [403, 404]);
+  // rejects of other enterprises' sensors stay hidden from an enterprise user
+  await post([{ sensor: other.s.code, ts: Date.now(), value: 999 }, { sensor: ownSensor.code, ts: Date.now(), value: 999 }]);
+  const rej = await call('enterprise', 'GET', '/api/v1/readings/rejects?limit=1000');
+  assert.equal(rej.status, 200, desc(rej));
+  assert.ok(rej.json.items.some((x) => x.sensor_id === ownSensor.id), 'own reject visible');
+  assert.ok(!rej.json.items.some((x) => x.sensor_id === other.s.id || x.sensor_code === 'NO-SUCH'));
   // the enterprise's own users get the alarm in their inbox
   const inbox = await call('enterprise', 'GET', '/api/v1/inbox');
   assert.ok(inbox.json.items.some((m) => m.group_name === '本企业'), desc(inbox));
