@@ -26,7 +26,7 @@ SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 NODE_DATA := build/data/regions.csv build/data/boundaries.geojson
-VENDOR    := web/vendor/leaflet/leaflet.js
+VENDOR    := web/vendor/leaflet/leaflet.js web/vendor/echarts/echarts.min.js
 
 .PHONY: all deps build run test unit api browser fuzz fuzz-smoke bench bench-smoke format clean
 
@@ -63,19 +63,26 @@ $(NODE_DATA) &: scripts/build-data.mjs package-lock.json
 	@mkdir -p build/data
 	node scripts/build-data.mjs build/data
 
-$(VENDOR): package-lock.json
+# Browser libraries from npm, served from web/vendor/: Leaflet (maps) and
+# ECharts (sensor history charts, loaded only by the pages that draw one).
+web/vendor/leaflet/leaflet.js: package-lock.json
 	@mkdir -p web/vendor/leaflet
 	cp -r node_modules/leaflet/dist/. web/vendor/leaflet/
 
-# ---- run ---------------------------------------------------------------------
-DEMO_DB ?= build/demo.db
-LISTEN  ?= 127.0.0.1:8080
+web/vendor/echarts/echarts.min.js: package-lock.json
+	@mkdir -p web/vendor/echarts
+	cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/LICENSE web/vendor/echarts/
 
+# ---- run ---------------------------------------------------------------------
+DEMO_DB   ?= build/demo.db
+LISTEN    ?= 127.0.0.1:8080
+MQTT_PORT ?= 1883
+
+# The demo city (recreated when older than the script's DEMO_VERSION), a local
+# mosquitto, the platform and the sensor simulator; Ctrl-C stops all three.
 run: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) build
-	@if [ ! -f $(DEMO_DB) ]; then build/yingji demo --db $(DEMO_DB); \
-	 else build/yingji demo --db $(DEMO_DB) --logins-only; fi
-	build/yingji serve --db $(DEMO_DB) --listen $(LISTEN) --web web
+	@DEMO_DB=$(DEMO_DB) LISTEN=$(LISTEN) MQTT_PORT=$(MQTT_PORT) scripts/run-demo.sh
 
 # ---- tests -------------------------------------------------------------------
 build/tests/%: tests/unit/%.c $(SAN_OBJ)

@@ -12,9 +12,15 @@
  *   #/reg/<reg>/<id>/edit       edit form
  *   #/admin/users               用户管理 (js/admin.js; user read)
  *   #/admin/audit[?entity=&offset=]  审计日志 (js/admin.js; audit read)
+ *   #/mon/alarms[/<id>]         实时报警 board and 报警详情 (js/monitor.js; alarm read)
+ *   #/mon/sensors[/<id>]        监测数据 and the sensor page (js/sensors.js; monitor read)
+ *   #/mon/workorders            维修工单 (alarm read)
+ *   #/mon/health, #/mon/rejects 设备健康, 拒收数据 (monitor read)
  *
  * Each page gets a fresh view element and a ctx with onDispose() so maps,
- * timers and event subscriptions die with the page.
+ * timers and event subscriptions die with the page.  The live alarm stream
+ * (js/live.js) runs for the whole login: the unread count in the navigation,
+ * the alarm sound and the monitoring pages follow it.
  */
 import { errorText, setUnauthenticatedHandler } from './js/api.js';
 import { h, setChildren, toast, safeColour } from './js/dom.js';
@@ -22,14 +28,18 @@ import { session, loadMe, login, logout, reset, loadSchema, readableRegistries, 
 import { renderOneMap } from './js/onemap.js';
 import { renderList, renderDetail, renderForm } from './js/registry.js';
 import { renderUsers, renderAudit } from './js/admin.js';
+import { renderMonitor, monitorNav, decorateRegistryPage } from './js/monitor.js';
+import { startLive, stopLive, onUnread } from './js/live.js';
+import { resetMonShared } from './js/monshared.js';
 
 const app = document.getElementById('app');
 let main = null;
 let nav = null;
 let current = null; // {view, disposers}
+let unreadOff = null; // the navigation's subscription to the unread count
 
 /* Modules of the spec not built yet: shown, but disabled and marked. */
-const LATER_MODULES = ['监测预警', '预警发布', '值班值守', '资源调度', '安全监管', '预案演练', '统计评估'];
+const LATER_MODULES = ['预警发布', '值班值守', '资源调度', '安全监管', '预案演练', '统计评估'];
 
 /* ---- login -------------------------------------------------------------- */
 
@@ -90,8 +100,12 @@ function renderShell() {
     granted('user', 'read') ? h('a', { class: 'nav-item nav-sub', href: '#/admin/users', id: 'nav-admin-users', dataset: { route: 'admin/users' } }, '用户管理') : null,
     granted('audit', 'read') ? h('a', { class: 'nav-item nav-sub', href: '#/admin/audit', id: 'nav-admin-audit', dataset: { route: 'admin/audit' } }, '审计日志') : null,
   ].filter(Boolean);
+  // M2 监测预警: pages by the alarm / monitor permissions; unread alarm messages counted.
+  const monItems = monitorNav().map((m) => h('a', { class: 'nav-item nav-sub', href: m.href, id: m.id, dataset: { route: m.route } },
+    m.label, m.unread ? h('span', { class: 'nav-count', id: 'nav-unread', hidden: true, title: '未读报警消息' }) : null));
   nav = h('nav', { class: 'app-nav', id: 'app-nav', 'aria-label': '功能导航' },
     h('a', { class: 'nav-item', href: '#/map', dataset: { route: 'map' } }, '一张图'),
+    monItems.length ? [h('div', { class: 'nav-group' }, 'M2 监测预警'), monItems] : null,
     h('div', { class: 'nav-group' }, 'M1 基础数据库'),
     regs.map((r) => h('a', { class: 'nav-item nav-sub', href: `#/reg/${r.name}`, dataset: { route: `reg/${r.name}` } },
       h('span', { class: 'swatch', style: `background:${safeColour(r.icon)}` }), r.label)),
@@ -100,6 +114,15 @@ function renderShell() {
     LATER_MODULES.map((m) => h('span', { class: 'nav-item nav-disabled', 'aria-disabled': 'true', title: '该模块建设中' },
       m, h('span', { class: 'badge' }, '建设中'))));
   main = h('main', { class: 'app-main', id: 'main' });
+  const unreadEl = nav.querySelector('#nav-unread');
+  if (unreadOff) unreadOff();
+  unreadOff = null;
+  if (unreadEl) {
+    unreadOff = onUnread((n) => {
+      unreadEl.textContent = n > 99 ? '99+' : String(n || 0);
+      unreadEl.hidden = !(n > 0);
+    });
+  }
   const scrim = h('div', { class: 'nav-scrim', onclick: () => toggleNav(false) });
   setChildren(app, header, h('div', { class: 'app-body' }, nav, scrim, main));
 }
@@ -112,6 +135,8 @@ function toggleNav(open) {
 }
 
 async function doLogout() {
+  stopLive();
+  resetMonShared();
   try {
     await logout();
   } catch (e) {
@@ -157,7 +182,7 @@ async function route() {
   setChildren(main, view);
   for (const a of nav.querySelectorAll('.nav-item[data-route]')) {
     const r = a.dataset.route;
-    a.classList.toggle('active', parts.join('/') === r || (r.startsWith('reg/') && parts.slice(0, 2).join('/') === r));
+    a.classList.toggle('active', parts.join('/') === r || ((r.startsWith('reg/') || r.startsWith('mon/')) && parts.slice(0, 2).join('/') === r));
   }
   try {
     if (parts[0] === 'map' && parts.length === 1) {
@@ -166,15 +191,22 @@ async function route() {
     } else if (parts[0] === 'reg' && parts.length >= 2) {
       const reg = session.regByName.get(parts[1]);
       if (!reg) throw new Error(`没有名为“${parts[1]}”的数据库`);
-      if (parts.length === 2) await renderList(view, ctx, reg);
-      else if (parts.length === 3 && parts[2] === 'new') await renderForm(view, ctx, reg, null);
-      else if (parts.length === 3) await renderDetail(view, ctx, reg, parts[2]);
+      if (parts.length === 2) {
+        await renderList(view, ctx, reg);
+        if (ctx.alive()) decorateRegistryPage(view, reg, null);
+      } else if (parts.length === 3 && parts[2] === 'new') await renderForm(view, ctx, reg, null);
+      else if (parts.length === 3) {
+        await renderDetail(view, ctx, reg, parts[2]);
+        if (ctx.alive()) decorateRegistryPage(view, reg, parts[2]);
+      }
       else if (parts.length === 4 && parts[3] === 'edit') await renderForm(view, ctx, reg, parts[2]);
       else throw new Error('页面不存在');
     } else if (parts[0] === 'admin' && parts.length === 2 && parts[1] === 'users') {
       await renderUsers(view, ctx);
     } else if (parts[0] === 'admin' && parts.length === 2 && parts[1] === 'audit') {
       await renderAudit(view, ctx);
+    } else if (parts[0] === 'mon' && parts.length >= 2) {
+      await renderMonitor(view, ctx, parts.slice(1));
     } else {
       throw new Error('页面不存在');
     }
@@ -193,11 +225,14 @@ async function route() {
 async function startApp() {
   await loadSchema();
   renderShell();
+  startLive();
   await route();
 }
 
 setUnauthenticatedHandler(() => {
   if (!session.user) return;
+  stopLive();
+  resetMonShared();
   reset();
   renderLogin('登录已过期，请重新登录');
 });

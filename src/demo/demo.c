@@ -314,6 +314,7 @@ typedef struct {
     char mine_director[64];
     char mine_county[16];
     int64_t mine_id;
+    FILE *out; /* progress lines, or NULL */
 } demo_ctx;
 
 static long county_index(const char *code)
@@ -1922,6 +1923,50 @@ static yj_code check_empty(yj_conn *c, yj_err *err)
 
 typedef yj_code (*gen_fn)(demo_ctx *d, yj_err *err);
 
+/* ---- monitoring (monitor_demo.c): placement lent through callbacks --------- */
+
+static yj_code monitor_place(void *geo, const char *county, const char *town, char region[16],
+                             double *lat, double *lon, char *address, size_t naddr, yj_err *err)
+{
+    demo_ctx *d = geo;
+    long ci = county_index(county);
+    if (ci < 0)
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "%s is not a county of 晋城", county);
+    demo_place pl;
+    yj_code rc = place_make(d, (size_t)ci, AT_TOWN, town ? find_town(d, (size_t)ci, town) : NULL,
+                            NULL, &pl, err);
+    if (rc == YJ_OK) {
+        snprintf(region, 16, "%s", pl.region);
+        *lat = round6(pl.lat);
+        *lon = round6(pl.lon);
+        snprintf(address, naddr, "%s", pl.address);
+    }
+    return rc;
+}
+
+static bool monitor_inside(void *geo, const char *county, double lat, double lon)
+{
+    long ci = county_index(county);
+    return ci >= 0 && point_ok(geo, (size_t)ci, lon, lat);
+}
+
+/* The PRNG is put back afterwards, so the rest of the city (and the logins'
+ * names) come out as they did before the monitoring was added. */
+static yj_code gen_monitoring(demo_ctx *d, yj_err *err)
+{
+    demo_rng saved = d->rng;
+    yj_demo_monitor_env env = {.conn = d->conn,
+                               .actor = &d->actor,
+                               .seed = rng_next(&d->rng),
+                               .out = d->out,
+                               .geo = d,
+                               .place = monitor_place,
+                               .inside = monitor_inside};
+    yj_code rc = demo_monitor_create(&env, err);
+    d->rng = saved;
+    return rc;
+}
+
 static yj_code gen_experts_default(demo_ctx *d, yj_err *err)
 {
     return gen_experts(d, 125, err);
@@ -1932,10 +1977,11 @@ static yj_code gen_equipment_default(demo_ctx *d, yj_err *err)
     return gen_equipment(d, 40, err);
 }
 
-/* In order: equipment is owned by teams, hazards by enterprises. */
+/* In order: equipment is owned by teams, hazards by enterprises; monitoring
+ * last, as it reads the enterprises and hazard sources back. */
 static const gen_fn generators[] = {
-    gen_rescue_teams,      gen_experts_default, gen_warehouses, gen_shelters,
-    gen_equipment_default, gen_enterprises,     gen_informants, gen_duty_contacts,
+    gen_rescue_teams, gen_experts_default, gen_warehouses,    gen_shelters,   gen_equipment_default,
+    gen_enterprises,  gen_informants,      gen_duty_contacts, gen_monitoring,
 };
 
 yj_code demo_create(yj_store *s, const yj_demo_opts *o, const char *logins_json_path, FILE *out,
@@ -1955,6 +2001,7 @@ yj_code demo_create(yj_store *s, const yj_demo_opts *o, const char *logins_json_
     if (d == NULL)
         return yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory");
     d->rng.s = 0x5eed0000a11ce5ULL ^ (uint64_t)(o ? o->seed : 0);
+    d->out = out;
     d->actor = (yj_user){.id = 0,
                          .username = "demo",
                          .name = "演示数据",
@@ -2003,6 +2050,18 @@ yj_code demo_create(yj_store *s, const yj_demo_opts *o, const char *logins_json_
     /* 3: logins (user_add takes its own connection) */
     if (rc == YJ_OK)
         rc = create_logins(s, d, o ? o : &(yj_demo_opts){0}, logins_json_path, out, err);
+    /* 4: alarm recipient groups (their members are the logins) */
+    if (rc == YJ_OK) {
+        c = yj_store_acquire(s);
+        if ((rc = yj_tx_begin(c, err)) == YJ_OK) {
+            rc = demo_monitor_groups(c, out, err);
+            if (rc == YJ_OK)
+                rc = yj_tx_commit(c, err);
+            else
+                yj_tx_rollback(c);
+        }
+        yj_store_release(s, c);
+    }
     if (rc == YJ_OK && out)
         fprintf(out, "demo: 晋城市 created in %.1f s\n", (double)(yj_now_ms() - t0) / 1000.0);
     ctx_free(d);

@@ -7,11 +7,14 @@
  * the count per layer and a filter by the registry's type field.  Popups
  * link to the record's detail page.  A record event on the SSE stream
  * reloads the layer it concerns.  A search box finds loaded points by name.
+ * Users who may read monitoring data also get the 监测与报警 layer
+ * (monmap.js): sensors in the current view, coloured by state and alarm.
  */
 import { get, errorText } from './api.js';
 import { h, setChildren, debounce, safeColour, toast } from './dom.js';
 import { readableRegistries, onRecordEvent, topRegions } from './session.js';
 import { createBaseMap, settle } from './mapbase.js';
+import { makeMonitorLayer } from './monmap.js';
 
 const MAX_POINTS = 1000;
 
@@ -48,7 +51,11 @@ export async function renderOneMap(view, ctx) {
   const results = h('ul', { class: 'map-search-results', id: 'map-search-results' });
   panelBody.appendChild(h('div', { class: 'map-search-box' }, search, results));
 
-  const layers = readableRegistries().map((reg) => makeLayer(reg, map, regionName));
+  // The monitoring layer (sensors coloured by state and alarm level) first.
+  const monitor = makeMonitorLayer(map, ctx);
+  // With it, the plain sensor registry layer would draw every sensor twice: off by default.
+  const layers = [...(monitor ? [monitor] : []),
+    ...readableRegistries().map((reg) => makeLayer(reg, map, regionName, !(monitor && reg.name === 'sensor')))];
   for (const l of layers) panelBody.appendChild(l.row);
   await Promise.all(layers.map((l) => l.load()));
 
@@ -83,12 +90,13 @@ export async function renderOneMap(view, ctx) {
 }
 
 /** One overlay: its layer group, its row in the panel, and how to (re)load it. */
-function makeLayer(reg, map, regionName) {
+function makeLayer(reg, map, regionName, on = true) {
   const colour = safeColour(reg.icon);
-  const group = L.layerGroup().addTo(map);
+  const group = L.layerGroup();
+  if (on) group.addTo(map);
   const typeField = reg.fields.find((f) => f.name === reg.type_field);
   const statusField = reg.fields.find((f) => f.name === reg.status_field);
-  const check = h('input', { type: 'checkbox', checked: true, id: `layer-${reg.name}`, dataset: { registry: reg.name } });
+  const check = h('input', { type: 'checkbox', checked: on, id: `layer-${reg.name}`, dataset: { registry: reg.name } });
   const count = h('span', { class: 'layer-count', id: `layer-count-${reg.name}` }, '…');
   const filter = typeField && Array.isArray(typeField.options) && typeField.options.length
     ? h('select', { class: 'layer-filter', 'aria-label': `${reg.label}${typeField.label}筛选`, dataset: { registry: reg.name } },
