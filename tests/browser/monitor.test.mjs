@@ -349,8 +349,11 @@ test('duty: a new alarm appears live on the board; acknowledge and close it as �
     await shot(page, '04-sensor');
     await tick(); // fold the latest readings into minute aggregates
     await page.click('#range-24h');
-    await page.waitForFunction(() => document.querySelector('#sensor-chart').dataset.resolution === 'minute'
-      && Number(document.querySelector('#sensor-chart').dataset.points) > 0, null, { timeout: STEP_TIMEOUT });
+    // The page is re-rendered for the new range: #sensor-chart is briefly absent.
+    await page.waitForFunction(() => {
+      const c = document.querySelector('#sensor-chart');
+      return c && c.dataset.resolution === 'minute' && Number(c.dataset.points) > 0;
+    }, null, { timeout: STEP_TIMEOUT });
 
     // The one map: the CO sensor (still alarmed, orange) in the 监测与报警 layer.
     await page.goto(`${base}/#/map`);
