@@ -1,18 +1,44 @@
 # bench/bench.mk — benchmarks (SPEC §6), included by the top-level Makefile.
 #
-#   make bench         full runs (15 s per wrk run); rows go to bench/results/
-#   make bench-smoke   2 s runs, only checks the benchmark works and prints
+#   make bench         full runs; rows go to bench/results/
+#                        api_list.sh       15 s per wrk run
+#                        ingest_inproc     100,000 sensors, 20 M readings
+#                        mqtt_ingest.sh    10,000 sensors, 2 M readings per consumer count
+#   make bench-smoke   tiny runs, only checks the benchmarks work and prints
 #                      numbers (part of `make test`; never fails on the figures);
 #                      its rows go to build/bench/, not to the committed results
 
 BENCH_DURATION ?= 15
+BENCH_BINS     := build/bench/ingest_inproc build/bench/mqtt_pub build/bench/mqtt_sink
 
-bench: build/yingji $(NODE_DATA)
+# In-process ingest: linked against the release objects (-O2, the project's CFLAGS).
+build/bench/ingest_inproc: bench/ingest_inproc.c bench/mon_gen.h $(REL_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "CC-BENCH $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(REL_OBJ) $(LDLIBS)
+
+# MQTT load generator and baseline subscriber: libmosquitto only.
+build/bench/mqtt_%: bench/mqtt_%.c bench/mon_gen.h
+	@mkdir -p $(dir $@)
+	@echo "CC-BENCH $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(LDLIBS)
+
+bench: build/yingji $(NODE_DATA) $(BENCH_BINS)
 	DURATION=$(BENCH_DURATION) YINGJI_BIN=$(CURDIR)/build/yingji bench/api_list.sh
 	@echo
-	@echo "Reminder: copy these figures into BENCHMARKS.md (every run is kept in bench/results/api_list.tsv)."
+	build/bench/ingest_inproc --sensors 100000 --readings 20000000 --batch 10000 \
+	  --results $(CURDIR)/bench/results/ingest_inproc.tsv
+	@echo
+	YINGJI_BIN=$(CURDIR)/build/yingji BENCH_DIR=$(CURDIR)/build/bench bench/mqtt_ingest.sh
+	@echo
+	@echo "Reminder: copy these figures into BENCHMARKS.md (every run is kept in bench/results/*.tsv)."
 
-bench-smoke: build/yingji $(NODE_DATA)
+bench-smoke: build/yingji $(NODE_DATA) $(BENCH_BINS)
 	@mkdir -p build/bench
 	DURATION=2 YINGJI_BIN=$(CURDIR)/build/yingji RESULTS=$(CURDIR)/build/bench/api_list-smoke.tsv \
 	  bench/api_list.sh
+	build/bench/ingest_inproc --sensors 10000 --readings 1000000 --batch 10000 \
+	  --results $(CURDIR)/build/bench/ingest_inproc-smoke.tsv
+	SENSORS=1000 TOTAL=20000 CONSUMERS=2 LAT_PROBES=20 LAT_BG_RATE=2000 \
+	  YINGJI_BIN=$(CURDIR)/build/yingji BENCH_DIR=$(CURDIR)/build/bench \
+	  RESULTS=$(CURDIR)/build/bench/mqtt_ingest-smoke.tsv bench/mqtt_ingest.sh

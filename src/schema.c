@@ -38,8 +38,8 @@ static const yj_migration migrations[] = {
      "CREATE TABLE table_generation (name TEXT PRIMARY KEY, gen INTEGER NOT NULL);", NULL},
     {4, "M2 registries: monitored objects and sensors", NULL, registry_migrate_m2},
     {5, "M2 readings, rules, alarms, work orders, inbox, gateways",
-     /* raw readings: (sensor, ts) is the identity, so re-delivery is a no-op;
-      * id order is arrival order (rollup watermark and retention use it) */
+     /* raw readings: (sensor, ts) is the identity, so re-delivery is a no-op
+      * (version 7 replaces this table) */
      "CREATE TABLE reading ("
      "  id INTEGER PRIMARY KEY, sensor_id INTEGER NOT NULL, ts INTEGER NOT NULL,"
      "  value REAL NOT NULL, rx INTEGER NOT NULL, flags INTEGER NOT NULL DEFAULT 0);"
@@ -117,6 +117,28 @@ static const yj_migration migrations[] = {
      "  sensor_id INTEGER NOT NULL REFERENCES sensor(id), ts INTEGER NOT NULL, max REAL NOT NULL,"
      "  max_ts INTEGER, min REAL NOT NULL, avg REAL NOT NULL);"
      "CREATE UNIQUE INDEX kj_stat_sensor_ts ON kj_stat(sensor_id, ts);",
+     NULL},
+    {7, "M2 raw readings: an append-only log merged into a history table keyed by (sensor, ts)",
+     /* monitor/rawlog.c: commits append to reading_log (arrival order, no
+      * other index); the writer merges it, sorted, into `reading` and the
+      * minute/hour aggregates.  Readings not yet rolled up under the old
+      * watermark go back to the log so the merge aggregates them. */
+     "CREATE TABLE reading_log ("
+     "  id INTEGER PRIMARY KEY, sensor_id INTEGER NOT NULL, ts INTEGER NOT NULL,"
+     "  value REAL NOT NULL, rx INTEGER NOT NULL, flags INTEGER NOT NULL DEFAULT 0);"
+     "CREATE TABLE reading_new ("
+     "  sensor_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,"
+     "  rx INTEGER NOT NULL, flags INTEGER NOT NULL DEFAULT 0,"
+     "  PRIMARY KEY (sensor_id, ts)) WITHOUT ROWID;"
+     "INSERT INTO reading_new (sensor_id, ts, value, rx, flags)"
+     "  SELECT sensor_id, ts, value, rx, flags FROM reading"
+     "  WHERE id <= COALESCE((SELECT wm FROM rollup_state WHERE name = 'reading'), 0);"
+     "INSERT INTO reading_log (sensor_id, ts, value, rx, flags)"
+     "  SELECT sensor_id, ts, value, rx, flags FROM reading"
+     "  WHERE id > COALESCE((SELECT wm FROM rollup_state WHERE name = 'reading'), 0) ORDER BY id;"
+     "DROP TABLE reading;"
+     "ALTER TABLE reading_new RENAME TO reading;"
+     "DROP TABLE rollup_state;",
      NULL},
 };
 

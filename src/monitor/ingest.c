@@ -12,17 +12,21 @@
  *   - if it is the sensor's newest reading, updates the latest value and
  *     evaluates the sensor's rules (and the multi-sensor rules it belongs to);
  *     older readings are stored and aggregated but drive no rule;
- * then, in one transaction: inserts the readings (a (sensor, ts) already
- * stored is a duplicate and becomes a reject), the rejects, and the alarm
- * changes the rules produced, and commits.  Only then are the callers
- * answered (HTTP 200, MQTT PUBACK) and alarm events published.
+ * then, in one transaction: appends the readings to the reading log
+ * (rawlog.c; a (sensor, ts) already stored is a duplicate and becomes a
+ * reject), the rejects, and the alarm changes the rules produced, and
+ * commits.  Only then are the callers answered (HTTP 200, MQTT PUBACK) and
+ * alarm events published.  Between batches the same thread merges the log
+ * into the sensor-ordered history table, a chunk at a time.
  *
  * The writer alone changes rule state, so the rules need no locks; a
  * read-write lock guards the sensor table for readers (latest values).
  * The same thread runs the timers: data-gap detection, escalation of
- * unacknowledged alarms, minute/hour rollups and retention.
+ * unacknowledged alarms and retention (minute/hour aggregates are made by
+ * the merge).
  */
 #include "monitor.h"
+#include "rawlog.h"
 #include "../core/events.h"
 #include "../core/util.h"
 
@@ -37,7 +41,6 @@
 #define FUTURE_SLACK_MS (5 * 60 * 1000LL)
 #define LATE_MIN_MS     (2 * 60 * 1000LL)
 #define TICK_MS         1000
-#define ROLLUP_EVERY_MS 10000
 #define RETAIN_EVERY_MS (3600 * 1000LL)
 #define RAW_MAX         2048
 
@@ -133,7 +136,7 @@ static struct {
     pthread_mutex_t qmu;
     pthread_cond_t qcv, donecv;
     job *qhead, *qtail;
-    int64_t start_ms, last_rollup, last_retain, last_tick;
+    int64_t start_ms, last_retain, last_tick;
     /* counters for /metrics */
     atomic_llong accepted[MON_SRC_COUNT], rejected[MON_SRC_COUNT][MON_REJ_COUNT];
     atomic_llong late, alarms_raised, suppressed, commits, reading_rows;
@@ -395,6 +398,17 @@ static mon_rule_state *find_state(runtime *rt, uint32_t a, uint32_t b, uint32_t 
     return NULL;
 }
 
+static void latest_from_log(int64_t sensor_id, int64_t ts, double value, int64_t rx, void *ctx)
+{
+    sensor_rt *s = find_id(ctx, sensor_id);
+    if (s && (!s->has_last || ts > s->last_ts)) {
+        s->has_last = true;
+        s->last_ts = ts;
+        s->last_val = value;
+        s->last_rx = rx;
+    }
+}
+
 /* Effective rules of one sensor: sensor rules override type rules override
  * the built-in defaults, kind by kind (a disabled sensor or type rule
  * switches that kind off). */
@@ -470,6 +484,8 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
         }
     }
     yj_stmt_done(st);
+    /* ... and newer ones still in the reading log (not merged yet) */
+    mon_raw_each(latest_from_log, rt);
 
     /* stored rules */
     st = yj_prepare(
@@ -1261,11 +1277,8 @@ static yj_code commit_batch(yj_conn *c, job **jobs, size_t njobs, const op_list 
     yj_code rc = yj_tx_begin(c, err);
     if (rc != YJ_OK)
         return rc;
-    yj_stmt *ins = yj_prepare(c,
-                              "INSERT INTO reading (sensor_id, ts, value, rx, flags)"
-                              " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sensor_id, ts) DO NOTHING",
-                              err);
-    if (ins == NULL) {
+    if (mon_raw_begin(c, err) != YJ_OK) {
+        mon_raw_end(false);
         yj_tx_rollback(c);
         return YJ_EINTERNAL;
     }
@@ -1278,31 +1291,32 @@ static yj_code commit_batch(yj_conn *c, job **jobs, size_t njobs, const op_list 
         for (size_t i = 0; i < j->n && rc == YJ_OK; i++) {
             const mon_reading *in = &j->r[i];
             const sensor_rt *s = in->bad ? NULL : find_code(&g.rt, in->sensor);
-            if (j->outcome[i] == 0) {
-                yj_stmt_reset(ins);
-                yj_bind_int(ins, 1, s->id);
-                yj_bind_int(ins, 2, in->ts);
-                yj_bind_real(ins, 3, in->value);
-                yj_bind_int(ins, 4, now);
-                yj_bind_int(ins, 5, j->flags[i]);
-                if (yj_step(ins, err) < 0) {
-                    rc = YJ_EINTERNAL;
+            if (j->outcome[i] == 0 && (j->flags[i] & F_OLD)) {
+                /* older than the sensor's newest: it may be stored already
+                 * (a newer one cannot be: the newest is known in memory) */
+                bool dup = false;
+                rc = mon_raw_exists(c, s->id, in->ts, &dup, err);
+                if (rc != YJ_OK)
                     break;
-                }
-                if (yj_stmt_changes(ins) == 0)
-                    j->outcome[i] = MON_REJ_DUPLICATE + 1; /* already stored */
+                if (dup)
+                    j->outcome[i] = MON_REJ_DUPLICATE + 1;
+            }
+            if (j->outcome[i] == 0) {
+                rc = mon_raw_append(s->id, in->ts, in->value, now, j->flags[i], err);
+                if (rc != YJ_OK)
+                    break;
             }
             if (j->outcome[i] != 0)
                 rc = insert_reject(c, j, in, j->outcome[i] - 1, s, now, err);
         }
     }
-    yj_stmt_done(ins);
     for (size_t i = 0; i < ops->n && rc == YJ_OK; i++)
         rc = apply_op(c, &g.rt, &ops->ops[i], now, pubs, err);
     if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
     else
         yj_tx_rollback(c);
+    mon_raw_end(rc == YJ_OK);
     return rc;
 }
 
@@ -1511,61 +1525,62 @@ static yj_code tick_escalate(yj_conn *c, int64_t now, pub_list *pubs, yj_err *er
     return rc;
 }
 
-/* Fold readings that arrived since the watermark into minute and hour
- * aggregates (additive, so late readings merge into their old buckets). */
-static yj_code tick_rollup(yj_conn *c, yj_err *err)
+/* Retention, a slice at a time so the ingest is never held up for long:
+ * raw readings older than retention_days (by their time) are deleted
+ * sensor by sensor (the history table is ordered by sensor; the next
+ * sensor is found with one seek), minute aggregates older than theirs at
+ * the end of the pass.  A pass starts every RETAIN_EVERY_MS. */
+#define RETAIN_SENSORS_PER_STEP 500
+
+typedef struct {
+    bool active;
+    int64_t cursor, cutoff, now;
+} retain_pass;
+static retain_pass retain;
+
+static yj_code retain_step(yj_conn *c, yj_err *err)
 {
-    int64_t wm = 0, top = 0;
-    yj_code rc = yj_query_int(c, "SELECT wm FROM rollup_state WHERE name = ?", "reading", &wm, err);
-    if (rc == YJ_ENOTFOUND) {
-        wm = 0;
-        rc = YJ_OK;
-    }
+    yj_code rc = yj_tx_begin(c, err);
     if (rc != YJ_OK)
         return rc;
-    rc = yj_query_int(c, "SELECT COALESCE(MAX(id), 0) FROM reading", NULL, &top, err);
-    if (rc != YJ_OK || top <= wm)
-        return rc;
-    if (top - wm > 200000)
-        top = wm + 200000;
-    static const char *const sql[2] = {
-        "INSERT INTO reading_min (sensor_id, bucket, n, sum, min, max)"
-        " SELECT sensor_id, (ts / 60000) * 60000, COUNT(*), SUM(value), MIN(value), MAX(value)"
-        " FROM reading WHERE id > ? AND id <= ? GROUP BY sensor_id, (ts / 60000) * 60000"
-        " ON CONFLICT (sensor_id, bucket) DO UPDATE SET n = n + excluded.n,"
-        " sum = sum + excluded.sum,"
-        " min = CASE WHEN excluded.min < min THEN excluded.min ELSE min END,"
-        " max = CASE WHEN excluded.max > max THEN excluded.max ELSE max END",
-        "INSERT INTO reading_hour (sensor_id, bucket, n, sum, min, max)"
-        " SELECT sensor_id, (ts / 3600000) * 3600000, COUNT(*), SUM(value), MIN(value), MAX(value)"
-        " FROM reading WHERE id > ? AND id <= ? GROUP BY sensor_id, (ts / 3600000) * 3600000"
-        " ON CONFLICT (sensor_id, bucket) DO UPDATE SET n = n + excluded.n,"
-        " sum = sum + excluded.sum,"
-        " min = CASE WHEN excluded.min < min THEN excluded.min ELSE min END,"
-        " max = CASE WHEN excluded.max > max THEN excluded.max ELSE max END",
-    };
-    rc = yj_tx_begin(c, err);
-    for (int i = 0; i < 2 && rc == YJ_OK; i++) {
-        yj_stmt *q = yj_prepare(c, sql[i], err);
+    bool finished = false;
+    for (int k = 0; k < RETAIN_SENSORS_PER_STEP && rc == YJ_OK && !finished; k++) {
+        yj_stmt *q = yj_prepare(
+            c, "SELECT sensor_id FROM reading WHERE sensor_id > ? ORDER BY sensor_id LIMIT 1", err);
         if (q == NULL) {
             rc = YJ_EINTERNAL;
             break;
         }
-        yj_bind_int(q, 1, wm);
-        yj_bind_int(q, 2, top);
+        yj_bind_int(q, 1, retain.cursor);
+        int r = yj_step(q, err);
+        int64_t sensor = r == 1 ? yj_col_int(q, 0) : 0;
+        yj_stmt_done(q);
+        if (r < 0) {
+            rc = YJ_EINTERNAL;
+            break;
+        }
+        if (r == 0) {
+            finished = true;
+            break;
+        }
+        q = yj_prepare(c, "DELETE FROM reading WHERE sensor_id = ? AND ts < ?", err);
+        if (q == NULL) {
+            rc = YJ_EINTERNAL;
+            break;
+        }
+        yj_bind_int(q, 1, sensor);
+        yj_bind_int(q, 2, retain.cutoff);
         if (yj_step(q, err) < 0)
             rc = YJ_EINTERNAL;
         yj_stmt_done(q);
+        retain.cursor = sensor;
     }
-    if (rc == YJ_OK) {
-        yj_stmt *q = yj_prepare(c,
-                                "INSERT INTO rollup_state (name, wm) VALUES ('reading', ?)"
-                                " ON CONFLICT (name) DO UPDATE SET wm = excluded.wm",
-                                err);
-        if (q == NULL)
+    if (rc == YJ_OK && finished) {
+        yj_stmt *q = yj_prepare(c, "DELETE FROM reading_min WHERE bucket < ?", err);
+        if (q == NULL) {
             rc = YJ_EINTERNAL;
-        else {
-            yj_bind_int(q, 1, top);
+        } else {
+            yj_bind_int(q, 1, retain.now - (int64_t)g.cfg.agg_retention_days * 86400000LL);
             if (yj_step(q, err) < 0)
                 rc = YJ_EINTERNAL;
             yj_stmt_done(q);
@@ -1575,60 +1590,32 @@ static yj_code tick_rollup(yj_conn *c, yj_err *err)
         rc = yj_tx_commit(c, err);
     else
         yj_tx_rollback(c);
+    if (rc == YJ_OK && finished)
+        retain.active = false;
     return rc;
 }
 
-/* Delete raw readings received before the retention horizon (only those
- * already rolled up), and minute aggregates past theirs. */
-static yj_code tick_retain(yj_conn *c, int64_t now, yj_err *err)
+/* Merge work (rawlog.c) for up to `want` rows; want == 0: one step if one
+ * is due.  A failing merge is retried after a pause, never in a tight loop. */
+static void merge_some(yj_conn *c, size_t want, bool force)
 {
-    int64_t wm = 0;
-    if (yj_query_int(c, "SELECT wm FROM rollup_state WHERE name = ?", "reading", &wm, NULL) !=
-        YJ_OK)
-        return YJ_OK;
-    int64_t cutoff = now - (int64_t)g.cfg.retention_days * 86400000LL;
-    /* rx grows with id: find the last id received before the cutoff */
-    int64_t lo = 0, hi = wm;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo + 1) / 2;
-        yj_stmt *q = yj_prepare(c, "SELECT rx FROM reading WHERE id >= ? ORDER BY id LIMIT 1", err);
-        if (q == NULL)
-            return YJ_EINTERNAL;
-        yj_bind_int(q, 1, mid);
-        int r = yj_step(q, err);
-        int64_t rx = r == 1 ? yj_col_int(q, 0) : INT64_MAX;
-        yj_stmt_done(q);
-        if (r < 0)
-            return YJ_EINTERNAL;
-        if (rx < cutoff)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    yj_code rc = yj_tx_begin(c, err);
-    if (rc != YJ_OK)
-        return rc;
-    yj_stmt *q = yj_prepare(c, "DELETE FROM reading WHERE id <= ?", err);
-    if (q) {
-        yj_bind_int(q, 1, lo);
-        if (yj_step(q, err) < 0)
-            rc = YJ_EINTERNAL;
-        yj_stmt_done(q);
-    } else {
-        rc = YJ_EINTERNAL;
-    }
-    q = rc == YJ_OK ? yj_prepare(c, "DELETE FROM reading_min WHERE bucket < ?", err) : NULL;
-    if (q) {
-        yj_bind_int(q, 1, now - (int64_t)g.cfg.agg_retention_days * 86400000LL);
-        if (yj_step(q, err) < 0)
-            rc = YJ_EINTERNAL;
-        yj_stmt_done(q);
-    }
-    if (rc == YJ_OK)
-        rc = yj_tx_commit(c, err);
-    else
-        yj_tx_rollback(c);
-    return rc;
+    static int64_t pause_until;
+    if (yj_now_ms() < pause_until)
+        return;
+    size_t total = 0;
+    do {
+        size_t done = 0;
+        yj_err err;
+        yj_err_clear(&err);
+        if (mon_raw_merge_step(c, force, &done, &err) != YJ_OK) {
+            yj_log(YJ_LOG_ERROR, "monitor.merge_failed", "%s; retrying in 1 s", err.message);
+            pause_until = yj_now_ms() + 1000;
+            return;
+        }
+        if (done == 0)
+            return;
+        total += done;
+    } while (total < want);
 }
 
 static void run_timers(yj_conn *c, int64_t now, bool all)
@@ -1636,21 +1623,29 @@ static void run_timers(yj_conn *c, int64_t now, bool all)
     yj_err err;
     yj_err_clear(&err);
     pub_list pubs = {0};
+    /* a test clock tick: everything logged is merged (and aggregated) first */
+    if (all && mon_raw_flush(c, &err) != YJ_OK)
+        yj_log(YJ_LOG_ERROR, "monitor.merge_failed", "%s", err.message);
     if (tick_gap(c, now, &pubs, &err) != YJ_OK)
         yj_log(YJ_LOG_ERROR, "monitor.gap_failed", "%s", err.message);
     if (tick_escalate(c, now, &pubs, &err) != YJ_OK)
         yj_log(YJ_LOG_ERROR, "monitor.escalate_failed", "%s", err.message);
     publish_alarms(&pubs);
     free(pubs.ev);
-    if (all || now - g.last_rollup >= ROLLUP_EVERY_MS) {
-        g.last_rollup = now;
-        if (tick_rollup(c, &err) != YJ_OK)
-            yj_log(YJ_LOG_ERROR, "monitor.rollup_failed", "%s", err.message);
-    }
-    if (all || now - g.last_retain >= RETAIN_EVERY_MS) {
+    if (!retain.active && (all || now - g.last_retain >= RETAIN_EVERY_MS)) {
         g.last_retain = now;
-        if (tick_retain(c, now, &err) != YJ_OK)
+        retain = (retain_pass){.active = true,
+                                  .cursor = -1,
+                                  .cutoff = now - (int64_t)g.cfg.retention_days * 86400000LL,
+                                  .now = now};
+    }
+    while (retain.active) {
+        if (retain_step(c, &err) != YJ_OK) {
             yj_log(YJ_LOG_ERROR, "monitor.retain_failed", "%s", err.message);
+            retain.active = false;
+        }
+        if (!all)
+            break;
     }
 }
 
@@ -1663,6 +1658,8 @@ static void *writer_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&g.qmu);
         while (g.qhead == NULL && !g.stop) {
+            if (mon_raw_merging())
+                break; /* a merge has chunks left: do one, then look again */
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += 200 * 1000000L;
@@ -1713,6 +1710,9 @@ static void *writer_main(void *arg)
             do_reload(c);
         if (n > 0)
             process_readings(c, batch, n);
+        /* merge as many log rows as this round took in, so the merge keeps
+         * pace with the ingest; when idle, a chunk per wake-up */
+        merge_some(c, readings, false);
         if (tick) {
             run_timers(c, tick->tick_now, true);
             finish_jobs(&tick, 1, YJ_OK, NULL);
@@ -1722,6 +1722,11 @@ static void *writer_main(void *arg)
         }
     }
     free(batch);
+    /* a clean stop leaves the log merged (a kill -9 leaves it for the next start) */
+    yj_err err;
+    yj_err_clear(&err);
+    if (mon_raw_flush(c, &err) != YJ_OK)
+        yj_log(YJ_LOG_ERROR, "monitor.merge_failed", "at stop: %s", err.message);
     yj_store_release(g.store, c);
     return NULL;
 }
@@ -1763,12 +1768,18 @@ yj_code mon_start(yj_store *s, const mon_config *cfg, yj_err *err)
         if (g.cfg.ack_timeout_s[l] <= 0)
             g.cfg.ack_timeout_s[l] = default_ack_timeout_s[l];
     g.start_ms = mon_now();
-    g.last_rollup = g.last_retain = g.last_tick = yj_now_ms();
+    g.last_retain = g.last_tick = yj_now_ms();
+    retain.active = false;
     yj_conn *c = yj_store_acquire(s);
-    yj_code rc = load_runtime(c, NULL, &g.rt, err);
+    /* readings committed but not yet merged (a kill -9 leaves them in the log) */
+    yj_code rc = mon_raw_load(c, err);
+    if (rc == YJ_OK)
+        rc = load_runtime(c, NULL, &g.rt, err);
     yj_store_release(s, c);
-    if (rc != YJ_OK)
+    if (rc != YJ_OK) {
+        mon_raw_free();
         return rc;
+    }
     if (!subscribed) {
         yj_events_subscribe(on_event, NULL);
         subscribed = true;
@@ -1776,6 +1787,7 @@ yj_code mon_start(yj_store *s, const mon_config *cfg, yj_err *err)
     g.stop = false;
     if (pthread_create(&g.writer, NULL, writer_main, NULL) != 0) {
         runtime_free(&g.rt);
+        mon_raw_free();
         return yj_err_set(err, YJ_EINTERNAL, NULL, "cannot start the ingest writer thread");
     }
     g.running = true;
@@ -1794,6 +1806,7 @@ void mon_stop(void)
     pthread_mutex_unlock(&g.qmu);
     pthread_join(g.writer, NULL);
     runtime_free(&g.rt);
+    mon_raw_free();
     g.running = false;
 }
 
@@ -1899,6 +1912,7 @@ void mon_metrics(yj_buf *out)
                   (long long)atomic_load(&g.late), (long long)atomic_load(&g.alarms_raised),
                   (long long)atomic_load(&g.suppressed), (long long)atomic_load(&g.commits),
                   (long long)atomic_load(&g.queue_depth), g.rt.nsensors);
+    mon_raw_metrics(out);
 }
 
 /* ---- benchmark hook ------------------------------------------------------------ */

@@ -117,8 +117,11 @@ yj_code mon_history(yj_store *s, const yj_user *u, int64_t sensor_id, int64_t fr
         res = to - from <= 6 * 3600000LL ? "raw" : to - from <= 7 * 86400000LL ? "minute" : "hour";
     const char *sql;
     if (strcmp(res, "raw") == 0)
+        /* the history table and the part of the log not merged yet (a row
+         * being merged may be in both: UNION keeps one) */
         sql = "SELECT ts, value, flags FROM reading WHERE sensor_id = ? AND ts >= ? AND ts < ?"
-              " ORDER BY ts LIMIT 20000";
+              " UNION SELECT ts, value, flags FROM reading_log"
+              " WHERE sensor_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT 20000";
     else if (strcmp(res, "minute") == 0)
         sql = "SELECT bucket, sum / n, min, max, n FROM reading_min WHERE sensor_id = ?"
               " AND bucket >= ? AND bucket < ? ORDER BY bucket LIMIT 20000";
@@ -135,11 +138,13 @@ yj_code mon_history(yj_store *s, const yj_user *u, int64_t sensor_id, int64_t fr
     if (rc == YJ_OK && st == NULL)
         rc = YJ_EINTERNAL;
     if (rc == YJ_OK) {
-        yj_bind_int(st, 1, sensor_id);
-        yj_bind_int(st, 2, from);
-        yj_bind_int(st, 3, to);
-        json_t *pts = json_array();
         bool raw = strcmp(res, "raw") == 0;
+        for (int k = 0; k < (raw ? 2 : 1); k++) {
+            yj_bind_int(st, 3 * k + 1, sensor_id);
+            yj_bind_int(st, 3 * k + 2, from);
+            yj_bind_int(st, 3 * k + 3, to);
+        }
+        json_t *pts = json_array();
         int r;
         while ((r = yj_step(st, err)) == 1) {
             if (raw) {

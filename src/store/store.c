@@ -317,6 +317,11 @@ int64_t yj_stmt_changes(yj_stmt *st)
     return st->changes;
 }
 
+int64_t yj_last_insert_id(yj_stmt *st)
+{
+    return st->conn->store->drv->last_insert_id(st->conn->db);
+}
+
 void yj_stmt_reset(yj_stmt *st)
 {
     st->conn->store->drv->reset(st->impl);

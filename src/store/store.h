@@ -80,6 +80,10 @@ double yj_col_real(yj_stmt *st, int i);
 json_t *yj_col_json(yj_stmt *st, int i);
 /* Rows changed by the last INSERT/UPDATE/DELETE stepped on this statement. */
 int64_t yj_stmt_changes(yj_stmt *st);
+/* The integer primary key of the row the last INSERT stepped on this
+ * statement's connection created (cheaper than RETURNING id, which costs
+ * SQLite more than the insert itself on the ingest path). */
+int64_t yj_last_insert_id(yj_stmt *st);
 /* Reset bindings and state to run the statement again (stays handed out). */
 void yj_stmt_reset(yj_stmt *st);
 /* Reset and return the statement to the connection's cache. */

@@ -34,6 +34,7 @@ typedef struct {
     int64_t (*col_int)(void *st, int i);
     double (*col_real)(void *st, int i);
     int64_t (*changes)(void *db);
+    int64_t (*last_insert_id)(void *db);
 } yj_driver;
 
 extern const yj_driver yj_driver_sqlite;
