@@ -116,7 +116,7 @@ test: deps
 -include bench/bench.mk
 
 format:
-	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(UNIT_SRC) $(wildcard src/*/*.h tests/fuzz/*.c)
+	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(UNIT_SRC) $(wildcard src/*/*.h tests/fuzz/*.c bench/*.c bench/*.h)
 
 clean:
 	rm -rf build

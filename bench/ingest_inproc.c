@@ -463,7 +463,8 @@ int main(int argc, char **argv)
     double rss_loaded = proc_mb("VmRSS"), hwm_loaded = proc_mb("VmHWM");
 
     /* readings: sensor types and codes, a shuffled order */
-    gen_state g = {.n = nsensors, .t0 = 1764028800000LL, .exceed = exceed, .rng = 0x9E3779B97F4A7C15ULL};
+    gen_state g = {
+        .n = nsensors, .t0 = 1764028800000LL, .exceed = exceed, .rng = 0x9E3779B97F4A7C15ULL};
     gen_type *types = malloc(nsensors * sizeof *types);
     g.perm = malloc(nsensors * sizeof *g.perm);
     g.code = calloc(nsensors, sizeof *g.code);
@@ -490,8 +491,8 @@ int main(int argc, char **argv)
     size_t peer_ok = 0, done = 0, nbatches = 0;
     while (done < nreadings) {
         int64_t clock_ms = 0;
-        size_t n = gen_batch(&g, buf, nreadings - done < batch ? nreadings - done : batch,
-                             &clock_ms);
+        size_t n =
+            gen_batch(&g, buf, nreadings - done < batch ? nreadings - done : batch, &clock_ms);
         mon_set_clock(clock_ms);
         for (int pass = 0; pass < 2; pass++) {
             bool engine = (pass == 0) == (nbatches % 2 == 0); /* alternate who goes first */
@@ -534,8 +535,8 @@ int main(int argc, char **argv)
            "batches of %zu (%.2f %% exceedances), one thread\n",
            nsensors, nrules, done, batch, exceed * 100);
     printf("%-36s %14s %12s %14s\n", "", "readings/s", "ns/reading", "cpu readings/s");
-    printf("%-36s %14.0f %12.1f %14.0f\n", "yingji mon_bench_eval (rules)", eng_rps,
-           1e9 / eng_rps, eng_cpu_rps);
+    printf("%-36s %14.0f %12.1f %14.0f\n", "yingji mon_bench_eval (rules)", eng_rps, 1e9 / eng_rps,
+           eng_cpu_rps);
     printf("%-36s %14.0f %12.1f %14.0f\n", "peer: hash lookup + range check", peer_rps,
            1e9 / peer_rps, peer_cpu_rps);
     printf("engine / peer = %.3f   (SPEC target: >= 1,000,000 readings/s on one core)\n", ratio);
@@ -547,7 +548,8 @@ int main(int argc, char **argv)
     printf("RSS: %.1f MB before mon_start, %.1f MB after (runtime %.1f MB); peak %.1f MB after "
            "load, %.1f MB at the end\n",
            rss_before, rss_loaded, rss_loaded - rss_before, hwm_loaded, hwm_end);
-    printf("load average (1 min) at the end: %.2f on %ld cores\n", load1, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("load average (1 min) at the end: %.2f on %ld cores\n", load1,
+           sysconf(_SC_NPROCESSORS_ONLN));
     if (rejected != 0)
         printf("WARNING: %lld readings rejected (figures invalid)\n", (long long)rejected);
 

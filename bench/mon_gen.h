@@ -30,20 +30,20 @@
 typedef enum { G_CH4, G_CO, G_O2, G_TEMP, G_WIND, G_RAIN, G_WATER, G_DISP, G_NTYPES } gen_type;
 
 typedef struct {
-    const char *label;        /* the registry's type (Chinese label) */
-    int interval_s;           /* as types.c */
+    const char *label; /* the registry's type (Chinese label) */
+    int interval_s;    /* as types.c */
     double normal_lo, normal_hi, exceed;
 } gen_type_info;
 
 static const gen_type_info gen_types[G_NTYPES] = {
-    [G_CH4] = {"甲烷", 30, 0.05, 0.50, 1.60},   /* orange (1.5 %) */
-    [G_CO] = {"一氧化碳", 30, 0.0, 15.0, 60.0}, /* orange (50 ppm) */
-    [G_O2] = {"氧气", 30, 20.3, 21.0, 18.5},     /* orange (below 19 %) */
-    [G_TEMP] = {"温度", 60, 18.0, 25.0, 31.0},   /* orange (30 °C) */
-    [G_WIND] = {"风速", 30, 0.5, 4.0, 4.0},      /* offline rule only */
-    [G_RAIN] = {"雨量", 300, 0.0, 1.0, 60.0},    /* rolling sum >= 50 mm */
+    [G_CH4] = {"甲烷", 30, 0.05, 0.50, 1.60},      /* orange (1.5 %) */
+    [G_CO] = {"一氧化碳", 30, 0.0, 15.0, 60.0},    /* orange (50 ppm) */
+    [G_O2] = {"氧气", 30, 20.3, 21.0, 18.5},       /* orange (below 19 %) */
+    [G_TEMP] = {"温度", 60, 18.0, 25.0, 31.0},     /* orange (30 °C) */
+    [G_WIND] = {"风速", 30, 0.5, 4.0, 4.0},        /* offline rule only */
+    [G_RAIN] = {"雨量", 300, 0.0, 1.0, 60.0},      /* rolling sum >= 50 mm */
     [G_WATER] = {"水位", 300, 99.0, 101.0, 108.0}, /* per-sensor rule: 105/107/110 */
-    [G_DISP] = {"位移", 600, -1.0, 1.0, 40.0},   /* per-sensor rate: 20 mm in 1 h */
+    [G_DISP] = {"位移", 600, -1.0, 1.0, 40.0},     /* per-sensor rate: 20 mm in 1 h */
 };
 
 /* Type of the k-th sensor (0..99) of an object. */

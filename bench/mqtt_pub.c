@@ -105,13 +105,13 @@ static void load_list(const char *path)
         sensor *s = &sensors[nsensors];
         memset(s, 0, sizeof *s);
         char type[64], role[16];
-        if (sscanf(line, "%ld\t%23s\t%15s\t%23s\t%63s\t%15s", &s->id, s->code, s->region,
-                   s->object, type, role) != 6)
+        if (sscanf(line, "%ld\t%23s\t%15s\t%23s\t%63s\t%15s", &s->id, s->code, s->region, s->object,
+                   type, role) != 6)
             die(path, "bad line");
         s->type = gen_type_by_label(type);
         s->probe = strcmp(role, "probe") == 0;
-        if (!s->probe && (nobjects == 0 || strcmp(sensors[objects[nobjects - 1].first].object,
-                                                  s->object) != 0)) {
+        if (!s->probe && (nobjects == 0 ||
+                          strcmp(sensors[objects[nobjects - 1].first].object, s->object) != 0)) {
             if (nobjects == ocap) {
                 ocap = ocap ? ocap * 2 : 256;
                 objects = realloc(objects, ocap * sizeof *objects);
@@ -254,9 +254,9 @@ static void *worker_main(void *arg)
             ob->next = (ob->next + 1) % ob->n;
             int64_t ts = now_ms > s->last_ts ? now_ms : s->last_ts + 1;
             s->last_ts = ts;
-            len += (size_t)snprintf(buf + len, cap - len, "%s{\"sensor\":\"%s\",\"ts\":%lld,\"value\":%.3f}",
-                                    k ? "," : "", s->code, (long long)ts,
-                                    gen_value(s->type, exceed, &rng));
+            len += (size_t)snprintf(
+                buf + len, cap - len, "%s{\"sensor\":\"%s\",\"ts\":%lld,\"value\":%.3f}",
+                k ? "," : "", s->code, (long long)ts, gen_value(s->type, exceed, &rng));
         }
         len += (size_t)snprintf(buf + len, cap - len, "]}");
         char topic[96];
@@ -427,8 +427,8 @@ static int run_latency(size_t k, const char *http, const char *token, double pro
         sensor *s = &sensors[probes[i]];
         char topic[128], payload[96];
         snprintf(topic, sizeof topic, "yingji/v1/%s/%s/%s", s->region, s->object, s->code);
-        int len = snprintf(payload, sizeof payload, "{\"ts\":%lld,\"value\":2.5}",
-                           (long long)wall_ms());
+        int len =
+            snprintf(payload, sizeof payload, "{\"ts\":%lld,\"value\":2.5}", (long long)wall_ms());
         pthread_mutex_lock(&lat_mu);
         probe_sent[s->id] = mono_s();
         pthread_mutex_unlock(&lat_mu);
@@ -515,7 +515,8 @@ int main(int argc, char **argv)
     mosquitto_lib_init();
     int rc;
     if (lat > 0) {
-        const char *http = arg(argc, argv, "--http", NULL), *token = arg(argc, argv, "--token", NULL);
+        const char *http = arg(argc, argv, "--http", NULL),
+                   *token = arg(argc, argv, "--token", NULL);
         if (http == NULL || token == NULL)
             die("--latency", "needs --http HOST:PORT and --token T");
         rc = run_latency(lat, http, token, strtod(arg(argc, argv, "--probe-rate", "20"), NULL),

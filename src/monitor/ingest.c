@@ -1635,9 +1635,9 @@ static void run_timers(yj_conn *c, int64_t now, bool all)
     if (!retain.active && (all || now - g.last_retain >= RETAIN_EVERY_MS)) {
         g.last_retain = now;
         retain = (retain_pass){.active = true,
-                                  .cursor = -1,
-                                  .cutoff = now - (int64_t)g.cfg.retention_days * 86400000LL,
-                                  .now = now};
+                               .cursor = -1,
+                               .cutoff = now - (int64_t)g.cfg.retention_days * 86400000LL,
+                               .now = now};
     }
     while (retain.active) {
         if (retain_step(c, &err) != YJ_OK) {

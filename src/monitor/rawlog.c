@@ -410,8 +410,7 @@ static yj_code insert_chunk(yj_conn *c, size_t *done, yj_err *err)
             skipped++; /* merged before (a crash between merge and log delete) */
             continue;
         }
-        rc = agg_add(c, "reading_min", &amin, r->sensor_id, (r->ts / 60000) * 60000, r->value,
-                     err);
+        rc = agg_add(c, "reading_min", &amin, r->sensor_id, (r->ts / 60000) * 60000, r->value, err);
         if (rc == YJ_OK)
             rc = agg_add(c, "reading_hour", &ahour, r->sensor_id, (r->ts / 3600000) * 3600000,
                          r->value, err);

@@ -95,7 +95,7 @@ static void test_append_merge_aggregate(void **state)
     assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM reading"), 0);
     assert_true(exists(db->store, 7, T0 + 3000));      /* i = 156: sensor 7, 4th second */
     assert_false(exists(db->store, 7, T0 + 3000 + 1)); /* no such reading */
-    assert_false(exists(db->store, 51, T0));            /* no such sensor */
+    assert_false(exists(db->store, 51, T0));           /* no such sensor */
 
     /* not due: fewer rows than a merge takes and younger than its age */
     assert_int_equal(step(db->store, false), 0);
@@ -224,22 +224,23 @@ static void test_migration_from_v6(void **state)
     while (upto < n && m[upto].version <= 6)
         upto++;
     assert_int_equal(yj_store_migrate(s, m, upto, &err), YJ_OK);
-    fx_exec(s, "INSERT INTO reading (id, sensor_id, ts, value, rx, flags) VALUES"
-               " (1, 1, 1000, 1.0, 1000, 0), (2, 1, 2000, 2.0, 2000, 1),"
-               " (3, 2, 1000, 3.0, 1000, 0), (4, 2, 2000, 4.0, 2000, 0), (5, 1, 3000, 5.0, 3000, 0);"
-               "INSERT INTO rollup_state (name, wm) VALUES ('reading', 3);");
+    fx_exec(s,
+            "INSERT INTO reading (id, sensor_id, ts, value, rx, flags) VALUES"
+            " (1, 1, 1000, 1.0, 1000, 0), (2, 1, 2000, 2.0, 2000, 1),"
+            " (3, 2, 1000, 3.0, 1000, 0), (4, 2, 2000, 4.0, 2000, 0), (5, 1, 3000, 5.0, 3000, 0);"
+            "INSERT INTO rollup_state (name, wm) VALUES ('reading', 3);");
     assert_int_equal(yj_store_migrate(s, m, n, &err), YJ_OK);
     assert_int_equal(fx_count(s, "SELECT COUNT(*) FROM reading"), 3);
     assert_int_equal(fx_count(s, "SELECT SUM(flags) FROM reading"), 1);
     assert_int_equal(fx_count(s, "SELECT COUNT(*) FROM reading_log"), 2);
     assert_int_equal(fx_count(s, "SELECT CAST(SUM(value) AS INTEGER) FROM reading_log"), 9);
-    assert_int_equal(
-        fx_count(s, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_state'"), 0);
+    assert_int_equal(fx_count(s, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_state'"),
+                     0);
     /* (sensor, ts) is the key of the new table */
     yj_conn *c = yj_store_acquire(s);
-    assert_int_equal(yj_exec(c, "INSERT INTO reading (sensor_id, ts, value, rx) VALUES (1, 1000, 9, 9)",
-                             &err),
-                     YJ_ECONFLICT);
+    assert_int_equal(
+        yj_exec(c, "INSERT INTO reading (sensor_id, ts, value, rx) VALUES (1, 1000, 9, 9)", &err),
+        YJ_ECONFLICT);
     yj_store_release(s, c);
     yj_store_close(s);
     static const char *const suffixes[] = {"", "-wal", "-shm"};
