@@ -3,7 +3,10 @@
  *
  * Each connected client has a bounded queue of formatted events.  The event
  * bus (core/events.h) calls sse_publish for every event; it is delivered to
- * the clients whose region contains the event's region.  A slow client
+ * the clients whose region contains the event's region and whose role may
+ * read what it is about (an "alarm" event needs alarm read permission, a
+ * "record" event read permission on its registry, any other event type
+ * the permission of the resource named like it).  A slow client
  * whose queue is full loses the oldest events and is told so with an
  * "event: overflow" (the browser then reloads what it shows) — one slow
  * browser never blocks the publisher.
@@ -32,6 +35,7 @@ struct sse_client {
     struct sse_client *next;
     char region[16];
     int64_t enterprise;
+    yj_role role;
     char *queue[QUEUE_LEN];
     int head, count;
     bool overflowed, greeted, ping_due, parked;
@@ -66,6 +70,13 @@ static void sse_publish(const char *type, const char *region, const json_t *data
     /* an event that names its enterprise also reaches that enterprise's users */
     json_t *ent = json_object_get(data, "enterprise_id");
     int64_t owner = json_is_integer(ent) ? json_integer_value(ent) : 0;
+    /* what the event is about: a record event names its registry */
+    const char *resource = type;
+    if (strcmp(type, "record") == 0) {
+        resource = json_string_value(json_object_get(data, "registry"));
+        if (resource == NULL)
+            resource = "";
+    }
     pthread_mutex_lock(&mu);
     event_seq++;
     for (sse_client *c = clients; c; c = c->next) {
@@ -73,6 +84,8 @@ static void sse_publish(const char *type, const char *region, const json_t *data
         if (strncmp(region, c->region, strlen(c->region)) != 0)
             continue;
         if (c->enterprise && c->enterprise != owner)
+            continue;
+        if (!perm_allowed(c->role, resource, YJ_ACT_READ))
             continue;
         size_t n = strlen(payload) + strlen(type) + 64;
         char *msg = malloc(n);
@@ -152,6 +165,7 @@ sse_client *sse_client_open(const yj_user *u, sse_conn_fn wake, void *conn)
     /* Enterprise users get no region-wide events (they would leak other
      * enterprises' activity), only events naming their own enterprise. */
     c->enterprise = u->role == YJ_ROLE_ENTERPRISE ? u->enterprise_id : 0;
+    c->role = u->role;
     c->wake = wake;
     c->conn = conn;
     c->last_write_ms = yj_now_ms();

@@ -879,6 +879,8 @@ yj_code alarm_group_create(yj_store *s, const yj_user *u, const json_t *in, json
         rc = audit_append(c, u->username, "create", "alarm_group", id, NULL, after, err);
     }
     if (rc == YJ_OK)
+        rc = mon_config_changed(c, err);
+    if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
     else
         yj_tx_rollback(c);

@@ -44,6 +44,12 @@
 #define RETAIN_EVERY_MS (3600 * 1000LL)
 #define RAW_MAX         2048
 
+/* The generations of everything the runtime is built from; a change made
+ * by any process shows here (registry writes bump their table's). */
+#define CONFIG_GEN_SQL                                                                             \
+    "SELECT COALESCE(SUM(gen), 0) FROM table_generation"                                           \
+    " WHERE name IN ('sensor', 'monitored_object', 'enterprise', 'monitor_config')"
+
 enum { F_LATE = 1, F_OLD = 2, F_SUPPRESSED = 4 };
 
 typedef struct {
@@ -103,7 +109,7 @@ typedef struct runtime {
     size_t nent_users;
 } runtime;
 
-typedef enum { JOB_READINGS, JOB_TICK, JOB_MALFORMED } job_kind;
+typedef enum { JOB_READINGS, JOB_TICK, JOB_REJECT } job_kind;
 
 typedef struct job {
     struct job *next;
@@ -114,6 +120,8 @@ typedef struct job {
     const char *origin, *gw_region, *raw;
     size_t raw_len;
     const char *detail;
+    mon_reject reason;  /* JOB_REJECT */
+    const char *sensor; /* JOB_REJECT: sensor code, or NULL */
     int64_t tick_now;
     /* outcome, written by the writer */
     uint8_t *outcome; /* per reading: 0 accepted, reason + 1 rejected */
@@ -137,6 +145,7 @@ static struct {
     pthread_cond_t qcv, donecv;
     job *qhead, *qtail;
     int64_t start_ms, last_retain, last_tick;
+    int64_t config_gen; /* CONFIG_GEN_SQL when the runtime was loaded */
     /* counters for /metrics */
     atomic_llong accepted[MON_SRC_COUNT], rejected[MON_SRC_COUNT][MON_REJ_COUNT];
     atomic_llong late, alarms_raised, suppressed, commits, reading_rows;
@@ -344,6 +353,7 @@ static int status_code(const char *s)
 typedef struct {
     int64_t id, sensor_id;
     char type[48];
+    char region[16]; /* a type rule applies to sensors inside this region */
     mon_rule rule;
     bool enabled;
     char name[96];
@@ -488,11 +498,10 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
     mon_raw_each(latest_from_log, rt);
 
     /* stored rules */
-    st = yj_prepare(
-        c,
-        "SELECT id, kind, sensor_type, sensor_id, params, enabled, name FROM monitor_rule"
-        " ORDER BY id",
-        err);
+    st = yj_prepare(c,
+                    "SELECT id, kind, sensor_type, sensor_id, params, enabled, name, region_code"
+                    " FROM monitor_rule ORDER BY id",
+                    err);
     if (st == NULL)
         goto fail;
     while ((r = yj_step(st, err)) == 1) {
@@ -503,6 +512,7 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
                     .enabled = yj_col_int(st, 5) != 0};
         copy_text(d.type, sizeof d.type, st, 2);
         copy_text(d.name, sizeof d.name, st, 6);
+        copy_text(d.region, sizeof d.region, st, 7);
         bool ok = kind >= 0 && mon_rule_from_json((mon_rule_kind)kind, p, &d.rule, NULL) == YJ_OK;
         json_decref(p);
         if (!ok) {
@@ -560,9 +570,22 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
         free(def_first);
         goto oom;
     }
-    for (size_t k = 0; k < ndb; k++)
-        if (db[k].sensor_id && db[k].rule.kind != MON_RULE_MULTI)
+    /* type rules (few) apart, so each sensor does not walk every rule */
+    size_t *by_type = malloc((ndb + 1) * sizeof *by_type);
+    size_t nbt = 0;
+    if (by_type == NULL) {
+        free(def_first);
+        free(by_sensor);
+        goto oom;
+    }
+    for (size_t k = 0; k < ndb; k++) {
+        if (db[k].rule.kind == MON_RULE_MULTI)
+            continue;
+        if (db[k].sensor_id)
             by_sensor[nby++] = k;
+        else
+            by_type[nbt++] = k;
+    }
     sort_db = db;
     qsort(by_sensor, nby, sizeof *by_sensor, cmp_by_sensor);
 
@@ -586,11 +609,21 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
             for (size_t x = lo; x < nby && db[by_sensor[x]].sensor_id == s->id; x++)
                 if (db[by_sensor[x]].rule.kind == (mon_rule_kind)kind)
                     pick = db[by_sensor[x]].enabled ? (long)by_sensor[x] : -2;
-            if (pick == -1)
-                for (size_t k = 0; k < ndb; k++)
-                    if (db[k].rule.kind == (mon_rule_kind)kind && db[k].sensor_id == 0 &&
-                        strcmp(db[k].type, tlabel) == 0)
-                        pick = db[k].enabled ? (long)k : -2;
+            /* a type rule of the sensor's own region or one above it: the
+             * most specific region wins, then the newest rule (a county's
+             * rule never reaches a sensor in another county) */
+            if (pick == -1) {
+                size_t best_len = 0;
+                for (size_t x = 0; x < nbt; x++) {
+                    const dbrule *d = &db[by_type[x]];
+                    size_t len = strlen(d->region);
+                    if (d->rule.kind != (mon_rule_kind)kind || strcmp(d->type, tlabel) != 0 ||
+                        strncmp(s->region, d->region, len) != 0 || (pick != -1 && len < best_len))
+                        continue;
+                    best_len = len;
+                    pick = d->enabled ? (long)by_type[x] : -2;
+                }
+            }
             if (pick == -1 && s->type >= 0)
                 for (size_t k = def_first[s->type]; k < def_first[s->type + 1]; k++)
                     if (rt->rules[k].rule.kind == (mon_rule_kind)kind)
@@ -600,6 +633,7 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
             if (!add_state(rt, &stcap, &rt->rules[pick].rule, (uint32_t)i)) {
                 free(def_first);
                 free(by_sensor);
+                free(by_type);
                 goto oom;
             }
         }
@@ -607,6 +641,7 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
     }
     free(def_first);
     free(by_sensor);
+    free(by_type);
 
     /* multi-sensor rules: the state belongs to the first member; every
      * member lists it in mrefs so its readings re-evaluate the rule */
@@ -1252,6 +1287,13 @@ static yj_code insert_reject(yj_conn *c, const job *j, const mon_reading *in, in
             yj_bind_real(st, 8, in->value);
         else
             yj_bind_null(st, 8);
+    } else if (j->sensor) {
+        yj_bind_text(st, 4, j->sensor);
+        if (s)
+            yj_bind_int(st, 5, s->id);
+        else
+            yj_bind_null(st, 5);
+        yj_bind_text(st, 6, s ? s->region : NULL);
     }
     yj_bind_text(st, 9, mon_reject_name((mon_reject)reason));
     const char *detail =
@@ -1284,8 +1326,9 @@ static yj_code commit_batch(yj_conn *c, job **jobs, size_t njobs, const op_list 
     }
     for (size_t k = 0; k < njobs && rc == YJ_OK; k++) {
         job *j = jobs[k];
-        if (j->kind == JOB_MALFORMED) {
-            rc = insert_reject(c, j, NULL, MON_REJ_MALFORMED, NULL, now, err);
+        if (j->kind == JOB_REJECT) {
+            rc = insert_reject(c, j, NULL, (int)j->reason,
+                               j->sensor ? find_code(&g.rt, j->sensor) : NULL, now, err);
             continue;
         }
         for (size_t i = 0; i < j->n && rc == YJ_OK; i++) {
@@ -1342,9 +1385,9 @@ static void finish_jobs(job **jobs, size_t njobs, yj_code rc, const yj_err *err)
             atomic_fetch_add(&g.late, j->res.late);
             for (int r = 0; r < MON_REJ_COUNT; r++)
                 atomic_fetch_add(&g.rejected[j->src][r], j->res.rejected[r]);
-        } else if (rc == YJ_OK && j->kind == JOB_MALFORMED) {
-            j->res.rejected[MON_REJ_MALFORMED] = 1;
-            atomic_fetch_add(&g.rejected[j->src][MON_REJ_MALFORMED], 1);
+        } else if (rc == YJ_OK && j->kind == JOB_REJECT) {
+            j->res.rejected[j->reason] = 1;
+            atomic_fetch_add(&g.rejected[j->src][j->reason], 1);
         }
         j->done = true;
     }
@@ -1357,6 +1400,10 @@ static void do_reload(yj_conn *c)
     runtime fresh;
     yj_err err;
     yj_err_clear(&err);
+    /* read before loading: a change during the load triggers another */
+    int64_t gen = 0;
+    if (yj_query_int(c, CONFIG_GEN_SQL, NULL, &gen, NULL) == YJ_OK)
+        g.config_gen = gen;
     pthread_rwlock_wrlock(&g.lock);
     if (load_runtime(c, &g.rt, &fresh, &err) == YJ_OK) {
         runtime_free(&g.rt);
@@ -1623,6 +1670,11 @@ static void run_timers(yj_conn *c, int64_t now, bool all)
     yj_err err;
     yj_err_clear(&err);
     pub_list pubs = {0};
+    /* sensors, rules or groups changed by another process (yingji ingest-kj,
+     * another API node): reload, as for a change made here */
+    int64_t gen = 0;
+    if (yj_query_int(c, CONFIG_GEN_SQL, NULL, &gen, NULL) == YJ_OK && gen != g.config_gen)
+        do_reload(c);
     /* a test clock tick: everything logged is merged (and aggregated) first */
     if (all && mon_raw_flush(c, &err) != YJ_OK)
         yj_log(YJ_LOG_ERROR, "monitor.merge_failed", "%s", err.message);
@@ -1743,6 +1795,11 @@ static void on_event(const char *type, const char *region, const json_t *data, v
         atomic_store(&g.reload, true);
 }
 
+yj_code mon_config_changed(yj_conn *c, yj_err *err)
+{
+    return yj_generation_bump(c, "monitor_config", err);
+}
+
 void mon_reload(void)
 {
     atomic_store(&g.reload, true);
@@ -1771,6 +1828,8 @@ yj_code mon_start(yj_store *s, const mon_config *cfg, yj_err *err)
     g.last_retain = g.last_tick = yj_now_ms();
     retain.active = false;
     yj_conn *c = yj_store_acquire(s);
+    if (yj_query_int(c, CONFIG_GEN_SQL, NULL, &g.config_gen, NULL) != YJ_OK)
+        g.config_gen = 0;
     /* readings committed but not yet merged (a kill -9 leaves them in the log) */
     yj_code rc = mon_raw_load(c, err);
     if (rc == YJ_OK)
@@ -1872,12 +1931,27 @@ yj_code mon_ingest(const mon_reading *r, size_t n, mon_source src, const char *o
 yj_code mon_ingest_malformed(mon_source src, const char *origin, const char *raw, size_t len,
                              const char *detail, yj_err *err)
 {
-    job j = {.kind = JOB_MALFORMED,
+    job j = {.kind = JOB_REJECT,
              .src = src,
              .origin = origin,
              .raw = raw,
              .raw_len = len,
-             .detail = detail};
+             .detail = detail,
+             .reason = MON_REJ_MALFORMED};
+    return submit(&j, err);
+}
+
+yj_code mon_ingest_reject(mon_source src, const char *origin, mon_reject reason,
+                          const char *sensor_code, const char *detail, yj_err *err)
+{
+    if ((unsigned)reason >= MON_REJ_COUNT)
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "bad reject reason %d", (int)reason);
+    job j = {.kind = JOB_REJECT,
+             .src = src,
+             .origin = origin,
+             .detail = detail,
+             .reason = reason,
+             .sensor = sensor_code};
     return submit(&j, err);
 }
 

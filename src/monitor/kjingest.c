@@ -13,8 +13,10 @@
  *   AQMT  5-minute statistics -> kj_stat (max, min, avg per period).
  * Whatever cannot be used is a reject with its reason: the parser's
  * (field_count, bad_number, truncated ...) and the platform's (unknown
- * mine, unknown sensor type, and the usual reading rejects).  Parser
- * rejects are stored in reading_reject like every other reject.
+ * mine, unknown sensor type, and the usual reading rejects).  Every
+ * reject is stored in reading_reject like any other (the file report keeps
+ * the KJ-specific reason names; the stored reason is the platform's:
+ * unknown mine -> unknown_sensor, bad definition -> malformed ...).
  */
 #include "kj.h"
 #include "monitor.h"
@@ -25,6 +27,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +47,43 @@ static void bump(json_t *obj, const char *key, json_int_t n)
 {
     json_t *v = json_object_get(obj, key);
     json_object_set_new(obj, key, json_integer(json_integer_value(v) + n));
+}
+
+/* Rejects found while the definitions' transaction is open: stored after
+ * it commits (the ingest writer needs the write lock that transaction holds). */
+typedef struct {
+    mon_reject reason;
+    char code[96];
+    char detail[240];
+} kj_note;
+
+typedef struct {
+    kj_note *v;
+    size_t n, cap;
+    json_t *rejected; /* the file report's counts by KJ reason */
+} kj_notes;
+
+static void note(kj_notes *l, const char *key, mon_reject reason, const char *code, const char *fmt,
+                 ...) __attribute__((format(printf, 5, 6)));
+static void note(kj_notes *l, const char *key, mon_reject reason, const char *code, const char *fmt,
+                 ...)
+{
+    bump(l->rejected, key, 1);
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 16;
+        kj_note *p = realloc(l->v, nc * sizeof *p);
+        if (p == NULL)
+            return; /* counted in the report; the stored row is lost to OOM only */
+        l->v = p;
+        l->cap = nc;
+    }
+    kj_note *x = &l->v[l->n++];
+    x->reason = reason;
+    snprintf(x->code, sizeof x->code, "%s", code ? code : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->detail, sizeof x->detail, fmt, ap);
+    va_end(ap);
 }
 
 static void sensor_code(const kj_record *r, char *out, size_t n)
@@ -66,19 +106,22 @@ static int64_t id_by_code(yj_conn *c, const char *table, const char *code)
 }
 
 /* Create the sensor of a definition record (AQMC / AQKC) if missing. */
-static yj_code define_sensor(yj_conn *c, const yj_user *u, const kj_record *r, json_t *rejected,
+static yj_code define_sensor(yj_conn *c, const yj_user *u, const kj_record *r, kj_notes *notes,
                              int *created, yj_err *err)
 {
     char code[96];
     sensor_code(r, code, sizeof code);
+    const char *tname = kj_table_name(r->table);
     int64_t obj = id_by_code(c, "monitored_object", r->mine);
     if (obj == 0) {
-        bump(rejected, "unknown_mine", 1);
+        note(notes, "unknown_mine", MON_REJ_UNKNOWN, code,
+             "[unknown_mine] %s 测点定义：煤矿编码 %s 不是已登记的监测对象", tname, r->mine);
         return YJ_OK;
     }
     int type = r->table == KJ_AQKC ? mon_type_find("开关量") : mon_type_find(r->type);
     if (type < 0) {
-        bump(rejected, "unknown_type", 1);
+        note(notes, "unknown_type", MON_REJ_MALFORMED, code,
+             "[unknown_type] %s 测点定义：未知的传感器类型“%s”", tname, r->type);
         return YJ_OK;
     }
     int64_t sid = id_by_code(c, "sensor", code);
@@ -120,7 +163,8 @@ static yj_code define_sensor(yj_conn *c, const yj_user *u, const kj_record *r, j
             return rc;
         }
         if (rc != YJ_OK) {
-            bump(rejected, "bad_definition", 1);
+            note(notes, "bad_definition", MON_REJ_MALFORMED, code,
+                 "[bad_definition] %s 测点定义无效：%s", tname, e2.message);
             return YJ_OK;
         }
         (*created)++;
@@ -175,19 +219,20 @@ static yj_code define_sensor(yj_conn *c, const yj_user *u, const kj_record *r, j
             return rc;
         }
         json_decref(params);
-        bump(rejected, "bad_definition", 1);
+        note(notes, "bad_definition", MON_REJ_MALFORMED, code,
+             "[bad_definition] %s 测点的报警/断电/复电值无效", tname);
     }
     return YJ_OK;
 }
 
-static yj_code store_stat(yj_conn *c, const kj_record *r, json_t *rejected, int64_t *stored,
+static yj_code store_stat(yj_conn *c, const kj_record *r, kj_notes *notes, int64_t *stored,
                           yj_err *err)
 {
     char code[96];
     sensor_code(r, code, sizeof code);
     int64_t sid = id_by_code(c, "sensor", code);
     if (sid == 0) {
-        bump(rejected, "unknown_sensor", 1);
+        note(notes, "unknown_sensor", MON_REJ_UNKNOWN, code, "AQMT 5 分钟统计：未知测点");
         return YJ_OK;
     }
     yj_stmt *st = yj_prepare(c,
@@ -208,7 +253,7 @@ static yj_code store_stat(yj_conn *c, const kj_record *r, json_t *rejected, int6
     if (rr < 0)
         return YJ_EINTERNAL;
     if (ch == 0)
-        bump(rejected, "duplicate", 1);
+        note(notes, "duplicate", MON_REJ_DUPLICATE, code, "AQMT 5 分钟统计：该时段已导入");
     else
         (*stored)++;
     return YJ_OK;
@@ -247,8 +292,9 @@ yj_code mon_ingest_kj(yj_store *s, const char *path, json_t **report, yj_err *er
         bump(rejected, "more_rejects_not_listed", (json_int_t)f.unlisted);
 
     /* definitions first, in one transaction; then make the runtime see them */
-    int created = 0;
+    int created = 0, ndefs = 0;
     int64_t stats = 0;
+    kj_notes notes = {.rejected = rejected};
     yj_user u = system_user();
     yj_conn *c = yj_store_acquire(s);
     if (rc == YJ_OK)
@@ -257,12 +303,13 @@ yj_code mon_ingest_kj(yj_store *s, const char *path, json_t **report, yj_err *er
         for (size_t i = 0; i < f.nrecs && rc == YJ_OK; i++) {
             const kj_record *r = &f.recs[i];
             if (r->table == KJ_AQMC || r->table == KJ_AQKC) {
+                ndefs++;
                 json_int_t before = 0;
                 const char *k;
                 json_t *v;
                 json_object_foreach(rejected, k, v)
                     before += json_integer_value(v);
-                rc = define_sensor(c, &u, r, rejected, &created, err);
+                rc = define_sensor(c, &u, r, &notes, &created, err);
                 json_int_t after = 0;
                 json_object_foreach(rejected, k, v)
                     after += json_integer_value(v);
@@ -270,19 +317,28 @@ yj_code mon_ingest_kj(yj_store *s, const char *path, json_t **report, yj_err *er
                     bump(accepted, kj_table_name(r->table), 1);
             } else if (r->table == KJ_AQMT) {
                 int64_t b = stats;
-                rc = store_stat(c, r, rejected, &stats, err);
+                rc = store_stat(c, r, &notes, &stats, err);
                 if (stats > b)
                     bump(accepted, "AQMT", 1);
             }
         }
+        /* sensors created here bump the sensor generation; the points'
+         * rules are monitor configuration: a running server reloads both */
+        if (rc == YJ_OK && ndefs)
+            rc = mon_config_changed(c, err);
         if (rc == YJ_OK)
             rc = yj_tx_commit(c, err);
         else
             yj_tx_rollback(c);
     }
     yj_store_release(s, c);
-    if (rc == YJ_OK && created)
+    if (rc == YJ_OK && ndefs)
         mon_reload();
+    /* the definitions' and statistics' rejects, stored now the lock is free */
+    for (size_t i = 0; i < notes.n && rc == YJ_OK; i++)
+        rc = mon_ingest_reject(MON_SRC_KJ, origin, notes.v[i].reason,
+                               notes.v[i].code[0] ? notes.v[i].code : NULL, notes.v[i].detail, err);
+    free(notes.v);
 
     /* values: AQSS analog readings, then AQKD switch states (separately, so
      * the report can say which table a reject came from) */
@@ -371,8 +427,10 @@ static void *watch_main(void *arg)
         DIR *d = opendir(w.dir);
         struct dirent *e;
         while (d && (e = readdir(d)) != NULL && !atomic_load(&w.stop)) {
-            if (e->d_name[0] == '.')
-                continue;
+            size_t nl = strlen(e->d_name);
+            if (e->d_name[0] == '.' || (nl > 4 && (strcmp(e->d_name + nl - 4, ".tmp") == 0 ||
+                                                   strcmp(e->d_name + nl - 5, ".part") == 0)))
+                continue; /* hidden, or still being copied in under a temporary name */
             char path[1200];
             snprintf(path, sizeof path, "%s/%s", w.dir, e->d_name);
             struct stat sb;
@@ -390,7 +448,9 @@ static void *watch_main(void *arg)
                        (long long)json_integer_value(json_object_get(report, "accepted_total")),
                        (long long)json_integer_value(json_object_get(report, "rejected_total")));
                 move_to(w.dir, "done", e->d_name, report);
-            } else if (rc == YJ_EIO) {
+            } else if (rc != YJ_EINTERNAL) {
+                /* the file itself (unreadable, too big, not KJ at all):
+                 * retrying would not help */
                 yj_log(YJ_LOG_ERROR, "kj.unreadable", "%s", err.message);
                 json_t *r = json_pack("{s:s,s:s}", "file", path, "error", err.message);
                 move_to(w.dir, "failed", e->d_name, r);

@@ -203,8 +203,13 @@ yj_code mon_ingest(const mon_reading *r, size_t n, mon_source src, const char *o
 /* Record a payload that could not be decoded at all (one reject row). */
 yj_code mon_ingest_malformed(mon_source src, const char *origin, const char *raw, size_t len,
                              const char *detail, yj_err *err);
+/* Record one reject found outside the reading path (e.g. a KJ point
+ * definition naming an unknown mine): reason, the sensor code if any (its
+ * region, when the sensor is known, scopes who sees the reject), detail. */
+yj_code mon_ingest_reject(mon_source src, const char *origin, mon_reject reason,
+                          const char *sensor_code, const char *detail, yj_err *err);
 
-/* Run the timers now (gap detection, escalation, rollup, retention) with the
+/* Run the timers now (gap detection, escalation, retention) with the
  * given clock (ms); tests drive time with this. */
 void mon_tick(int64_t now_ms);
 /* Tests: the clock the engine uses (0 = real time). */
@@ -213,6 +218,11 @@ int64_t mon_now(void);
 
 /* Sensors/rules/groups changed in the store: reload the affected parts. */
 void mon_reload(void);
+/* Inside the transaction that changes alarm rules, maintenance windows or
+ * recipient groups: bumps the "monitor_config" generation, which every
+ * process's ingest writer watches (a rule made by `yingji ingest-kj`
+ * reaches a running server within a second). */
+yj_code mon_config_changed(yj_conn *c, yj_err *err);
 
 /* Counters for /metrics. */
 void mon_metrics(yj_buf *out);
@@ -258,8 +268,11 @@ bool mon_mqtt_connected(void);
 /* Ingest one KJ file: AQMC/AQKC define or update sensors, AQSS/AQMT give
  * readings, AQKD switch states.  Report per reason in *report (new object). */
 yj_code mon_ingest_kj(yj_store *s, const char *path, json_t **report, yj_err *err);
-/* Watch a directory: ingest new *.txt files, then move them to done/ or
- * failed/ below it.  Runs in its own thread until mon_stop(). */
+/* Watch a directory: ingest every regular file in it once it has not
+ * changed for 2 s (names starting with '.' or ending in .tmp/.part are
+ * left alone: still being copied), then move it to done/ (with its report)
+ * or, if the file itself is unusable, failed/; a store error leaves it for
+ * the next pass.  Runs in its own thread until mon_kj_stop(). */
 yj_code mon_kj_watch(yj_store *s, const char *dir, yj_err *err);
 void mon_kj_stop(void);
 

@@ -421,6 +421,8 @@ yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *i
                           after, err);
     }
     if (rc == YJ_OK)
+        rc = mon_config_changed(c, err);
+    if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
     else
         yj_tx_rollback(c);
@@ -469,6 +471,8 @@ yj_code mon_rule_delete(yj_store *s, const yj_user *u, int64_t id, yj_err *err)
         rc = audit_append(c, u->username, "delete", "monitor_rule", id, before, NULL, err);
         json_decref(before);
     }
+    if (rc == YJ_OK)
+        rc = mon_config_changed(c, err);
     if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
     else
@@ -536,6 +540,8 @@ yj_code mon_maintenance_add(yj_store *s, const yj_user *u, const json_t *in, jso
                           json_object_get(rec, "region_code"));
         rc = audit_append(c, u->username, "create", "maintenance_window", id, NULL, after, err);
     }
+    if (rc == YJ_OK)
+        rc = mon_config_changed(c, err);
     if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
     else

@@ -186,9 +186,8 @@ static json_t *cell_json(const column_map *m, char *cell, const char **why)
     double d;
     switch (t) {
     case YJ_F_REF:
-        /* an id (short number) or the referenced record's natural key */
-        if (strlen(cell) < 16 && parse_int(cell, &i))
-            return json_integer(i);
+        /* the referenced record's natural key, or its id (resolve_refs:
+         * natural keys may be all digits, like a mine's code) */
         return json_string(cell);
     case YJ_F_INT:
         if (!parse_int(cell, &i))
@@ -277,10 +276,18 @@ static yj_code resolve_refs(yj_conn *c, const yj_user *u, const yj_registry *r, 
         if (target == NULL || !json_is_string(v))
             continue;
         json_t *found = NULL;
-        if (yj_rec_find_key(c, &target->table, &sc, json_string_value(v), &found, NULL) != YJ_OK)
+        if (yj_rec_find_key(c, &target->table, &sc, json_string_value(v), &found, NULL) != YJ_OK) {
+            /* not a key: a short number is taken as the record's id (checked
+             * for existence and scope by validation like any id) */
+            long long id;
+            if (strlen(json_string_value(v)) < 16 && parse_int(json_string_value(v), &id)) {
+                json_object_set_new(obj, f->name, json_integer(id));
+                continue;
+            }
             return yj_err_set(err, YJ_EINVAL, f->name, "「%s」找不到%s为「%.64s」的%s", f->label,
                               registry_field(target, target->key_field)->label,
                               json_string_value(v), target->label);
+        }
         int64_t id = json_integer_value(json_object_get(found, "id"));
         json_decref(found);
         json_object_set_new(obj, f->name, json_integer(id));

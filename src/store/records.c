@@ -406,7 +406,7 @@ yj_code yj_rec_find_key(yj_conn *c, const yj_table *t, const yj_scope *sc, const
 
 /* ---- generations ------------------------------------------------------------- */
 
-static yj_code bump_generation(yj_conn *c, const yj_table *t, yj_err *err)
+yj_code yj_generation_bump(yj_conn *c, const char *name, yj_err *err)
 {
     yj_stmt *st = yj_prepare(c,
                              "INSERT INTO table_generation(name, gen) VALUES (?, 1)"
@@ -414,10 +414,15 @@ static yj_code bump_generation(yj_conn *c, const yj_table *t, yj_err *err)
                              err);
     if (st == NULL)
         return YJ_EINTERNAL;
-    yj_bind_text(st, 1, t->name);
+    yj_bind_text(st, 1, name);
     int r = yj_step(st, err);
     yj_stmt_done(st);
     return r < 0 ? YJ_EINTERNAL : YJ_OK;
+}
+
+static yj_code bump_generation(yj_conn *c, const yj_table *t, yj_err *err)
+{
+    return yj_generation_bump(c, t->name, err);
 }
 
 yj_code yj_table_generation(yj_conn *c, const yj_table *t, int64_t *gen, yj_err *err)

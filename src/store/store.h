@@ -189,6 +189,9 @@ yj_code yj_rec_delete(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t
  * insert, update and delete through this interface, so a reader can tell
  * whether anything changed since it cached a result (0 = never written). */
 yj_code yj_table_generation(yj_conn *c, const yj_table *t, int64_t *gen, yj_err *err);
+/* Bump a named generation inside the caller's transaction (for data kept
+ * outside record tables that other processes cache, e.g. alarm rules). */
+yj_code yj_generation_bump(yj_conn *c, const char *name, yj_err *err);
 /* True if code is a known region inside the scope prefix. */
 yj_code yj_region_check(yj_conn *c, const yj_scope *sc, const char *code, yj_err *err);
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  setupServer, REGISTRIES, regSchema, validRecord, assertError, desc, uniq, count, cli, csvDoc,
+  setupServer, REGISTRIES, M2_REGISTRIES, regSchema, validRecord, assertError, desc, uniq, count, cli, csvDoc,
   csvValue, anyEnterprise, csvColumns, parseCsv,
 } from './harness.mjs';
 
@@ -266,4 +266,51 @@ test('hazard sources name their enterprise by credit code in CSV', async () => {
   const r3 = await importCsv('hazard_source', csvDoc([header, [...good.slice(0, 2), String(entId), ...good.slice(3)]]));
   assert.equal(r3.status, 200, desc(r3));
   assert.equal(r3.json.unchanged, 1);
+});
+
+// M2 registries: monitored objects and sensors travel through CSV like the
+// others; a sensor row names its object by the object's code (natural key).
+for (const reg of M2_REGISTRIES) {
+  test(`M2 ${reg}: export has BOM and labels, re-import of the export changes nothing`, async () => {
+    const admin = await S.as('admin');
+    const ex = await S.api('GET', `/api/v1/registries/${reg}/export.csv?limit=200`, { auth: admin });
+    assert.equal(ex.status, 200, desc(ex));
+    assert.deepEqual(ex.buf.subarray(0, 3), BOM);
+    const rows = parseCsv(ex.buf.subarray(3).toString('utf8'));
+    assert.ok(rows.length >= 3, `${reg}: demo rows exported`);
+    const rs = regSchema(await S.schema(), reg);
+    for (const f of rs.fields) assert.ok(rows[0].includes(f.label), `${reg} header has ${f.label}`);
+    const before = await count(S, reg);
+    const im = await importCsv(reg, ex.buf);
+    assert.equal(im.status, 200, desc(im));
+    assert.deepEqual([im.json.created, im.json.updated, im.json.skipped], [0, 0, 0], desc(im));
+    assert.equal(await count(S, reg), before);
+  });
+}
+
+test('M2 sensor import: new sensors by object code; a bad type or range is reported by row and column', async () => {
+  const admin = await S.as('admin');
+  const ex = await S.api('GET', '/api/v1/registries/sensor/export.csv?limit=2', { auth: admin });
+  const [header, row] = parseCsv(ex.buf.subarray(3).toString('utf8'));
+  const rs = regSchema(await S.schema(), 'sensor');
+  const col = (name) => header.indexOf(rs.fields.find((f) => f.name === name).label);
+  assert.ok(col('code') >= 0 && col('type') >= 0 && col('range_hi') >= 0, header.join(','));
+  const fresh = (i) => { const r = [...row]; r[col('code')] = uniq(`CSV-SEN-${i}-`); r[col('name')] = `导入传感器${i}`; return r; };
+  const good = fresh(0);
+  const badType = fresh(1); badType[col('type')] = '不存在的类型';
+  const badRange = fresh(2); badRange[col('range_lo')] = 'abc';
+  const before = await count(S, 'sensor');
+  let r = await importCsv('sensor', csvDoc([header, good, badType, badRange]));
+  assertError(r, 422, 'invalid');
+  const errs = [...r.json.report.errors].sort((a, b) => a.row - b.row);
+  assert.equal(errs.length, 2, JSON.stringify(errs));
+  assert.ok([rs.fields.find((f) => f.name === 'type').label, 'type'].includes(errs[0].column), JSON.stringify(errs[0]));
+  assert.ok([rs.fields.find((f) => f.name === 'range_lo').label, 'range_lo'].includes(errs[1].column), JSON.stringify(errs[1]));
+  assert.equal(await count(S, 'sensor'), before, 'nothing written from a file with errors');
+  r = await importCsv('sensor', csvDoc([header, good, badType, badRange]), { skipBad: true });
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.created, 1);
+  const made = await S.api('GET', `/api/v1/registries/sensor?code=${encodeURIComponent(good[col('code')])}`, { auth: admin });
+  assert.equal(made.json.total, 1);
+  assert.equal(made.json.items[0].type, row[col('type')]);
 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   setupServer, startServe, freePort, sleep, REPO, ZEZHOU, GAOPING, CITY, assertError, desc, uniq,
-  sqlite,
+  sqlite, createRecord,
 } from './harness.mjs';
 
 // ---- a real mosquitto on a free loopback port ------------------------------------
@@ -150,7 +150,10 @@ for (const file of cases) {
     for (let i = 0; i < sensors.length; i++) {
       const got = await alarmsOf(sensors[i].id);
       const want = c.expect[i] ?? [];
-      const brief = got.map((a) => ({ rule_kind: a.rule_kind, level: a.level, count: a.count, cond: a.cond, actions: a.timeline.map((e) => e.action) }));
+      // the fields each expected alarm names (rule_kind, level, count, cond,
+      // actions; optionally last_value, peak ...)
+      const brief = got.map((a, k) => Object.fromEntries(Object.keys(want[k] ?? { rule_kind: 0, level: 0, count: 0, cond: 0, actions: 0 })
+        .map((key) => [key, key === 'actions' ? a.timeline.map((e) => e.action) : a[key]])));
       assert.deepEqual(brief, want, `${file} sensor ${i}: ${c.about}`);
     }
   });
@@ -376,6 +379,43 @@ test('rules: validation errors name the parameter', async () => {
   assert.ok(list.json.defaults.some((d) => d.sensor_type === '甲烷' && d.kind === 'threshold' && d.params.levels.yellow === 1));
 });
 
+test('a type rule applies inside its own region only; the most specific region wins', async () => {
+  const QINSHUI = '140521';
+  const zz = await makeSensor(await makeObject(await enterpriseIn(ZEZHOU)), '温度');
+  const qs = await makeSensor(await makeObject(await enterpriseIn(QINSHUI)), '温度');
+  // the city lowers the temperature threshold to 15 °C; 沁水 sets its own at 50 °C
+  let r = await call('admin', 'POST', '/api/v1/rules', { name: '全市温度', kind: 'threshold', sensor_type: '温度', params: { levels: { yellow: 15 } } });
+  assert.equal(r.status, 201, desc(r));
+  const cityRule = r.json;
+  assert.equal(cityRule.region_code, CITY);
+  r = await call('supervisor_qinshui', 'POST', '/api/v1/rules', { name: '沁水温度', kind: 'threshold', sensor_type: '温度', params: { levels: { yellow: 50 } } });
+  assert.equal(r.status, 201, desc(r));
+  const countyRule = r.json;
+  assert.equal(countyRule.region_code, QINSHUI);
+  try {
+    const now = Date.now();
+    r = await post([{ sensor: zz.code, ts: now, value: 20 }, { sensor: qs.code, ts: now, value: 20 }]);
+    assert.equal(r.json.accepted, 2, desc(r));
+    const zzAlarms = await alarmsOf(zz.id);
+    assert.equal(zzAlarms.length, 1, '泽州: the city rule (15 °C) applies');
+    assert.equal(zzAlarms[0].level, 3);
+    assert.equal(zzAlarms[0].rule_key, `r${cityRule.id}`);
+    assert.equal((await alarmsOf(qs.id)).length, 0, '沁水: its own rule (50 °C) wins over the city\'s');
+    // the county's rule never reaches another county, even switched off
+    r = await call('supervisor_qinshui', 'PUT', `/api/v1/rules/${countyRule.id}`, { name: '沁水温度', kind: 'threshold', sensor_type: '温度', enabled: false, params: { levels: { yellow: 50 } }, version: countyRule.version });
+    assert.equal(r.status, 200, desc(r));
+    const zz2 = await makeSensor(await makeObject(await enterpriseIn(ZEZHOU)), '温度');
+    r = await post([{ sensor: zz2.code, ts: now, value: 20 }]);
+    assert.equal((await alarmsOf(zz2.id)).length, 1, 'a disabled 沁水 rule does not switch 泽州 off');
+    // and 沁水's supervisor cannot touch the city's rule
+    r = await call('supervisor_qinshui', 'DELETE', `/api/v1/rules/${cityRule.id}`);
+    assertError(r, 404);
+  } finally {
+    assert.equal((await call('admin', 'DELETE', `/api/v1/rules/${countyRule.id}`)).status, 200);
+    assert.equal((await call('admin', 'DELETE', `/api/v1/rules/${cityRule.id}`)).status, 200);
+  }
+});
+
 // ---- MQTT end to end -----------------------------------------------------------------------
 function publish(topic, lines) {
   const r = spawnSync('mosquitto_pub', ['-p', String(broker.port), '-q', '1', '-t', topic, '-l'], { input: lines.join('\n') + '\n', encoding: 'utf8', timeout: 60000 });
@@ -396,14 +436,20 @@ test('MQTT: a published exceedance shows up as an alarm over the API and the SSE
   const ent = await enterpriseIn(ZEZHOU);
   const obj = await makeObject(ent);
   const s = await makeSensor(obj, '甲烷');
-  const auth = await as('duty');
   const ctl = new AbortController();
-  const events = [];
-  const stream = fetch(`${S.base}/api/v1/events`, { headers: { authorization: `Bearer ${auth.token}` }, signal: ctl.signal })
-    .then(async (res) => {
-      const dec = new TextDecoder();
-      for await (const chunk of res.body) events.push(dec.decode(chunk));
-    }).catch(() => {});
+  const listen = async (user) => {
+    const auth = await as(user);
+    const got = [];
+    const done = fetch(`${S.base}/api/v1/events`, { headers: { authorization: `Bearer ${auth.token}` }, signal: ctl.signal })
+      .then(async (res) => {
+        const dec = new TextDecoder();
+        for await (const chunk of res.body) got.push(dec.decode(chunk));
+      }).catch(() => {});
+    return { got, done };
+  };
+  const duty = await listen('duty');
+  const warehouse = await listen('warehouse'); // city-wide, but no alarm rights
+  const events = duty.got;
   await sleep(300);
   const now = Date.now();
   publish(`yingji/v1/${ZEZHOU}/${obj.code}/${s.code}`, [JSON.stringify({ ts: now - 1000, value: 0.4 }), JSON.stringify({ ts: now, value: 1.55 })]);
@@ -411,9 +457,15 @@ test('MQTT: a published exceedance shows up as an alarm over the API and the SSE
   assert.ok(alarms, 'alarm raised from MQTT');
   assert.equal(alarms[0].level, 2);
   const seen = await waitFor(async () => events.join('').includes(`"id":${alarms[0].id}`), 5000);
+  // a record event every role may read (a shelter) still reaches the warehouse keeper's stream
+  const { rec: sh } = await createRecord(S, await as('admin'), 'shelter');
+  const shelterSeen = await waitFor(async () => warehouse.got.join('').includes(`"id":${sh.id}`), 5000);
   ctl.abort();
-  await stream;
+  await duty.done;
+  await warehouse.done;
   assert.ok(seen, `SSE carried the alarm: ${events.join('').slice(-500)}`);
+  assert.ok(shelterSeen, `the warehouse stream is live: ${warehouse.got.join('').slice(-300)}`);
+  assert.doesNotMatch(warehouse.got.join(''), /event: alarm/, 'no alarm events to a role without alarm rights');
   // a malformed MQTT payload is recorded, not dropped
   publish(`yingji/v1/${ZEZHOU}/${obj.code}/${s.code}`, ['not json at all']);
   const rej = await waitFor(async () => (await call('admin', 'GET', '/api/v1/readings/rejects?reason=malformed')).json.items.find((x) => x.raw === 'not json at all'));

@@ -16,15 +16,23 @@ const S = setupServer();
 function ingest(...files) {
   return cli(['ingest-kj', '--db', S.db, '--json', ...files.map((f) => join(KJ, f))]);
 }
+// The mine as a monitored object (the KJ 煤矿编码 is the object code);
+// created once, by whichever test needs it first.  Returns its enterprise.
+async function ensureMine() {
+  const admin = await S.as('admin');
+  const ent = (await S.api('GET', `/api/v1/registries/enterprise?region=${ZEZHOU}&limit=1`, { auth: admin })).json.items[0];
+  const have = await S.api('GET', `/api/v1/registries/monitored_object?code=${MINE}&limit=1`, { auth: admin });
+  if (!have.json.items.some((o) => o.code === MINE)) {
+    const r = await S.api('POST', '/api/v1/registries/monitored_object', { auth: admin, body: {
+      code: MINE, name: '测试煤矿', kind: '煤矿', enterprise_id: ent.id, region_code: ent.region_code, lat: ent.lat, lon: ent.lon } });
+    assert.equal(r.status, 201, desc(r));
+  }
+  return ent;
+}
 function reports(out) { return out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)); }
 
 test('KJ files define sensors from AQMC/AQKC and store AQSS/AQKD readings; rules from the mine\'s alarm values', async () => {
-  // the mine as a monitored object (the KJ 煤矿编码 is the object code)
-  const admin = await S.as('admin');
-  const ent = (await S.api('GET', `/api/v1/registries/enterprise?region=${ZEZHOU}&limit=1`, { auth: admin })).json.items[0];
-  const r = await S.api('POST', '/api/v1/registries/monitored_object', { auth: admin, body: {
-    code: MINE, name: '测试煤矿', kind: '煤矿', enterprise_id: ent.id, region_code: ent.region_code, lat: ent.lat, lon: ent.lon } });
-  assert.equal(r.status, 201, desc(r));
+  const ent = await ensureMine();
 
   const out = ingest('good_utf8.txt');
   assert.equal(out.status, 0, out.stderr);
@@ -46,6 +54,27 @@ test('KJ files define sensors from AQMC/AQKC and store AQSS/AQKD readings; rules
   const again = reports(ingest('good_utf8.txt'))[0];
   assert.equal(again.accepted.AQSS, 0);
   assert.equal(again.rejected.duplicate, want.accepted.AQSS + want.accepted.AQKD + want.accepted.AQMT);
+
+  // The running server learns of the sensors and the mine's rule that the
+  // command (another process) made: a gateway reading for the new point is
+  // accepted, and 0.9 % is over the mine's own 报警值 0.8 (yellow) where the
+  // default rule would say blue.
+  const admin = await S.as('admin');
+  const gw = await S.api('POST', '/api/v1/gateways', { auth: admin, body: { name: '矿井网关', region_code: ZEZHOU } });
+  assert.equal(gw.status, 201, desc(gw));
+  let res = null;
+  for (let i = 0; i < 50 && !(res && res.accepted === 1); i++) {
+    if (i) await sleep(200);
+    const r = await S.api('POST', '/api/v1/readings', { headers: { 'x-api-key': gw.json.api_key },
+      body: { readings: [{ sensor: `${MINE}-001A01`, ts: Date.now(), value: 0.9 }] } });
+    assert.equal(r.status, 200, desc(r));
+    res = r.json;
+  }
+  assert.equal(res.accepted, 1, `the server never saw the new sensor: ${JSON.stringify(res)}`);
+  const sid = Number(sqlite(S.db, `SELECT id FROM sensor WHERE code = '${MINE}-001A01'`));
+  const alarms = (await S.api('GET', `/api/v1/alarms?sensor_id=${sid}`, { auth: admin })).json.items;
+  assert.equal(alarms.length, 1, JSON.stringify(alarms));
+  assert.equal(alarms[0].level, 3, 'the KJ rule (yellow 0.8), not the default (blue 0.75)');
 });
 
 test('GBK files are read; broken batches are rejected with the parser\'s reasons and stored', async () => {
@@ -63,6 +92,24 @@ test('GBK files are read; broken batches are rejected with the parser\'s reasons
   }
   const stored = sqlite(S.db, "SELECT COUNT(*) FROM reading_reject WHERE source = 'kj' AND detail LIKE '[field_count]%'").trim();
   assert.ok(Number(stored) > 0, 'parser rejects are stored');
+});
+
+test('the platform\'s own KJ rejects (unknown mine, unknown type, unknown AQMT point) are stored and queryable too', async () => {
+  // tests/kj/unknown_mine.txt parses cleanly; its mine 140525099999 is not a monitored object
+  await ensureMine();
+  const [rep] = reports(ingest('unknown_mine.txt'));
+  assert.deepEqual(rep.rejected, { unknown_mine: 1, unknown_type: 1, unknown_sensor: 2 }, JSON.stringify(rep));
+  const admin = await S.as('admin');
+  const r = await S.api('GET', '/api/v1/readings/rejects?limit=100', { auth: admin });
+  assert.equal(r.status, 200, desc(r));
+  const mine = r.json.items.filter((x) => x.origin === 'kj:unknown_mine.txt');
+  const by = (re) => mine.filter((x) => re.test(x.detail || '') || re.test(x.reason));
+  assert.equal(mine.length, 4, JSON.stringify(mine));
+  assert.equal(by(/\[unknown_mine\]/).length, 1);
+  assert.equal(by(/\[unknown_mine\]/)[0].reason, 'unknown_sensor');
+  assert.equal(by(/\[unknown_mine\]/)[0].sensor_code, '140525099999-009A01');
+  assert.equal(by(/\[unknown_type\]/)[0].reason, 'malformed');
+  assert.equal(by(/AQMT/).length, 1);
 });
 
 test('ingest-kj: an unreadable file makes the command fail, the others are still ingested', () => {
