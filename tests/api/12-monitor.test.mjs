@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   setupServer, startServe, freePort, sleep, REPO, ZEZHOU, GAOPING, CITY, assertError, desc, uniq,
-  sqlite, createRecord,
+  sqlite, createRecord, login,
 } from './harness.mjs';
 
 // ---- a real mosquitto on a free loopback port ------------------------------------
@@ -416,6 +416,64 @@ test('a type rule applies inside its own region only; the most specific region w
   }
 });
 
+test('recipient groups: bound to region x level x rule kind x industry; members must be inside the region', async () => {
+  const ents = (await call('admin', 'GET', `/api/v1/registries/enterprise?region=${ZEZHOU}&limit=200`)).json.items;
+  const entX = ents[0];
+  const entY = ents.find((e) => e.industry !== entX.industry);
+  assert.ok(entY, 'two industries in 泽州');
+  const name = uniq('泽州行业监管组');
+  // a 泽州 regulator in no other group (a person gets one message per alarm event)
+  const username = uniq('zz_regulator');
+  let r = await call('admin', 'POST', '/api/v1/users', { username, password: 'Group-Passw0rd!', role: 'supervisor', region_code: ZEZHOU, name: '泽州监管员' });
+  assert.equal(r.status, 201, desc(r));
+  const member = await login(S, username, 'Group-Passw0rd!');
+  r = await call('admin', 'POST', '/api/v1/alarm-groups', { name, region_code: ZEZHOU, min_level: 2, kinds: 'threshold', industries: entX.industry, members: ['duty_gaoping'] });
+  assertError(r, 422, 'invalid', 'members'); // 高平's officer cannot sit in a 泽州 group
+  r = await call('duty_zezhou', 'POST', '/api/v1/alarm-groups', { name, region_code: ZEZHOU, min_level: 2, members: [username] });
+  assertError(r, 403); // groups are rule configuration
+  r = await call('admin', 'POST', '/api/v1/alarm-groups', { name, region_code: ZEZHOU, min_level: 2, kinds: 'threshold', industries: entX.industry, members: [username] });
+  assert.equal(r.status, 201, desc(r));
+  const sx = await makeSensor(await makeObject(entX), '甲烷');
+  const sy = await makeSensor(await makeObject(entY), '甲烷');
+  const inboxOf = async (alarmId) => (await S.api('GET', '/api/v1/inbox?limit=500', { auth: member })).json.items
+    .filter((m) => m.alarm_id === alarmId && m.group_name === name);
+  const now = Date.now();
+  await post([{ sensor: sx.code, ts: now - 2000, value: 1.2 }, { sensor: sy.code, ts: now - 2000, value: 1.6 }]);
+  const [ax] = await alarmsOf(sx.id);
+  const [ay] = await alarmsOf(sy.id);
+  assert.equal(ax.level, 3);
+  assert.equal((await inboxOf(ax.id)).length, 0, 'yellow is below the group\'s orange');
+  assert.equal(ay.level, 2);
+  assert.equal((await inboxOf(ay.id)).length, 0, 'another industry');
+  await post([{ sensor: sx.code, ts: now - 1000, value: 1.6 }]); // upgraded to orange
+  const got = await inboxOf(ax.id);
+  assert.equal(got.length, 1, 'orange of the group\'s industry reaches its member');
+  assert.match(got[0].reason, /.+/);
+  const groups = await call('admin', 'GET', '/api/v1/alarm-groups');
+  assert.equal(groups.status, 200, desc(groups));
+  const mine = (groups.json.items ?? groups.json).find((g) => g.name === name);
+  assert.ok(mine, desc(groups));
+  assert.equal(mine.min_level, 2);
+  assert.equal(mine.members, username); // members as comma-separated usernames
+});
+
+test('retention: raw readings older than 30 days go at the retention pass; aggregates stay (minute ones 180 days)', async () => {
+  const s = await makeSensor(await makeObject(await enterpriseIn(ZEZHOU)), '温度');
+  const day = 86400000;
+  const now = Date.now();
+  const r = await post([200, 40, 10].map((d, i) => ({ sensor: s.code, ts: now - d * day, value: 20 + i })));
+  assert.equal(r.json.accepted, 3, desc(r));
+  await tick(0); // merges the log, then runs a whole retention pass
+  const n = (sql) => Number(sqlite(S.db, sql));
+  assert.equal(n(`SELECT COUNT(*) FROM reading WHERE sensor_id = ${s.id}`), 1, 'only the 10-day-old reading is kept raw');
+  assert.equal(n(`SELECT CAST(value AS INTEGER) FROM reading WHERE sensor_id = ${s.id}`), 22);
+  assert.equal(n(`SELECT COUNT(*) FROM reading_min WHERE sensor_id = ${s.id}`), 2, 'minute aggregates: 180 days');
+  assert.equal(n(`SELECT COUNT(*) FROM reading_hour WHERE sensor_id = ${s.id}`), 3, 'hour aggregates: kept');
+  const h = await call('admin', 'GET', `/api/v1/sensors/${s.id}/history?from=${now - 60 * day}&to=${now}&resolution=raw`);
+  assert.equal(h.status, 200, desc(h));
+  assert.deepEqual(h.json.points.map((p) => p[1]), [22]);
+});
+
 // ---- MQTT end to end -----------------------------------------------------------------------
 function publish(topic, lines) {
   const r = spawnSync('mosquitto_pub', ['-p', String(broker.port), '-q', '1', '-t', topic, '-l'], { input: lines.join('\n') + '\n', encoding: 'utf8', timeout: 60000 });
@@ -529,14 +587,39 @@ test('risk map: GeoJSON of sensors with state, alarms and resources in a bbox; b
   }
 });
 
-test('device health: online rate and handling times per county', async () => {
+test('device health: online rate and handling times per county and per owner', async () => {
   const day = new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 10);
+  // an alarm in 高平, acknowledged, then closed
+  const ent = await enterpriseIn(GAOPING);
+  const s = await makeSensor(await makeObject(ent), '甲烷');
+  await post([{ sensor: s.code, ts: Date.now(), value: 1.2 }]);
+  const [a] = await alarmsOf(s.id);
+  let x = await call('duty', 'POST', `/api/v1/alarms/${a.id}/acknowledge`, { note: '已通知' });
+  assert.equal(x.status, 200, desc(x));
+  x = await call('duty', 'POST', `/api/v1/alarms/${a.id}/close`, { verdict: 'false', reason: '标校', version: x.json.version });
+  assert.equal(x.status, 200, desc(x));
   await tick(0);
   const r = await call('duty', 'GET', `/api/v1/monitor/health?day=${day}`);
   assert.equal(r.status, 200, desc(r));
-  const zz = r.json.groups.find((g) => g.group === ZEZHOU);
-  assert.ok(zz && zz.sensors > 0 && zz.alarms > 0, desc(r));
-  assert.ok(zz.online_rate >= 0 && zz.online_rate <= 1);
+  const gp = r.json.groups.find((g) => g.group === GAOPING);
+  assert.ok(gp && gp.sensors > 0 && gp.alarms > 0, desc(r));
+  assert.ok(gp.online_rate > 0 && gp.online_rate <= 1, 'the sensor that reported today counts as online');
+  assert.ok(gp.mean_ack_s >= 0 && gp.mean_close_s >= gp.mean_ack_s, JSON.stringify(gp));
   const e = await call('duty', 'GET', '/api/v1/monitor/health?day=yesterday');
   assertError(e, 422, 'invalid', 'day');
+  assertError(await call('duty', 'GET', `/api/v1/monitor/health?day=${day}&group_by=weather`), 422, 'invalid', 'group_by');
+  // per owner: the enterprise's row
+  const byEnt = await call('duty', 'GET', `/api/v1/monitor/health?day=${day}&group_by=enterprise`);
+  assert.equal(byEnt.status, 200, desc(byEnt));
+  const row = byEnt.json.groups.find((g) => g.group === ent.name);
+  assert.ok(row && row.sensors >= 1 && row.alarms >= 1, desc(byEnt));
+  assert.ok(row.mean_ack_s >= 0 && row.mean_close_s >= row.mean_ack_s, JSON.stringify(row));
+  // a county officer sees only their county; an enterprise user only its own row
+  const zz = await call('duty_zezhou', 'GET', `/api/v1/monitor/health?day=${day}`);
+  assert.deepEqual(zz.json.groups.map((g) => g.group), [ZEZHOU], desc(zz));
+  const own = await call('enterprise', 'GET', `/api/v1/monitor/health?day=${day}&group_by=enterprise`);
+  assert.equal(own.status, 200, desc(own));
+  const me = await S.me('enterprise');
+  const myName = (await call('admin', 'GET', `/api/v1/registries/enterprise/${me.user.enterprise_id}`)).json.name;
+  assert.ok(own.json.groups.every((g) => g.group === myName), desc(own));
 });
