@@ -10,8 +10,10 @@
  *     working-face sensors (报警浓度); 1.5 % cuts power and withdraws people
  *     (断电浓度, 停止工作、撤出人员); 2.0 % is a local accumulation (局部积聚)
  *     that stops work within 20 m.  We map them to blue / yellow / orange /
- *     red.  Power is restored below 1.0 % (复电浓度), hence 0.05 % hysteresis
- *     as the default and per-sensor restore values from KJ AQMC files.
+ *     red.  Power is restored below 1.0 % (复电浓度); one hysteresis value
+ *     serves every level, so the default only keeps a 0.05 % band against
+ *     flapping, and a mine's own restore value (KJ AQMC 复电值) sets the
+ *     sensor's hysteresis to cut − restore.
  *   CO (一氧化碳): 《煤矿安全规程》 maximum allowed concentration 0.0024 % =
  *     24 ppm (yellow); 50 and 100 ppm orange/red are our graded steps.
  *   O2 (氧气): intake air must hold at least 20 % (yellow below 20 %); 19 %
