@@ -180,7 +180,7 @@ NGINX_PID=
 # ---- report ------------------------------------------------------------------
 RATIO=$(awk -v a="$yj_RPS" -v b="$ng_RPS" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo none)
-if [ "$COMMIT" != none ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+if [ "$COMMIT" != none ] && [ -n "$(git status --porcelain --untracked-files=no -- . ':!bench/results' 2>/dev/null)" ]; then
     COMMIT="$COMMIT-dirty"
 fi
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)

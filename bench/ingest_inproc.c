@@ -387,7 +387,7 @@ static void git_commit(char *out, size_t n)
     line[strcspn(line, "\n")] = '\0';
     if (!ok || line[0] == '\0')
         return;
-    p = popen("git status --porcelain --untracked-files=no 2>/dev/null", "r");
+    p = popen("git status --porcelain --untracked-files=no -- . ':!bench/results' 2>/dev/null", "r");
     char any[8] = "";
     bool dirty = p && fgets(any, sizeof any, p) != NULL;
     if (p)

@@ -268,7 +268,7 @@ stop_pid "$MQ_PID"
 # ---- 5. report ---------------------------------------------------------------------------
 RATIO=$(awk -v a="$BEST_RPS" -v b="$SINK_RPS" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo none)
-if [ "$COMMIT" != none ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+if [ "$COMMIT" != none ] && [ -n "$(git status --porcelain --untracked-files=no -- . ':!bench/results' 2>/dev/null)" ]; then
     COMMIT="$COMMIT-dirty"
 fi
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
