@@ -22,6 +22,7 @@
 #include "monitor/simulate.h"
 #include "registry/registry.h"
 #include "warning/cap.h"
+#include "warning/warning.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -45,8 +46,8 @@ typedef struct {
 } opt_spec;
 
 typedef struct {
-    const char *values[16];
-    bool present[16];
+    const char *values[32];
+    bool present[32];
     const char *positional[8];
     int npositional;
 } opt_vals;
@@ -164,6 +165,10 @@ static int cmd_serve(int argc, char **argv)
         {"--ack-timeouts", true,
          "minutes before an unacknowledged red,orange,yellow,blue alarm is escalated "
          "(default 5,10,15,30)"},
+        {"--cap-agency", true,
+         "GB/T 35965.1 sender code after the region: DDD (GB/T 4657 institution code),\n"
+         "                         or DDDUUUXX with the internal and extension codes (default "
+         "000)"},
     };
     if (wants_help(argc, argv)) {
         print_help("yingji serve --db PATH --listen HOST:PORT [--web DIR] [--mqtt HOST:PORT]",
@@ -228,8 +233,36 @@ static int cmd_serve(int argc, char **argv)
         for (int l = 1; l <= 4; l++)
             mcfg.ack_timeout_s[l] = m[l - 1] * 60;
     }
+    warning_config wcfg = {"000", "000", "00"};
+    const char *agency = OPT("--cap-agency", NULL);
+    if (agency) {
+        size_t n = strlen(agency);
+        bool ok = n == 3 || n == 8;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = agency[i] >= '0' && agency[i] <= '9';
+        if (!ok)
+            return fprintf(stderr, "yingji: --cap-agency wants 3 or 8 digits (DDD or DDDUUUXX)\n"),
+                   yj_store_close(s), 2;
+        snprintf(wcfg.agency, sizeof wcfg.agency, "%.3s", agency);
+        if (n == 8) {
+            snprintf(wcfg.unit, sizeof wcfg.unit, "%.3s", agency + 3);
+            snprintf(wcfg.ext, sizeof wcfg.ext, "%.2s", agency + 6);
+        }
+    }
+    warning_configure(&wcfg);
+    if (cap_init(&err) != YJ_OK) {
+        fprintf(stderr, "yingji: CAP schemas: %s\n", err.message);
+        yj_store_close(s);
+        return 1;
+    }
     if (mon_start(s, &mcfg, &err) != YJ_OK) {
         fprintf(stderr, "yingji: monitoring: %s\n", err.message);
+        yj_store_close(s);
+        return 1;
+    }
+    if (warning_runtime_start(s, app.test_hooks, &err) != YJ_OK) {
+        fprintf(stderr, "yingji: warnings: %s\n", err.message);
+        mon_stop();
         yj_store_close(s);
         return 1;
     }
@@ -245,6 +278,7 @@ static int cmd_serve(int argc, char **argv)
                               .consumers = atoi(OPT("--mqtt-consumers", "1"))};
         if (port <= 0 || port > 65535 || mon_mqtt_start(&mq, &err) != YJ_OK) {
             fprintf(stderr, "yingji: --mqtt %s: %s\n", mqtt, port > 0 ? err.message : "bad port");
+            warning_runtime_stop();
             mon_stop();
             yj_store_close(s);
             return 1;
@@ -255,6 +289,7 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "yingji: --kj-dir: %s\n", err.message);
         if (mqtt)
             mon_mqtt_stop();
+        warning_runtime_stop();
         mon_stop();
         yj_store_close(s);
         return 1;
@@ -266,6 +301,7 @@ static int cmd_serve(int argc, char **argv)
         mon_kj_stop();
         if (mqtt)
             mon_mqtt_stop();
+        warning_runtime_stop();
         mon_stop();
         yj_store_close(s);
         return 1;
@@ -281,6 +317,7 @@ static int cmd_serve(int argc, char **argv)
     mon_kj_stop();
     if (mqtt)
         mon_mqtt_stop();
+    warning_runtime_stop();
     mon_stop();
     yj_store_close(s);
     return 0;

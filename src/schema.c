@@ -140,6 +140,31 @@ static const yj_migration migrations[] = {
      "ALTER TABLE reading_new RENAME TO reading;"
      "DROP TABLE rollup_state;",
      NULL},
+    {8, "M3 warnings (预警信息) and their timeline",
+     /* warning/warning.c: one row per warning message, ours or received;
+      * identifier/sender/sent are the CAP ones once published */
+     "CREATE TABLE warning ("
+     "  id INTEGER PRIMARY KEY, identifier TEXT, sender TEXT, sender_name TEXT, sent TEXT,"
+     "  source TEXT NOT NULL DEFAULT 'local', origin TEXT, msg_type TEXT NOT NULL DEFAULT 'Alert',"
+     "  scope TEXT NOT NULL DEFAULT 'Public', state TEXT NOT NULL, event_type TEXT NOT NULL,"
+     "  category TEXT NOT NULL, level INTEGER NOT NULL, urgency TEXT NOT NULL,"
+     "  certainty TEXT NOT NULL, headline TEXT NOT NULL, description TEXT NOT NULL,"
+     "  instruction TEXT, area_desc TEXT NOT NULL, area TEXT NOT NULL,"
+     "  region_code TEXT NOT NULL REFERENCES region(code), effective INTEGER,"
+     "  expires INTEGER NOT NULL, references_id INTEGER REFERENCES warning(id),"
+     "  superseded_by INTEGER REFERENCES warning(id), alarm_id INTEGER REFERENCES alarm(id),"
+     "  cap_xml TEXT, created_at INTEGER NOT NULL, created_by TEXT NOT NULL,"
+     "  submitted_at INTEGER, submitted_by TEXT, approved_at INTEGER, approved_by TEXT,"
+     "  published_at INTEGER, published_by TEXT, ended_at INTEGER, ended_by TEXT,"
+     "  end_reason TEXT, version INTEGER NOT NULL DEFAULT 1);"
+     "CREATE UNIQUE INDEX warning_identity ON warning(sender, identifier);"
+     "CREATE INDEX warning_state ON warning(state, expires);"
+     "CREATE INDEX warning_region ON warning(region_code, id);"
+     "CREATE TABLE warning_event ("
+     "  id INTEGER PRIMARY KEY, warning_id INTEGER NOT NULL REFERENCES warning(id),"
+     "  ts INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, note TEXT);"
+     "CREATE INDEX warning_event_warning ON warning_event(warning_id, id);",
+     NULL},
 };
 
 const yj_migration *yj_migrations(size_t *n)

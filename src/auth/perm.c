@@ -1,7 +1,10 @@
 /*
  * perm.c — roles and the permission table (role x resource x action).
  *
- * Resources are registry names plus "user", "audit" and "region".  The
+ * Resources are registry names plus the platform's own: "user", "audit",
+ * "region", "monitor", "rule", "alarm", "gateway" and "warning" (M3: read
+ * by every role; written by duty officers and commanders; who approves
+ * which level is warning.c's table).  The
  * table is the single source of truth: the HTTP router checks it before a
  * handler runs, GET /api/v1/me reports it to the UI, and the tests walk it.
  * "registry:*" in a row stands for every registry.
@@ -43,6 +46,7 @@ static const struct {
     {YJ_ROLE_ADMIN, "rule", RW},
     {YJ_ROLE_ADMIN, "alarm", RW},
     {YJ_ROLE_ADMIN, "gateway", RW},
+    {YJ_ROLE_ADMIN, "warning", RW},
 
     {YJ_ROLE_DUTY, "registry:*", R},
     {YJ_ROLE_DUTY, "rescue_team", RW},
@@ -52,11 +56,13 @@ static const struct {
     {YJ_ROLE_DUTY, "region", R},
     {YJ_ROLE_DUTY, "monitor", R},
     {YJ_ROLE_DUTY, "alarm", RW},
+    {YJ_ROLE_DUTY, "warning", RW},
 
     {YJ_ROLE_COMMANDER, "registry:*", R},
     {YJ_ROLE_COMMANDER, "region", R},
     {YJ_ROLE_COMMANDER, "monitor", R},
     {YJ_ROLE_COMMANDER, "alarm", R},
+    {YJ_ROLE_COMMANDER, "warning", RW},
 
     {YJ_ROLE_SUPERVISOR, "registry:*", R},
     {YJ_ROLE_SUPERVISOR, "enterprise", RW},
@@ -68,17 +74,20 @@ static const struct {
     {YJ_ROLE_SUPERVISOR, "monitor", R},
     {YJ_ROLE_SUPERVISOR, "rule", RW},
     {YJ_ROLE_SUPERVISOR, "alarm", RW},
+    {YJ_ROLE_SUPERVISOR, "warning", R},
 
     {YJ_ROLE_INSPECTOR, "enterprise", R},
     {YJ_ROLE_INSPECTOR, "hazard_source", R},
     {YJ_ROLE_INSPECTOR, "expert", R},
     {YJ_ROLE_INSPECTOR, "region", R},
+    {YJ_ROLE_INSPECTOR, "warning", R},
 
     {YJ_ROLE_WAREHOUSE, "warehouse", RW},
     {YJ_ROLE_WAREHOUSE, "equipment", RW},
     {YJ_ROLE_WAREHOUSE, "shelter", R},
     {YJ_ROLE_WAREHOUSE, "rescue_team", R},
     {YJ_ROLE_WAREHOUSE, "region", R},
+    {YJ_ROLE_WAREHOUSE, "warning", R},
 
     /* own enterprise only: the store scopes these rows by enterprise id */
     {YJ_ROLE_ENTERPRISE, "enterprise", RW},
@@ -88,12 +97,14 @@ static const struct {
     {YJ_ROLE_ENTERPRISE, "sensor", R},
     {YJ_ROLE_ENTERPRISE, "monitor", R},
     {YJ_ROLE_ENTERPRISE, "alarm", RW},
+    {YJ_ROLE_ENTERPRISE, "warning", R},
 
     {YJ_ROLE_INFORMANT, "shelter", R},
     {YJ_ROLE_INFORMANT, "informant", R},
     {YJ_ROLE_INFORMANT, "duty_contact", R},
     {YJ_ROLE_INFORMANT, "rescue_team", R},
     {YJ_ROLE_INFORMANT, "region", R},
+    {YJ_ROLE_INFORMANT, "warning", R},
 
     {YJ_ROLE_EXPERT, "expert", R},
     {YJ_ROLE_EXPERT, "enterprise", R},
@@ -101,37 +112,24 @@ static const struct {
     {YJ_ROLE_EXPERT, "rescue_team", R},
     {YJ_ROLE_EXPERT, "equipment", R},
     {YJ_ROLE_EXPERT, "region", R},
+    {YJ_ROLE_EXPERT, "warning", R},
     /* YJ_ROLE_PUBLIC: nothing behind a login */
 };
 
 /* Every resource the table speaks of.  Registry names must match
  * registry/schema.c (a unit test checks that they do). */
-static const char *const resources[] = {"rescue_team",
-                                        "expert",
-                                        "warehouse",
-                                        "shelter",
-                                        "equipment",
-                                        "enterprise",
-                                        "hazard_source",
-                                        "informant",
-                                        "duty_contact",
-                                        "user",
-                                        "audit",
-                                        "region",
-                                        "monitored_object",
-                                        "sensor",
-                                        "monitor",
-                                        "rule",
-                                        "alarm",
-                                        "gateway",
-                                        NULL};
+static const char *const resources[] = {
+    "rescue_team", "expert",        "warehouse",        "shelter",      "equipment",
+    "enterprise",  "hazard_source", "informant",        "duty_contact", "user",
+    "audit",       "region",        "monitored_object", "sensor",       "monitor",
+    "rule",        "alarm",         "gateway",          "warning",      NULL};
 
 /* A registry is any known resource other than the platform ones (unknown
  * names never reach this: perm_allowed refuses them first). */
 static bool is_registry_resource(const char *resource)
 {
-    static const char *const platform[] = {"user", "audit", "region", "monitor",
-                                           "rule", "alarm", "gateway"};
+    static const char *const platform[] = {"user", "audit", "region",  "monitor",
+                                           "rule", "alarm", "gateway", "warning"};
     for (size_t i = 0; i < sizeof platform / sizeof platform[0]; i++)
         if (strcmp(resource, platform[i]) == 0)
             return false;

@@ -160,6 +160,19 @@ void api_health(yj_req *, yj_resp *);
 void api_map(yj_req *, yj_resp *);
 void api_gateway_create(yj_req *, yj_resp *);
 void api_monitor_tick(yj_req *, yj_resp *);
+/* api_warning.c */
+void api_warnings_list(yj_req *, yj_resp *);
+void api_warnings_create(yj_req *, yj_resp *);
+void api_warnings_import(yj_req *, yj_resp *);
+void api_warning_get(yj_req *, yj_resp *);
+void api_warning_update(yj_req *, yj_resp *);
+void api_warning_act(yj_req *, yj_resp *);
+void api_warning_cap(yj_req *, yj_resp *);
+void api_alarm_to_warning(yj_req *, yj_resp *);
+void api_public_warnings(yj_req *, yj_resp *);
+void api_feed_atom(yj_req *, yj_resp *);
+void api_feed_cap(yj_req *, yj_resp *);
+void api_warnings_tick(yj_req *, yj_resp *);
 void api_groups_list(yj_req *, yj_resp *);
 void api_groups_create(yj_req *, yj_resp *);
 

@@ -71,6 +71,8 @@ static const yj_route routes[] = {
      "Maintenance/calibration window that suppresses a sensor's alarms"},
     {"GET", "/api/v1/alarms", api_alarms_list, "alarm", R, 0, "Alarms, open ones first"},
     {"GET", "/api/v1/alarms/{id}", api_alarm_get, "alarm", R, 0, "An alarm with its timeline"},
+    {"POST", "/api/v1/alarms/{id}/warning", api_alarm_to_warning, "warning", W, 0,
+     "A warning draft made from the alarm (its area and facts)"},
     {"POST", "/api/v1/alarms/{id}/{action}", api_alarm_act, "alarm", W, 0,
      "acknowledge | verify | dispose | close (verdict real/false/fault)"},
     {"GET", "/api/v1/workorders", api_workorders_list, "alarm", R, 0,
@@ -91,6 +93,28 @@ static const yj_route routes[] = {
      "Create a recipient group bound to region, level, rule kinds and industries"},
     {"POST", "/api/v1/monitor/tick", api_monitor_tick, "gateway", W, 0,
      "Tests only (serve --test-hooks): set the engine clock and run its timers"},
+    /* M3 warning publication and call-up */
+    {"GET", "/api/v1/warnings", api_warnings_list, "warning", R, 0,
+     "Warnings in the caller's region and those issued above it (state=, active=1)"},
+    {"POST", "/api/v1/warnings", api_warnings_create, "warning", W, 0, "Compose a warning draft"},
+    {"POST", "/api/v1/warnings/import", api_warnings_import, "warning", W, 0,
+     "Receive a CAP 1.2 message from another agency (body: the XML)"},
+    {"GET", "/api/v1/warnings/{id}/cap", api_warning_cap, "warning", R, 0,
+     "The CAP 1.2 / GB/T 35965.1 message of a published or received warning"},
+    {"GET", "/api/v1/warnings/{id}", api_warning_get, "warning", R, 0,
+     "A warning with its timeline"},
+    {"PUT", "/api/v1/warnings/{id}", api_warning_update, "warning", W, 0,
+     "Edit a draft (If-Match required)"},
+    {"POST", "/api/v1/warnings/{id}/{action}", api_warning_act, "warning", W, 0,
+     "submit | approve | reject | publish | update | cancel"},
+    {"POST", "/api/v1/warnings/tick", api_warnings_tick, "gateway", W, 0,
+     "Tests only (serve --test-hooks): set the warning clock and run its timers"},
+    {"GET", "/api/v1/public/warnings", api_public_warnings, NULL, R, PUB,
+     "Active public warnings (no login)"},
+    {"GET", "/feeds/warnings.atom", api_feed_atom, NULL, R, PUB,
+     "Atom feed of the active public warnings (no login)"},
+    {"GET", "/feeds/warnings/{file}", api_feed_cap, NULL, R, PUB,
+     "The CAP message of a public warning: /feeds/warnings/{id}.xml (no login)"},
 };
 
 const yj_route *http_routes(size_t *n)
@@ -172,8 +196,9 @@ void http_dispatch(yj_req *req, yj_resp *resp)
     bool path_known = false;
     req->route_index = -1;
     const yj_route *rt = NULL;
-    if (strncmp(req->path, "/api/", 5) == 0 || strcmp(req->path, "/healthz") == 0 ||
-        strcmp(req->path, "/readyz") == 0 || strcmp(req->path, "/metrics") == 0) {
+    if (strncmp(req->path, "/api/", 5) == 0 || strncmp(req->path, "/feeds/", 7) == 0 ||
+        strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0 ||
+        strcmp(req->path, "/metrics") == 0) {
         rt = http_route_match(req, &path_known);
         if (rt == NULL) {
             if (path_known)

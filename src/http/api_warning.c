@@ -1,0 +1,258 @@
+/*
+ * api_warning.c — M3 endpoints: warnings and their workflow, CAP import
+ * and export, the draft made from an alarm, and the public side (Atom
+ * feed, CAP messages and the list of active warnings, no login needed).
+ */
+#include "http.h"
+#include "../warning/cap.h"
+#include "../warning/warning.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool path_id(yj_req *req, yj_resp *resp, int idx, int64_t *id)
+{
+    if (!http_parse_i64(req->params[idx], id) || *id <= 0) {
+        http_errorf(resp, YJ_ENOTFOUND, NULL, "no such id: %s", req->params[idx]);
+        return false;
+    }
+    return true;
+}
+
+static json_t *body_json(yj_req *req, yj_resp *resp, bool allow_empty)
+{
+    if (req->body_len == 0 && allow_empty)
+        return json_object();
+    json_t *in = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (http_json_parse(req->body, req->body_len, &in, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return NULL;
+    }
+    return in;
+}
+
+static void reply(yj_resp *resp, yj_code rc, const yj_err *err, int status, json_t *out)
+{
+    if (rc != YJ_OK) {
+        json_decref(out);
+        http_error(resp, err);
+        return;
+    }
+    http_json(resp, status, out);
+}
+
+/* The version a write expects: If-Match ("3" or W/"3"), else body "version". */
+static int64_t expected_version(yj_req *req, const json_t *in)
+{
+    const char *im = http_header(req, "If-Match");
+    int64_t v = 0;
+    if (im) {
+        while (*im && !isdigit((unsigned char)*im))
+            im++;
+        v = strtoll(im, NULL, 10);
+    }
+    if (v <= 0 && json_is_integer(json_object_get(in, "version")))
+        v = json_integer_value(json_object_get(in, "version"));
+    return v;
+}
+
+void api_warnings_list(yj_req *req, yj_resp *resp)
+{
+    warning_query q = {.state = http_query(req, "state"), .limit = 50};
+    const char *a = http_query(req, "active");
+    q.active = a && strcmp(a, "1") == 0;
+    int64_t v;
+    const char *l = http_query(req, "limit"), *o = http_query(req, "offset");
+    if (l && (!http_parse_i64(l, &v) || v < 1 || v > 500))
+        return http_errorf(resp, YJ_EINVAL, "limit", "limit 应为 1–500");
+    if (l)
+        q.limit = (int)v;
+    if (o && !http_parse_i64(o, &q.offset))
+        return http_errorf(resp, YJ_EINVAL, "offset", "offset 应为非负整数");
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = warning_list(req->app->store, &req->session.user, &q, &out, &err);
+    reply(resp, rc, &err, 200, out);
+}
+
+void api_warnings_create(yj_req *req, yj_resp *resp)
+{
+    json_t *in = body_json(req, resp, false);
+    if (in == NULL)
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = warning_create(req->app->store, &req->session.user, in, &out, &err);
+    json_decref(in);
+    reply(resp, rc, &err, 201, out);
+}
+
+void api_warning_get(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = warning_get(req->app->store, &req->session.user, id, &out, &err);
+    reply(resp, rc, &err, 200, out);
+}
+
+void api_warning_update(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    json_t *in = body_json(req, resp, false);
+    if (in == NULL)
+        return;
+    int64_t ver = expected_version(req, in);
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = ver <= 0 ? yj_err_set(&err, YJ_EPRECONDITION, "version",
+                                       "修改须带版本号（If-Match 或 version），防止覆盖他人的修改")
+                          : warning_update_draft(req->app->store, &req->session.user, id, ver, in,
+                                                 &out, &err);
+    json_decref(in);
+    reply(resp, rc, &err, 200, out);
+}
+
+void api_warning_act(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    json_t *in = body_json(req, resp, true);
+    if (in == NULL)
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = warning_act(req->app->store, &req->session.user, id, req->params[1],
+                             expected_version(req, in), in, &out, &err);
+    json_decref(in);
+    reply(resp, rc, &err, strcmp(req->params[1], "update") == 0 && rc == YJ_OK ? 201 : 200, out);
+}
+
+void api_warning_cap(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    char *xml = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (warning_cap_xml(req->app->store, &req->session.user, id, &xml, &err) != YJ_OK)
+        return http_error(resp, &err);
+    http_text(resp, 200, "application/cap+xml; charset=utf-8", xml, strlen(xml));
+}
+
+void api_warnings_import(yj_req *req, yj_resp *resp)
+{
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    char origin[96];
+    snprintf(origin, sizeof origin, "api:%s", req->session.user.username);
+    yj_code rc = warning_import(req->app->store, &req->session.user, req->body, req->body_len,
+                                origin, &out, &err);
+    reply(resp, rc, &err, 201, out);
+}
+
+void api_alarm_to_warning(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = warning_from_alarm(req->app->store, &req->session.user, id, &out, &err);
+    reply(resp, rc, &err, 201, out);
+}
+
+/* ---- public ------------------------------------------------------------------------ */
+
+/* The site's address for absolute feed links: the request's Host (when it
+ * is a plain host[:port]), else a relative root. */
+static void site_base(yj_req *req, char *out, size_t n)
+{
+    const char *host = http_header(req, "Host");
+    bool ok = host && *host && strlen(host) < 200;
+    for (const char *p = host; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == ':' || *p == '[' ||
+             *p == ']';
+    const char *proto = http_header(req, "X-Forwarded-Proto");
+    snprintf(out, n, "%s://%s", proto && strcmp(proto, "https") == 0 ? "https" : "http",
+             ok ? host : "localhost");
+}
+
+void api_feed_atom(yj_req *req, yj_resp *resp)
+{
+    char base[256];
+    site_base(req, base, sizeof base);
+    yj_buf b;
+    yj_buf_init(&b);
+    yj_err err;
+    yj_err_clear(&err);
+    if (warning_feed_atom(req->app->store, base, &b, &err) != YJ_OK) {
+        yj_buf_free(&b);
+        return http_error(resp, &err);
+    }
+    size_t len = b.len;
+    http_text(resp, 200, "application/atom+xml; charset=utf-8", yj_buf_steal(&b), len);
+}
+
+void api_feed_cap(yj_req *req, yj_resp *resp)
+{
+    /* /feeds/warnings/{id}.xml */
+    char idtext[24];
+    const char *f = req->params[0];
+    size_t n = strlen(f);
+    int64_t id = 0;
+    if (n < 5 || n - 4 >= sizeof idtext || strcmp(f + n - 4, ".xml") != 0)
+        return http_errorf(resp, YJ_ENOTFOUND, NULL, "no such warning: %s", f);
+    memcpy(idtext, f, n - 4);
+    idtext[n - 4] = '\0';
+    if (!http_parse_i64(idtext, &id) || id <= 0)
+        return http_errorf(resp, YJ_ENOTFOUND, NULL, "no such warning: %s", f);
+    char *xml = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (warning_cap_xml(req->app->store, NULL, id, &xml, &err) != YJ_OK)
+        return http_error(resp, &err);
+    http_text(resp, 200, "application/cap+xml; charset=utf-8", xml, strlen(xml));
+}
+
+void api_public_warnings(yj_req *req, yj_resp *resp)
+{
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = warning_public_list(req->app->store, &out, &err);
+    reply(resp, rc, &err, 200, out);
+}
+
+/* POST /api/v1/warnings/tick {now} — tests only (serve --test-hooks): set
+ * the warning clock (0 = real time) and run its timers once. */
+void api_warnings_tick(yj_req *req, yj_resp *resp)
+{
+    if (!req->app->test_hooks)
+        return http_errorf(resp, YJ_ENOTFOUND, NULL, "no such endpoint: %s", req->path);
+    json_t *in = body_json(req, resp, true);
+    if (in == NULL)
+        return;
+    json_t *now = json_object_get(in, "now");
+    int64_t t = json_is_integer(now) ? json_integer_value(now) : 0;
+    json_decref(in);
+    warning_tick(t);
+    http_json(resp, 200, json_pack("{s:I}", "now", (json_int_t)warning_now()));
+}

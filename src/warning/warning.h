@@ -1,0 +1,99 @@
+/*
+ * warning.h — M3 warning publication and call-up (预警发布与叫应).
+ *
+ * Layers, bottom up:
+ *   cap.c      CAP 1.2 / GB/T 35965.1 messages: read, check, write;
+ *   warning.c  warnings (预警信息) and their workflow: draft → submitted →
+ *              approved → published → updated / cancelled / expired, every
+ *              step in the warning's timeline; who may approve which level
+ *              (a declared table); the CAP message a published warning
+ *              is; warnings imported from other agencies;
+ *   feed.c     the public side: Atom feed and list of active warnings.
+ *
+ * Levels are the national four: 1 = 一级/红色 (most severe) .. 4 = 四级/蓝色.
+ */
+#ifndef YJ_WARNING_H
+#define YJ_WARNING_H
+
+#include "../auth/auth.h"
+#include "../core/buf.h"
+#include "../core/err.h"
+#include "../store/store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    /* GB/T 35965.1 sender code after the region: DDD (GB/T 4657 institution
+     * code), UUU (internal), XX (extension); defaults "000", "000", "00". */
+    char agency[4], unit[4], ext[3];
+} warning_config;
+
+/* Process-wide configuration (set by `serve` before the first request). */
+void warning_configure(const warning_config *cfg);
+
+/* Level helpers: 1..4 -> "red".., "一级（红色）".., CAP severity. */
+const char *warning_level_name(int level);
+const char *warning_level_label(int level);
+const char *warning_level_severity(int level);
+
+/* The approval table: may `u` approve (or cancel) a warning of `level`
+ * issued in `region`?  Fills err (YJ_EFORBIDDEN) with the reason if not. */
+bool warning_may_approve(const yj_user *u, int level, const char *region, yj_err *err);
+
+/* ---- records and workflow (warning.c) ------------------------------------------ */
+
+typedef struct {
+    const char *state; /* filter, or NULL */
+    bool active;       /* only published and not expired */
+    int limit;
+    int64_t offset;
+} warning_query;
+
+yj_code warning_list(yj_store *s, const yj_user *u, const warning_query *q, json_t **out,
+                     yj_err *err);
+yj_code warning_get(yj_store *s, const yj_user *u, int64_t id, json_t **out, yj_err *err);
+/* A draft from the body (see docs/warnings.md for the fields). */
+yj_code warning_create(yj_store *s, const yj_user *u, const json_t *in, json_t **out, yj_err *err);
+/* Replace a draft's content (expect_version: If-Match / body "version"). */
+yj_code warning_update_draft(yj_store *s, const yj_user *u, int64_t id, int64_t expect_version,
+                             const json_t *in, json_t **out, yj_err *err);
+/* submit | approve | reject | publish | update | cancel — body may carry
+ * "note" (reject and cancel need "reason"); update returns the new draft. */
+yj_code warning_act(yj_store *s, const yj_user *u, int64_t id, const char *action,
+                    int64_t expect_version, const json_t *in, json_t **out, yj_err *err);
+/* A draft made from a monitoring alarm: its area (the sensor's county and a
+ * circle round the sensor) and its facts. */
+yj_code warning_from_alarm(yj_store *s, const yj_user *u, int64_t alarm_id, json_t **out,
+                           yj_err *err);
+/* A CAP message from another agency (weather, water, natural resources):
+ * checked, stored as a received warning (updates and cancels applied to
+ * the warnings they reference).  YJ_ECONFLICT if already received. */
+yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t len,
+                       const char *origin, json_t **out, yj_err *err);
+/* The stored CAP XML of a published or received warning in the caller's
+ * scope (u NULL: public scope only, for the feed). */
+yj_code warning_cap_xml(yj_store *s, const yj_user *u, int64_t id, char **xml, yj_err *err);
+/* Published warnings past their expiry become expired (timer). */
+yj_code warning_expire_due(yj_store *s, int64_t now, int *n, yj_err *err);
+
+/* ---- runtime (runtime.c) -------------------------------------------------------- */
+
+/* The background thread (timers once a second); manual_clock: tests drive
+ * the timers with warning_tick only. */
+yj_code warning_runtime_start(yj_store *s, bool manual_clock, yj_err *err);
+void warning_runtime_stop(void);
+/* Set the clock (0 = real time) and run the timers once, now. */
+void warning_tick(int64_t now_ms);
+int64_t warning_now(void);
+
+/* ---- public side (feed.c) ------------------------------------------------------- */
+
+/* Atom feed (RFC 4287) of the active public warnings; base is the site
+ * URL the links start with. */
+yj_code warning_feed_atom(yj_store *s, const char *base, yj_buf *out, yj_err *err);
+/* The same warnings as JSON for the public list page. */
+yj_code warning_public_list(yj_store *s, json_t **out, yj_err *err);
+
+#endif
