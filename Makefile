@@ -8,7 +8,7 @@
 
 CC       ?= gcc
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
-PKGS     := libmicrohttpd jansson sqlite3 libsodium libmosquitto libxml-2.0
+PKGS     := libmicrohttpd jansson sqlite3 libsodium libmosquitto libxml-2.0 libcurl
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -Wcast-qual -Wundef \
             -Wno-missing-field-initializers

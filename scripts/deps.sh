@@ -10,6 +10,7 @@ DEB_PACKAGES=(
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev
   libmosquitto-dev mosquitto mosquitto-clients           # M2 sensor ingest over MQTT (broker + client lib)
   libxml2-dev                                            # M3 CAP 1.2 warnings: XML and XSD validation
+  libcurl4-openssl-dev                                   # M3 outbound SMS/voice/push gateways (HTTP)
   sqlite3                                                # CLI used by tests to tamper with the audit log
   curl jq python3                                        # used by bench/api_list.sh
   nodejs npm chromium                                    # web assets and browser tests

@@ -22,8 +22,9 @@ LISTEN=${LISTEN:-127.0.0.1:8080}
 MQTT_PORT=${MQTT_PORT:-1883}
 SIM_SPEED=${SIM_SPEED:-1}
 SIM_EXCEED_RATE=${SIM_EXCEED_RATE:-40}
-# Bump when the demo city changes in a way an old database lacks (2: sensors).
-DEMO_VERSION=2
+# Bump when the demo city changes in a way an old database lacks (2: sensors, 3: M3 residents,
+# loudspeakers and responsible people).
+DEMO_VERSION=3
 BIN=build/yingji
 MQDIR=$PWD/build/mosquitto
 CONF=$PWD/build/mosquitto.conf

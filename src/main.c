@@ -22,6 +22,8 @@
 #include "monitor/simulate.h"
 #include "registry/registry.h"
 #include "warning/cap.h"
+#include "warning/channels.h"
+#include "warning/deliver.h"
 #include "warning/warning.h"
 
 #include <errno.h>
@@ -165,6 +167,21 @@ static int cmd_serve(int argc, char **argv)
         {"--ack-timeouts", true,
          "minutes before an unacknowledged red,orange,yellow,blue alarm is escalated "
          "(default 5,10,15,30)"},
+        {"--sms-gateway", true, "URL of the SMS gateway (M3 deliveries; none: no SMS)"},
+        {"--voice-gateway", true, "URL of the voice-call gateway (none: no calls)"},
+        {"--wechat-webhook", true, "URL of the WeChat / app push webhook (none: no push)"},
+        {"--gateway-token", true,
+         "token gateways are sent and must send back on callbacks (default: random)"},
+        {"--public-url", true,
+         "this site's address as recipients reach it, for answer links and gateway\n"
+         "                         callbacks (default http://LISTEN)"},
+        {"--channel-rates", true,
+         "messages per second per channel, e.g. sms=200,voice=20,wechat=200,broadcast=500"},
+        {"--callup", true,
+         "call-up timing: wait=MIN before the next channel, escalate=MIN before the next\n"
+         "                         person, cycles=N through the channels, retry=SEC between "
+         "cycles\n"
+         "                         (default wait=5,escalate=10,cycles=3,retry=60)"},
         {"--cap-agency", true,
          "GB/T 35965.1 sender code after the region: DDD (GB/T 4657 institution code),\n"
          "                         or DDDUUUXX with the internal and extension codes (default "
@@ -250,6 +267,74 @@ static int cmd_serve(int argc, char **argv)
         }
     }
     warning_configure(&wcfg);
+    const char *listen_for_url = OPT("--listen", "127.0.0.1:8080");
+    char public_url[300];
+    snprintf(public_url, sizeof public_url, "%s", OPT("--public-url", ""));
+    if (public_url[0] == '\0')
+        snprintf(public_url, sizeof public_url, "http://%s", listen_for_url);
+    size_t pul = strlen(public_url);
+    while (pul && public_url[pul - 1] == '/')
+        public_url[--pul] = '\0';
+    deliver_public_url(public_url);
+    callup_config ccfg = {0};
+    const char *callup = OPT("--callup", NULL);
+    if (callup) {
+        char buf[200];
+        snprintf(buf, sizeof buf, "%s", callup);
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            int v = 0;
+            if (sscanf(t, "wait=%d", &v) == 1 && v > 0)
+                ccfg.ack_wait_s = v * 60;
+            else if (sscanf(t, "escalate=%d", &v) == 1 && v > 0)
+                ccfg.escalate_s = v * 60;
+            else if (sscanf(t, "cycles=%d", &v) == 1 && v > 0 && v <= 20)
+                ccfg.max_cycles = v;
+            else if (sscanf(t, "retry=%d", &v) == 1 && v > 0)
+                ccfg.retry_s = v;
+            else
+                return fprintf(stderr, "yingji: --callup: cannot read \"%s\"\n", t),
+                       yj_store_close(s), 2;
+        }
+    }
+    deliver_configure(&ccfg);
+    char cb[400];
+    snprintf(cb, sizeof cb, "%s/api/v1/warnings/callback", public_url);
+    chan_config chc = {.sms_url = OPT("--sms-gateway", NULL),
+                       .voice_url = OPT("--voice-gateway", NULL),
+                       .wechat_url = OPT("--wechat-webhook", NULL),
+                       .token = OPT("--gateway-token", NULL),
+                       .callback_url = cb};
+    const char *rates = OPT("--channel-rates", NULL);
+    if (rates) {
+        char buf[200];
+        snprintf(buf, sizeof buf, "%s", rates);
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(t, '=');
+            int ch = -1, v = eq ? atoi(eq + 1) : 0;
+            if (eq) {
+                *eq = '\0';
+                ch = chan_index(t);
+            }
+            if (ch < 0 || v <= 0 || v > 100000)
+                return fprintf(stderr, "yingji: --channel-rates: cannot read \"%s\"\n", t),
+                       yj_store_close(s), 2;
+            chc.rates[ch] = v;
+        }
+    }
+    char mqhost[256];
+    const char *broker = OPT("--mqtt", NULL);
+    if (broker) {
+        const char *colon = strrchr(broker, ':');
+        snprintf(mqhost, sizeof mqhost, "%.*s", colon ? (int)(colon - broker) : (int)strlen(broker),
+                 broker);
+        chc.mqtt_host = mqhost;
+        chc.mqtt_port = colon ? atoi(colon + 1) : 1883;
+    }
+    if (chan_start(&chc, &err) != YJ_OK) {
+        fprintf(stderr, "yingji: delivery channels: %s\n", err.message);
+        yj_store_close(s);
+        return 1;
+    }
     if (cap_init(&err) != YJ_OK) {
         fprintf(stderr, "yingji: CAP schemas: %s\n", err.message);
         yj_store_close(s);
@@ -318,6 +403,7 @@ static int cmd_serve(int argc, char **argv)
     if (mqtt)
         mon_mqtt_stop();
     warning_runtime_stop();
+    chan_stop();
     mon_stop();
     yj_store_close(s);
     return 0;
@@ -848,6 +934,55 @@ static int cmd_cap(int argc, char **argv)
     return status;
 }
 
+/* ---- gateway-sim ---------------------------------------------------------------- */
+
+static int cmd_gateway_sim(int argc, char **argv)
+{
+    static const opt_spec spec[] = {
+        {"--listen", true, "HOST:PORT (default 127.0.0.1:8091)"},
+        {"--token", true, "the gateway token the platform sends and expects back (required)"},
+        {"--fail-digits", true, "numbers ending in these digits fail their first attempt"},
+        {"--answer-digits", true, "numbers ending in these digits answer (default all)"},
+        {"--answer-share", true, "instead: this share (0..1) of numbers answer"},
+        {"--silent-channels", true, "channels that never bring an answer, e.g. sms"},
+        {"--dead-terminals", true, "terminals whose code ends in these digits never play"},
+        {"--delay-ms", true, "wait before calling back and confirming (default 200)"},
+        {"--mqtt", true, "HOST:PORT of the broker: also play the broadcast terminals"},
+    };
+    if (wants_help(argc, argv)) {
+        print_help("yingji gateway-sim --token T [--listen HOST:PORT] [--mqtt HOST:PORT]",
+                   "A stand-in for the SMS, voice-call and push gateways and the village\n"
+                   "broadcast terminals (tests, the demo).  Records every request (GET /requests,\n"
+                   "GET /stats), calls back receipts and, for those the rules say answer, SMS\n"
+                   "replies and voice answers; confirms terminal playback over MQTT.",
+                   spec, NSPEC(spec));
+        return 0;
+    }
+    opt_vals ov;
+    if (parse_opts(argc, argv, spec, NSPEC(spec), &ov) != 0)
+        return 2;
+    gateway_sim_config g = {.listen = OPT("--listen", "127.0.0.1:8091"),
+                            .token = OPT("--token", NULL),
+                            .fail_digits = OPT("--fail-digits", NULL),
+                            .answer_digits = OPT("--answer-digits", NULL),
+                            .silent_channels = OPT("--silent-channels", NULL),
+                            .dead_terminals = OPT("--dead-terminals", NULL),
+                            .answer_share =
+                                OPT("--answer-share", NULL) ? atof(OPT("--answer-share", "0")) : -1,
+                            .delay_ms = atoi(OPT("--delay-ms", "200"))};
+    if (g.token == NULL || g.token[0] == '\0')
+        return fprintf(stderr, "yingji: gateway-sim: --token is required\n"), 2;
+    char host[256];
+    const char *mq = OPT("--mqtt", NULL);
+    if (mq) {
+        const char *colon = strrchr(mq, ':');
+        snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - mq) : (int)strlen(mq), mq);
+        g.mqtt_host = host;
+        g.mqtt_port = colon ? atoi(colon + 1) : 1883;
+    }
+    return gateway_sim_run(&g);
+}
+
 /* ---- simulate ---------------------------------------------------------------- */
 
 static void simulate_signal(int sig)
@@ -942,6 +1077,8 @@ static const struct {
     {"ingest-kj", cmd_ingest_kj, "ingest coal-mine KJ monitoring files"},
     {"simulate", cmd_simulate, "publish simulated sensor readings to an MQTT broker (demo)"},
     {"cap", cmd_cap, "validate CAP 1.2 / GB/T 35965.1 warning messages"},
+    {"gateway-sim", cmd_gateway_sim,
+     "stand-in SMS/voice/push gateways and terminals (demo, tests)"},
 };
 
 static void usage(FILE *f)

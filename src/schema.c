@@ -165,6 +165,36 @@ static const yj_migration migrations[] = {
      "  ts INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, note TEXT);"
      "CREATE INDEX warning_event_warning ON warning_event(warning_id, id);",
      NULL},
+    {9, "M3 registries: households, residents, broadcast terminals, responsible people", NULL,
+     registry_migrate_m3},
+    {10, "M3 deliveries, their attempts, and the call-up (叫应) events",
+     /* warning/deliver.c: one delivery per recipient of a published warning;
+      * next_at is when something is due (an attempt, or the next channel of
+      * an unanswered one); escalate_at when an unanswered one goes to the
+      * next person */
+     "CREATE TABLE delivery ("
+     "  id INTEGER PRIMARY KEY, warning_id INTEGER NOT NULL REFERENCES warning(id),"
+     "  kind TEXT NOT NULL, ref_id INTEGER NOT NULL, for_id INTEGER, address TEXT NOT NULL,"
+     "  region_code TEXT NOT NULL, must_ack INTEGER NOT NULL DEFAULT 0, plan TEXT NOT NULL,"
+     "  step INTEGER NOT NULL DEFAULT 0, cycle INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL,"
+     "  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER, sent_at INTEGER,"
+     "  delivered_at INTEGER, acked_at INTEGER, acked_via TEXT, acked_by TEXT, token TEXT,"
+     "  escalate_at INTEGER, escalated_to INTEGER, level_up INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX delivery_due ON delivery(next_at) WHERE next_at IS NOT NULL;"
+     "CREATE INDEX delivery_escalate ON delivery(escalate_at) WHERE escalate_at IS NOT NULL;"
+     "CREATE INDEX delivery_warning ON delivery(warning_id, kind);"
+     "CREATE UNIQUE INDEX delivery_token ON delivery(token) WHERE token IS NOT NULL;"
+     "CREATE INDEX delivery_address ON delivery(address, id) WHERE must_ack = 1;"
+     "CREATE TABLE delivery_attempt ("
+     "  id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL REFERENCES delivery(id),"
+     "  ts INTEGER NOT NULL, channel TEXT NOT NULL, result TEXT NOT NULL, detail TEXT);"
+     "CREATE INDEX delivery_attempt_delivery ON delivery_attempt(delivery_id, id);"
+     "CREATE TABLE callup_event ("
+     "  id INTEGER PRIMARY KEY, warning_id INTEGER NOT NULL REFERENCES warning(id),"
+     "  delivery_id INTEGER, ts INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT, note TEXT,"
+     "  region_code TEXT);"
+     "CREATE INDEX callup_event_warning ON callup_event(warning_id, id);",
+     NULL},
 };
 
 const yj_migration *yj_migrations(size_t *n)

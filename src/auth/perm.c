@@ -57,6 +57,10 @@ static const struct {
     {YJ_ROLE_DUTY, "monitor", R},
     {YJ_ROLE_DUTY, "alarm", RW},
     {YJ_ROLE_DUTY, "warning", RW},
+    {YJ_ROLE_DUTY, "household", RW},
+    {YJ_ROLE_DUTY, "resident", RW},
+    {YJ_ROLE_DUTY, "broadcast_terminal", RW},
+    {YJ_ROLE_DUTY, "responsible_person", RW},
 
     {YJ_ROLE_COMMANDER, "registry:*", R},
     {YJ_ROLE_COMMANDER, "region", R},
@@ -98,6 +102,7 @@ static const struct {
     {YJ_ROLE_ENTERPRISE, "monitor", R},
     {YJ_ROLE_ENTERPRISE, "alarm", RW},
     {YJ_ROLE_ENTERPRISE, "warning", R},
+    {YJ_ROLE_ENTERPRISE, "responsible_person", RW}, /* its own 叫应 people */
 
     {YJ_ROLE_INFORMANT, "shelter", R},
     {YJ_ROLE_INFORMANT, "informant", R},
@@ -105,6 +110,11 @@ static const struct {
     {YJ_ROLE_INFORMANT, "rescue_team", R},
     {YJ_ROLE_INFORMANT, "region", R},
     {YJ_ROLE_INFORMANT, "warning", R},
+    /* grid workers keep their villages' households, residents and contacts */
+    {YJ_ROLE_INFORMANT, "household", RW},
+    {YJ_ROLE_INFORMANT, "resident", RW},
+    {YJ_ROLE_INFORMANT, "broadcast_terminal", R},
+    {YJ_ROLE_INFORMANT, "responsible_person", R},
 
     {YJ_ROLE_EXPERT, "expert", R},
     {YJ_ROLE_EXPERT, "enterprise", R},
@@ -118,11 +128,30 @@ static const struct {
 
 /* Every resource the table speaks of.  Registry names must match
  * registry/schema.c (a unit test checks that they do). */
-static const char *const resources[] = {
-    "rescue_team", "expert",        "warehouse",        "shelter",      "equipment",
-    "enterprise",  "hazard_source", "informant",        "duty_contact", "user",
-    "audit",       "region",        "monitored_object", "sensor",       "monitor",
-    "rule",        "alarm",         "gateway",          "warning",      NULL};
+static const char *const resources[] = {"rescue_team",
+                                        "expert",
+                                        "warehouse",
+                                        "shelter",
+                                        "equipment",
+                                        "enterprise",
+                                        "hazard_source",
+                                        "informant",
+                                        "duty_contact",
+                                        "user",
+                                        "audit",
+                                        "region",
+                                        "monitored_object",
+                                        "sensor",
+                                        "monitor",
+                                        "rule",
+                                        "alarm",
+                                        "gateway",
+                                        "warning",
+                                        "household",
+                                        "resident",
+                                        "broadcast_terminal",
+                                        "responsible_person",
+                                        NULL};
 
 /* A registry is any known resource other than the platform ones (unknown
  * names never reach this: perm_allowed refuses them first). */

@@ -291,8 +291,10 @@ typedef struct {
 
 /* Counts of created records, by registry. */
 static const char *const registry_order[] = {
-    "rescue_team", "expert",        "warehouse", "shelter",      "equipment",
-    "enterprise",  "hazard_source", "informant", "duty_contact",
+    "rescue_team",        "expert",     "warehouse",     "shelter",
+    "equipment",          "enterprise", "hazard_source", "informant",
+    "duty_contact",       "household",  "resident",      "broadcast_terminal",
+    "responsible_person",
 };
 
 typedef struct {
@@ -1977,11 +1979,140 @@ static yj_code gen_equipment_default(demo_ctx *d, yj_err *err)
     return gen_equipment(d, 40, err);
 }
 
+/* ---- 预警叫应 who warnings reach (M3) ------------------------------------------
+ * Responsible people (叫应责任人) of the city, every county and township, and
+ * every village of 泽州县 (two in call order where a deputy stands in); a
+ * loudspeaker in each of those villages; four households per village with
+ * their members, about one in eight of them vulnerable (老/幼/病/残/孕)
+ * with a one-to-one contact (包保联系人, 004:L188). */
+
+static yj_code person_put(demo_ctx *d, const char *level, const char *post, int order,
+                          const demo_place *pl, yj_err *err)
+{
+    char name[64], phone[16];
+    person_name(d, name, sizeof name);
+    phone_mobile(d, phone);
+    json_t *o = json_object();
+    put_s(o, "name", name);
+    put_s(o, "phone", phone);
+    put_s(o, "level", level);
+    put_s(o, "post", post);
+    put_i(o, "call_order", order);
+    put_s(o, "status", "在岗");
+    return rec_put(d, "responsible_person", o, pl, NULL, err);
+}
+
+static yj_code village_people(demo_ctx *d, demo_region *village, yj_err *err)
+{
+    demo_place pl;
+    yj_code rc = place_make(d, C_ZEZHOU, AT_VILLAGE, NULL, village, &pl, err);
+    if (rc == YJ_OK)
+        rc = person_put(d, "村级",
+                        ends_with(village->name, "社区居民委员会") ? "社区书记" : "村支书", 1, &pl,
+                        err);
+    if (rc == YJ_OK)
+        rc = person_put(d, "村级",
+                        ends_with(village->name, "社区居民委员会") ? "社区主任" : "村主任", 2, &pl,
+                        err);
+    if (rc == YJ_OK) {
+        json_t *o = json_object();
+        char code[40], name[200];
+        snprintf(code, sizeof code, "GB%s01", village->code);
+        snprintf(name, sizeof name, "%s应急广播", village->place);
+        put_s(o, "code", code);
+        put_s(o, "name", name);
+        put_s(o, "kind", ends_with(village->name, "社区居民委员会") ? "室外音柱" : "村级大喇叭");
+        put_i(o, "coverage_m", rng_int(&d->rng, 400, 900));
+        put_s(o, "status", rng_chance(&d->rng, 0.97) ? "正常" : "故障");
+        rc = rec_put(d, "broadcast_terminal", o, &pl, NULL, err);
+    }
+    static const char *const kinds[] = {"老", "老", "老", "病", "残", "孕", "幼"};
+    for (int h = 1; rc == YJ_OK && h <= 4; h++) {
+        demo_place hp;
+        if ((rc = place_make(d, C_ZEZHOU, AT_VILLAGE, NULL, village, &hp, err)) != YJ_OK)
+            break;
+        char head[64], hcode[40], hphone[16];
+        person_name(d, head, sizeof head);
+        phone_mobile(d, hphone);
+        snprintf(hcode, sizeof hcode, "H%s%02d", village->code, h);
+        int members = rng_int(&d->rng, 1, 5);
+        json_t *o = json_object();
+        put_s(o, "code", hcode);
+        put_s(o, "name", head);
+        put_s(o, "phone", hphone);
+        put_s(o, "address", hp.address);
+        put_i(o, "members", members);
+        int64_t hid = 0;
+        if ((rc = rec_put(d, "household", o, &hp, &hid, err)) != YJ_OK)
+            break;
+        for (int m = 1; rc == YJ_OK && m <= members; m++) {
+            char rname[64], rcode[40], phone[16];
+            if (m == 1)
+                snprintf(rname, sizeof rname, "%s", head);
+            else
+                person_name(d, rname, sizeof rname);
+            snprintf(rcode, sizeof rcode, "R%s%02d%d", village->code, h, m);
+            json_t *r = json_object();
+            put_s(r, "code", rcode);
+            put_s(r, "name", rname);
+            if (m == 1)
+                put_s(r, "phone", hphone);
+            else if (rng_chance(&d->rng, 0.7)) {
+                phone_mobile(d, phone);
+                put_s(r, "phone", phone);
+            }
+            put_i(r, "household_id", hid);
+            if (rng_chance(&d->rng, 0.12)) {
+                json_t *tags = json_array();
+                json_array_append_new(tags, json_string(PICK(&d->rng, kinds)));
+                json_object_set_new(r, "vulnerable", tags);
+                char cname[64], cphone[16];
+                person_name(d, cname, sizeof cname);
+                phone_mobile(d, cphone);
+                put_s(r, "contact_name", cname);
+                put_s(r, "contact_phone", cphone);
+            }
+            put_s(r, "status", rng_chance(&d->rng, 0.9) ? "在册" : "外出");
+            rc = rec_put(d, "resident", r, &hp, NULL, err);
+        }
+    }
+    return rc;
+}
+
+static yj_code gen_callup(demo_ctx *d, yj_err *err)
+{
+    demo_place pl;
+    yj_code rc = place_make(d, C_CHENGQU, AT_COUNTY, NULL, NULL, &pl, err);
+    if (rc == YJ_OK) {
+        snprintf(pl.region, sizeof pl.region, "1405");
+        rc = person_put(d, "市级", "市应急管理局局长", 1, &pl, err);
+    }
+    for (size_t ci = 0; rc == YJ_OK && ci < NCOUNTY; ci++) {
+        if ((rc = place_make(d, ci, AT_COUNTY, NULL, NULL, &pl, err)) == YJ_OK)
+            rc = person_put(d, "县级", "应急管理局局长", 1, &pl, err);
+        if (rc == YJ_OK)
+            rc = person_put(d, "县级", "应急管理局副局长", 2, &pl, err);
+        for (size_t t = 0; rc == YJ_OK && t < d->county[ci].ntowns; t++) {
+            demo_region *town = &d->regions[d->county[ci].towns[t]];
+            if ((rc = place_make(d, ci, AT_TOWN, town, NULL, &pl, err)) == YJ_OK)
+                rc = person_put(d, "乡级",
+                                ends_with(town->name, "街道办事处") ? "街道办主任" : "镇长", 1, &pl,
+                                err);
+            if (rc == YJ_OK)
+                rc = person_put(d, "乡级", "分管应急工作副职", 2, &pl, err);
+        }
+    }
+    const demo_county *zz = &d->county[C_ZEZHOU];
+    for (size_t v = 0; rc == YJ_OK && v < zz->nvillages; v++)
+        rc = village_people(d, &d->regions[zz->villages[v]], err);
+    return rc;
+}
+
 /* In order: equipment is owned by teams, hazards by enterprises; monitoring
  * last, as it reads the enterprises and hazard sources back. */
 static const gen_fn generators[] = {
     gen_rescue_teams, gen_experts_default, gen_warehouses,    gen_shelters,   gen_equipment_default,
-    gen_enterprises,  gen_informants,      gen_duty_contacts, gen_monitoring,
+    gen_enterprises,  gen_informants,      gen_duty_contacts, gen_monitoring, gen_callup,
 };
 
 yj_code demo_create(yj_store *s, const yj_demo_opts *o, const char *logins_json_path, FILE *out,

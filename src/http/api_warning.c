@@ -4,7 +4,9 @@
  * feed, CAP messages and the list of active warnings, no login needed).
  */
 #include "http.h"
+#include "../core/util.h"
 #include "../warning/cap.h"
+#include "../warning/channels.h"
 #include "../warning/warning.h"
 
 #include <ctype.h>
@@ -255,4 +257,121 @@ void api_warnings_tick(yj_req *req, yj_resp *resp)
     json_decref(in);
     warning_tick(t);
     http_json(resp, 200, json_pack("{s:I}", "now", (json_int_t)warning_now()));
+}
+
+/* ---- targeting, deliveries, call-up ------------------------------------------------ */
+
+void api_warning_targets(yj_req *req, yj_resp *resp)
+{
+    json_t *in = body_json(req, resp, false);
+    if (in == NULL)
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = warning_preview_targets(req->app->store, &req->session.user,
+                                         json_object_get(in, "area"), &out, &err);
+    json_decref(in);
+    reply(resp, rc, &err, 200, out);
+}
+
+void api_warning_deliveries(yj_req *req, yj_resp *resp)
+{
+    int64_t id, limit = 100, offset = 0;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    const char *l = http_query(req, "limit"), *o = http_query(req, "offset");
+    if ((l && (!http_parse_i64(l, &limit) || limit < 1 || limit > 1000)))
+        return http_errorf(resp, YJ_EINVAL, "limit", "limit 应为 1–1000");
+    if (o && !http_parse_i64(o, &offset))
+        return http_errorf(resp, YJ_EINVAL, "offset", "offset 应为非负整数");
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = deliver_list(req->app->store, &req->session.user, id, http_query(req, "kind"),
+                              http_query(req, "state"), (int)limit, offset, &out, &err);
+    reply(resp, rc, &err, 200, out);
+}
+
+void api_warning_callup(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = callup_board(req->app->store, &req->session.user, id, http_query(req, "region"),
+                              &out, &err);
+    reply(resp, rc, &err, 200, out);
+}
+
+void api_warning_coverage(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = callup_coverage(req->app->store, &req->session.user, id,
+                                 http_query(req, "group_by"), &out, &err);
+    reply(resp, rc, &err, 200, out);
+}
+
+void api_delivery_ack(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!path_id(req, resp, 0, &id))
+        return;
+    json_t *in = body_json(req, resp, false);
+    if (in == NULL)
+        return;
+    const char *via = json_string_value(json_object_get(in, "via"));
+    const char *note = json_string_value(json_object_get(in, "note"));
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = callup_ack_delivery(req->app->store, &req->session.user, id, via,
+                                     note && note[0] ? note : NULL, &out, &err);
+    json_decref(in);
+    reply(resp, rc, &err, 200, out);
+}
+
+/* POST /api/v1/warnings/callback — gateways: receipts, SMS replies, voice
+ * answers; authenticated by the gateway token (Authorization: Bearer). */
+void api_gateway_callback(yj_req *req, yj_resp *resp)
+{
+    const char *auth = http_header(req, "Authorization");
+    const char *tok = chan_token();
+    if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || tok == NULL || tok[0] == '\0' ||
+        !yj_str_eq_ct(auth + 7, tok))
+        return http_errorf(resp, YJ_EAUTH, NULL, "gateway token required");
+    json_t *in = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (http_json_parse(req->body, req->body_len, &in, &err) != YJ_OK)
+        return http_error(resp, &err);
+    json_t *out = NULL;
+    yj_code rc = callup_gateway_callback(req->app->store, in, &out, &err);
+    json_decref(in);
+    reply(resp, rc, &err, 200, out);
+}
+
+void api_public_ack_get(yj_req *req, yj_resp *resp)
+{
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = callup_token_info(req->app->store, req->params[0], &out, &err);
+    reply(resp, rc, &err, 200, out);
+}
+
+void api_public_ack_post(yj_req *req, yj_resp *resp)
+{
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = callup_ack_token(req->app->store, req->params[0], &out, &err);
+    reply(resp, rc, &err, 200, out);
 }

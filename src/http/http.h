@@ -112,6 +112,17 @@ bool http_parse_i64(const char *s, int64_t *out);
 /* Parse a request body as a JSON object (rejects duplicates, NUL, depth). */
 yj_code http_json_parse(const char *data, size_t len, json_t **out, yj_err *err);
 
+/* gateway_sim.c: `yingji gateway-sim`, the stand-in gateways and terminals */
+typedef struct {
+    const char *listen, *token;
+    const char *fail_digits, *answer_digits, *silent_channels, *dead_terminals;
+    double answer_share; /* < 0: use answer_digits */
+    int delay_ms;
+    const char *mqtt_host;
+    int mqtt_port;
+} gateway_sim_config;
+int gateway_sim_run(const gateway_sim_config *cfg);
+
 /* handlers (api_*.c) */
 void api_healthz(yj_req *, yj_resp *);
 void api_readyz(yj_req *, yj_resp *);
@@ -173,6 +184,14 @@ void api_public_warnings(yj_req *, yj_resp *);
 void api_feed_atom(yj_req *, yj_resp *);
 void api_feed_cap(yj_req *, yj_resp *);
 void api_warnings_tick(yj_req *, yj_resp *);
+void api_warning_targets(yj_req *, yj_resp *);
+void api_warning_deliveries(yj_req *, yj_resp *);
+void api_warning_callup(yj_req *, yj_resp *);
+void api_warning_coverage(yj_req *, yj_resp *);
+void api_delivery_ack(yj_req *, yj_resp *);
+void api_gateway_callback(yj_req *, yj_resp *);
+void api_public_ack_get(yj_req *, yj_resp *);
+void api_public_ack_post(yj_req *, yj_resp *);
 void api_groups_list(yj_req *, yj_resp *);
 void api_groups_create(yj_req *, yj_resp *);
 

@@ -76,9 +76,10 @@ size_t registry_count(void);
 const yj_registry *registry_at(size_t i);
 const yj_registry *registry_find(const char *name);
 const yj_field *registry_field(const yj_registry *r, const char *name);
-/* Migration steps that create the registry tables (2: base, 4: M2). */
+/* Migration steps that create the registry tables (2: base, 4: M2, 9: M3). */
 yj_code registry_migrate(yj_conn *c, yj_err *err);
 yj_code registry_migrate_m2(yj_conn *c, yj_err *err);
+yj_code registry_migrate_m3(yj_conn *c, yj_err *err);
 /* The sensor registry's prepare hook (monitor/objects.c). */
 yj_code sensor_prepare(yj_conn *c, json_t *rec, yj_err *err);
 

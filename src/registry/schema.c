@@ -186,6 +186,52 @@ static yj_field sensor_fields[] = {
     {"enterprise_id", "所属企业", YJ_F_REF, false, .ref = "enterprise"},
 };
 
+/* ---- M3: who a warning reaches ------------------------------------------------------
+ * Households and residents (户/居民) with their address points, the
+ * vulnerable (老幼病残孕) and each one's one-to-one contact (包保联系人,
+ * 004:L188); village broadcast terminals (应急广播/大喇叭, 002:L159); the
+ * people responsible for answering a warning (叫应责任人) per village,
+ * township, county, city and enterprise (000:L107).  A record's region is
+ * its village (12-digit code) where one is known. */
+static const yj_field household_fields[] = {
+    {"code", "户号", YJ_F_TEXT, true, .maxlen = 40},
+    {"name", "户主", YJ_F_TEXT, true}, /* a household is known by its head's name */
+    {"phone", "联系电话", YJ_F_PHONE, false},
+    {"address", "住址", YJ_F_TEXT, true},
+    {"members", "人口数", YJ_F_INT, false, .unit = "人", RANGE(0, 100)},
+};
+
+static const yj_field resident_fields[] = {
+    {"code", "居民编号", YJ_F_TEXT, true, .maxlen = 40},
+    {"name", "姓名", YJ_F_TEXT, true},
+    {"phone", "手机号码", YJ_F_PHONE, false},
+    {"household_id", "所属户", YJ_F_REF, false, .ref = "household"},
+    {"vulnerable", "特殊人群", YJ_F_TAGS, false, OPTS("老", "幼", "病", "残", "孕")},
+    {"contact_name", "包保联系人", YJ_F_TEXT, false},
+    {"contact_phone", "包保联系人电话", YJ_F_PHONE, false},
+    {"status", "状态", YJ_F_ENUM, true, OPTS("在册", "外出", "迁出"), .def = "在册"},
+};
+
+static const yj_field broadcast_terminal_fields[] = {
+    {"code", "终端编号", YJ_F_TEXT, true, .maxlen = 40},
+    {"name", "终端名称", YJ_F_TEXT, true},
+    {"kind", "终端类型", YJ_F_ENUM, true,
+     OPTS("村级大喇叭", "室外音柱", "室内终端", "智能音箱", "其他")},
+    {"mqtt_topic", "MQTT 地址", YJ_F_TEXT, false, .maxlen = 120},
+    {"coverage_m", "覆盖半径", YJ_F_INT, false, .unit = "米", RANGE(10, 20000), .def = "500"},
+    {"status", "状态", YJ_F_ENUM, true, OPTS("正常", "故障", "停用"), .def = "正常"},
+};
+
+static const yj_field responsible_person_fields[] = {
+    {"name", "姓名", YJ_F_TEXT, true},
+    {"phone", "手机号码", YJ_F_PHONE, true},
+    {"level", "层级", YJ_F_ENUM, true, OPTS("村级", "乡级", "县级", "市级", "企业")},
+    {"post", "职务", YJ_F_TEXT, false},
+    {"call_order", "叫应顺序", YJ_F_INT, true, RANGE(1, 9), .def = "1"},
+    {"enterprise_id", "所属企业", YJ_F_REF, false, .ref = "enterprise"},
+    {"status", "状态", YJ_F_ENUM, true, OPTS("在岗", "离岗"), .def = "在岗"},
+};
+
 #define REG(id, lbl, colour, key, typef, statusf, entf, ...)                                       \
     {                                                                                              \
         .name = #id, .label = lbl, .icon = colour, .fields = id##_fields,                          \
@@ -209,6 +255,12 @@ static yj_registry registries[] = {
         .since = 4),
     REG(sensor, "传感器", "#17a2b8", "code", "type", "status", "enterprise_id", .since = 4,
         .prepare = sensor_prepare),
+    /* M3, created by migration 9 (household before resident, which refers to it) */
+    REG(household, "居民户", "#6b8e23", "code", NULL, NULL, NULL, .since = 9),
+    REG(resident, "居民", "#20b2aa", "code", NULL, "status", NULL, .since = 9),
+    REG(broadcast_terminal, "应急广播终端", "#ff8c00", "code", "kind", "status", NULL, .since = 9),
+    REG(responsible_person, "叫应责任人", "#b22222", "phone", "level", "status", "enterprise_id",
+        .since = 9),
 };
 
 static yj_column columns[COUNT_OF(registries)][32];
@@ -248,7 +300,7 @@ void registry_init(void)
             .name = r->name,
             .cols = columns[i],
             .ncols = r->nfields,
-            .search_col = "name",
+            .search_col = registry_field(r, "name") ? "name" : r->key_field,
             .key_col = r->key_field,
             .enterprise_col = r->enterprise_field,
         };
@@ -321,4 +373,9 @@ yj_code registry_migrate(yj_conn *c, yj_err *err)
 yj_code registry_migrate_m2(yj_conn *c, yj_err *err)
 {
     return migrate_since(c, 4, err);
+}
+
+yj_code registry_migrate_m3(yj_conn *c, yj_err *err)
+{
+    return migrate_since(c, 9, err);
 }

@@ -2,12 +2,15 @@
  * runtime.c — the warning module's clock and its one background thread.
  *
  * Once a second (or when a test moves the clock with warning_tick) the
- * thread runs the timers: published warnings past their expiry become
- * expired.  Tests run the platform with `serve --test-hooks`: the
+ * thread runs the timers in order: published warnings past their expiry
+ * become expired (their deliveries stop), then the deliveries and call-up
+ * escalations that are due (deliver.c).  Tests run the platform with `serve --test-hooks`: the
  * thread then never runs timers on its own, and POST /api/v1/warnings/tick
  * sets the clock and runs them once, synchronously — no sleeps in tests.
  */
 #include "warning.h"
+#include "channels.h"
+#include "deliver.h"
 #include "../core/util.h"
 
 #include <pthread.h>
@@ -41,6 +44,16 @@ static void run_timers(int64_t now)
         yj_log(YJ_LOG_ERROR, "warning.expire_failed", "%s", err.message);
     else if (n)
         yj_log(YJ_LOG_INFO, "warning.expired", "%d warning(s) expired", n);
+    yj_err_clear(&err);
+    if (warning_dispatch_due(rt.store, now, &err) != YJ_OK)
+        yj_log(YJ_LOG_ERROR, "warning.dispatch_failed", "%s", err.message);
+}
+
+static void on_played(int64_t delivery_id, const char *topic)
+{
+    (void)topic;
+    if (rt.store)
+        deliver_terminal_played(rt.store, delivery_id);
 }
 
 static void *thread_main(void *arg)
@@ -70,6 +83,7 @@ yj_code warning_runtime_start(yj_store *s, bool manual_clock, yj_err *err)
         return yj_err_set(err, YJ_EINTERNAL, NULL, "warning runtime already started");
     rt.store = s;
     rt.manual = manual_clock;
+    chan_on_terminal_ack(on_played);
     rt.stop = false;
     if (pthread_create(&rt.thread, NULL, thread_main, NULL) != 0)
         return yj_err_set(err, YJ_EINTERNAL, NULL, "cannot start the warning thread");

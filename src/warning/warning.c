@@ -22,6 +22,9 @@
  */
 #include "warning.h"
 #include "cap.h"
+#include "channels.h"
+#include "deliver.h"
+#include "target.h"
 #include "../core/util.h"
 
 #include <ctype.h>
@@ -854,7 +857,8 @@ static yj_code build_cap(yj_conn *c, const json_t *w, const json_t *ref, const c
 }
 
 /* Publish w: CAP, state, the warning it replaces. */
-static yj_code do_publish(yj_conn *c, const yj_user *u, json_t *w, int64_t now, yj_err *err)
+static yj_code do_publish(yj_conn *c, yj_store *s, const yj_user *u, json_t *w, int64_t now,
+                          yj_err *err)
 {
     int64_t id = json_integer_value(json_object_get(w, "id"));
     const char *msg_type = json_string_value(json_object_get(w, "msg_type"));
@@ -917,7 +921,15 @@ static yj_code do_publish(yj_conn *c, const yj_user *u, json_t *w, int64_t now, 
         snprintf(note, sizeof note, "由预警 #%lld 更新", (long long)id);
         if (rc == YJ_OK)
             rc = add_event(c, ref_id, now, u->username, "updated", note, err);
+        if (rc == YJ_OK)
+            rc = deliver_stop(c, ref_id, note, now, err);
     }
+    /* everyone it reaches, in this same transaction: published means
+     * every recipient has a delivery */
+    int64_t n = 0;
+    if (rc == YJ_OK)
+        rc = deliver_create(c, s, id, json_string_value(json_object_get(w, "region_code")),
+                            json_object_get(w, "area"), now, &n, err);
     json_decref(ref);
     free(xml);
     return rc;
@@ -987,6 +999,8 @@ static yj_code do_cancel(yj_conn *c, const yj_user *u, json_t *w, const char *re
     snprintf(note, sizeof note, "解除预警 #%lld：%s", (long long)id, reason);
     if (rc == YJ_OK)
         rc = add_event(c, cid, now, u->username, "published", note, err);
+    if (rc == YJ_OK)
+        rc = deliver_stop(c, id, "预警已解除", now, err);
     if (rc == YJ_OK) {
         yj_stmt *st = yj_prepare(c,
                                  "UPDATE warning SET state = 'cancelled', superseded_by = ?,"
@@ -1093,7 +1107,7 @@ yj_code warning_act(yj_store *s, const yj_user *u, int64_t id, const char *actio
             rc = step_done(st, err);
         }
     } else if (rc == YJ_OK && strcmp(action, "publish") == 0) {
-        rc = do_publish(c, u, w, now, err);
+        rc = do_publish(c, s, u, w, now, err);
     } else if (rc == YJ_OK && strcmp(action, "cancel") == 0) {
         rc = do_cancel(c, u, w, reason, now, err);
     } else if (rc == YJ_OK && strcmp(action, "update") == 0) {
@@ -1136,7 +1150,20 @@ yj_code warning_act(yj_store *s, const yj_user *u, int64_t id, const char *actio
         json_decref(after);
     }
     json_decref(w);
-    return finish_write(s, c, u, rc, result_id, out, err);
+    rc = finish_write(s, c, u, rc, result_id, out, err);
+    if (rc == YJ_OK && (strcmp(action, "publish") == 0 || strcmp(action, "cancel") == 0)) {
+        /* and to MQTT subscribers (other systems, displays): the CAP message */
+        int64_t pid = strcmp(action, "cancel") == 0
+                          ? json_integer_value(json_object_get(*out, "superseded_by"))
+                          : result_id;
+        char *xml = NULL;
+        yj_err e2;
+        yj_err_clear(&e2);
+        if (pid && warning_cap_xml(s, NULL, pid, &xml, &e2) == YJ_OK)
+            chan_publish_warning(json_string_value(json_object_get(*out, "region_code")), xml);
+        free(xml);
+    }
+    return rc;
 }
 
 /* ---- from an alarm -------------------------------------------------------------------- */
@@ -1534,6 +1561,8 @@ yj_code warning_expire_due(yj_store *s, int64_t now, int *n, yj_err *err)
         rc = step_done(st, err);
         if (rc == YJ_OK)
             rc = add_event(c, ids[i], now, "system", "expired", NULL, err);
+        if (rc == YJ_OK)
+            rc = deliver_stop(c, ids[i], "预警已过期", now, err);
     }
     if (rc == YJ_OK && k)
         rc = yj_tx_commit(c, err);
@@ -1545,4 +1574,44 @@ yj_code warning_expire_due(yj_store *s, int64_t now, int *n, yj_err *err)
     if (rc == YJ_OK)
         *n = k;
     return rc;
+}
+
+/* ---- targeting preview ---------------------------------------------------------------------- */
+
+yj_code warning_preview_targets(yj_store *s, const yj_user *u, const json_t *area, json_t **out,
+                                yj_err *err)
+{
+    *out = NULL;
+    yj_conn *c = yj_store_acquire(s);
+    json_t *norm = NULL;
+    char desc[400];
+    yj_code rc = area_check(c, u->region, area, &norm, desc, sizeof desc, err);
+    yj_store_release(s, c);
+    if (rc != YJ_OK)
+        return rc;
+    target_set t;
+    rc = target_resolve(s, u->region, norm, &t, err);
+    json_decref(norm);
+    if (rc != YJ_OK)
+        return rc;
+    size_t by_level[6] = {0}, villages = 0;
+    for (size_t i = 0; i < t.nresp; i++)
+        if (t.resp[i]->level >= 1 && t.resp[i]->level <= 5)
+            by_level[t.resp[i]->level]++;
+    const char *last = "";
+    for (size_t i = 0; i < t.nres; i++)
+        if (strcmp(t.res[i]->region, last) != 0) {
+            villages++;
+            last = t.res[i]->region;
+        }
+    *out =
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:s}", "residents",
+                  (json_int_t)t.nres, "vulnerable", (json_int_t)t.nvulnerable, "contacts",
+                  (json_int_t)t.ncontacts, "terminals", (json_int_t)t.nterm, "enterprises",
+                  (json_int_t)t.nent, "responsible", (json_int_t)t.nresp, "responsible_by_level",
+                  "village", (json_int_t)by_level[1], "township", (json_int_t)by_level[2], "county",
+                  (json_int_t)by_level[3], "city", (json_int_t)by_level[4], "enterprise",
+                  (json_int_t)by_level[5], "places", (json_int_t)villages, "area_desc", desc);
+    target_set_free(&t);
+    return YJ_OK;
 }

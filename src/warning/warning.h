@@ -78,6 +78,50 @@ yj_code warning_cap_xml(yj_store *s, const yj_user *u, int64_t id, char **xml, y
 /* Published warnings past their expiry become expired (timer). */
 yj_code warning_expire_due(yj_store *s, int64_t now, int *n, yj_err *err);
 
+/* ---- targeting, delivery and call-up (target.c, deliver.c) -------------------------- */
+
+/* Who an area reaches (the composer's live count): residents, the
+ * vulnerable and their contacts, terminals, enterprises, responsible
+ * people, villages. */
+yj_code warning_preview_targets(yj_store *s, const yj_user *u, const json_t *area, json_t **out,
+                                yj_err *err);
+
+typedef struct {
+    int max_cycles; /* times through a recipient's channel plan (default 3) */
+    int retry_s;    /* pause between cycles (default 60) */
+    int ack_wait_s; /* must answer: wait this long before the next channel (default 300) */
+    int escalate_s; /* must answer: unanswered this long -> the next person (default 600) */
+    /* channel plans, comma-separated channel names (unavailable ones skipped) */
+    char plan_resident[64], plan_ack[64], plan_terminal[64];
+} callup_config;
+void deliver_configure(const callup_config *cfg);
+
+/* One round of the dispatcher: attempts and escalations that are due. */
+yj_code warning_dispatch_due(yj_store *s, int64_t now, yj_err *err);
+
+/* Acknowledgements (叫应): by the link's token (public page), by a user in
+ * the app or a duty officer recording a phone answer (via "app"/"phone"),
+ * by gateway callbacks (receipts, SMS replies, voice answers, in batches),
+ * by terminals confirming playback. */
+yj_code callup_token_info(yj_store *s, const char *token, json_t **out, yj_err *err);
+yj_code callup_ack_token(yj_store *s, const char *token, json_t **out, yj_err *err);
+yj_code callup_ack_delivery(yj_store *s, const yj_user *u, int64_t delivery_id, const char *via,
+                            const char *note, json_t **out, yj_err *err);
+yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_err *err);
+/* Record acknowledgements of deliveries by id in one transaction (the
+ * callback path; also what the benchmark measures). */
+yj_code callup_ack_batch(yj_store *s, const int64_t *ids, size_t n, const char *via, int64_t now,
+                         size_t *recorded, yj_err *err);
+
+/* The call-up board of a warning (who has and has not answered, by region)
+ * and its coverage figures; the deliveries list. */
+yj_code callup_board(yj_store *s, const yj_user *u, int64_t warning_id, const char *region,
+                     json_t **out, yj_err *err);
+yj_code callup_coverage(yj_store *s, const yj_user *u, int64_t warning_id, const char *group_by,
+                        json_t **out, yj_err *err);
+yj_code deliver_list(yj_store *s, const yj_user *u, int64_t warning_id, const char *kind,
+                     const char *state, int limit, int64_t offset, json_t **out, yj_err *err);
+
 /* ---- runtime (runtime.c) -------------------------------------------------------- */
 
 /* The background thread (timers once a second); manual_clock: tests drive

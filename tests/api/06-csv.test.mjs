@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  setupServer, REGISTRIES, M2_REGISTRIES, regSchema, validRecord, assertError, desc, uniq, count, cli, csvDoc,
+  setupServer, REGISTRIES, M2_REGISTRIES, M3_REGISTRIES, regSchema, validRecord, assertError, desc, uniq, count, cli, csvDoc,
   csvValue, anyEnterprise, csvColumns, parseCsv,
 } from './harness.mjs';
 
@@ -39,7 +39,7 @@ async function shelterRows(n, { labels = true, mutate = {} } = {}) {
 test('export: UTF-8 BOM, Chinese header labels, attachment, every registry', async () => {
   const admin = await S.as('admin');
   const schema = await S.schema();
-  for (const reg of REGISTRIES) {
+  for (const reg of [...REGISTRIES, ...M3_REGISTRIES]) {
     const r = await S.api('GET', `/api/v1/registries/${reg}/export.csv`, { auth: admin });
     assert.equal(r.status, 200, `${reg}: ${desc(r)}`);
     assert.match(r.headers.get('content-type') ?? '', /^text\/csv/);
@@ -66,7 +66,7 @@ test('export honours filters', async () => {
   assert.ok(lines[1].includes(name));
 });
 
-for (const reg of REGISTRIES) {
+for (const reg of [...REGISTRIES, ...M3_REGISTRIES]) {
   test(`round trip ${reg}: importing the export creates nothing`, async () => {
     const admin = await S.as('admin');
     if (reg === 'hazard_source') await anyEnterprise(S);

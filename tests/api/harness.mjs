@@ -27,6 +27,9 @@ export const REGISTRIES = ['rescue_team', 'expert', 'warehouse', 'shelter', 'equ
 // enterprise -> region) are exercised by 12-monitor.test.mjs rather than by
 // the generic CRUD walk over REGISTRIES.
 export const M2_REGISTRIES = ['monitored_object', 'sensor'];
+// M3 registries: who a warning reaches.  No required references, so the
+// generic CRUD and CSV walks take them too.
+export const M3_REGISTRIES = ['household', 'resident', 'broadcast_terminal', 'responsible_person'];
 export const ROLES = ['admin', 'duty', 'commander', 'supervisor', 'inspector', 'warehouse',
   'enterprise', 'informant', 'expert'];
 export const CITY = '1405';

@@ -18,49 +18,57 @@
 
 /* ---- permission matrix ---------------------------------------------------------- */
 
-static const char *const expect_resources[] = {
-    "rescue_team", "expert",        "warehouse",        "shelter",      "equipment",
-    "enterprise",  "hazard_source", "informant",        "duty_contact", "user",
-    "audit",       "region",        "monitored_object", "sensor",       "monitor",
-    "rule",        "alarm",         "gateway",          "warning"};
+static const char *const expect_resources[] = {"rescue_team",
+                                               "expert",
+                                               "warehouse",
+                                               "shelter",
+                                               "equipment",
+                                               "enterprise",
+                                               "hazard_source",
+                                               "informant",
+                                               "duty_contact",
+                                               "user",
+                                               "audit",
+                                               "region",
+                                               "monitored_object",
+                                               "sensor",
+                                               "monitor",
+                                               "rule",
+                                               "alarm",
+                                               "gateway",
+                                               "warning",
+                                               "household",
+                                               "resident",
+                                               "broadcast_terminal",
+                                               "responsible_person"};
 #define N_RES (sizeof expect_resources / sizeof expect_resources[0])
 
 /*                         team  expe  ware  shel  equi  ente  haza  info  duty  user  audi  regi
- *                         mobj  sens  moni  rule  alar  gate  warn */
+ *                         mobj  sens  moni  rule  alar  gate  warn  hous  resi  term  resp */
 static const struct {
     yj_role role;
     const char *cells[N_RES];
 } matrix[] = {
-    {YJ_ROLE_ADMIN,
-     {"rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "r-", "r-", "rw", "rw", "r-",
-      "rw", "rw", "rw", "rw"}},
-    {YJ_ROLE_DUTY,
-     {"rw", "r-", "r-", "rw", "r-", "r-", "r-", "rw", "rw", "--", "--", "r-", "r-", "r-", "r-",
-      "--", "rw", "--", "rw"}},
-    {YJ_ROLE_COMMANDER,
-     {"r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "--", "--", "r-", "r-", "r-", "r-",
-      "--", "r-", "--", "rw"}},
-    {YJ_ROLE_SUPERVISOR,
-     {"r-", "rw", "r-", "r-", "r-", "rw", "rw", "r-", "r-", "--", "--", "r-", "rw", "rw", "r-",
-      "rw", "rw", "--", "r-"}},
-    {YJ_ROLE_INSPECTOR,
-     {"--", "r-", "--", "--", "--", "r-", "r-", "--", "--", "--", "--", "r-", "--", "--", "--",
-      "--", "--", "--", "r-"}},
-    {YJ_ROLE_WAREHOUSE,
-     {"r-", "--", "rw", "r-", "rw", "--", "--", "--", "--", "--", "--", "r-", "--", "--", "--",
-      "--", "--", "--", "r-"}},
-    {YJ_ROLE_ENTERPRISE,
-     {"--", "--", "--", "--", "--", "rw", "rw", "--", "--", "--", "--", "r-", "r-", "r-", "r-",
-      "--", "rw", "--", "r-"}},
-    {YJ_ROLE_INFORMANT,
-     {"r-", "--", "--", "r-", "--", "--", "--", "r-", "r-", "--", "--", "r-", "--", "--", "--",
-      "--", "--", "--", "r-"}},
-    {YJ_ROLE_EXPERT,
-     {"r-", "r-", "--", "--", "r-", "r-", "r-", "--", "--", "--", "--", "r-", "--", "--", "--",
-      "--", "--", "--", "r-"}},
-    {YJ_ROLE_PUBLIC,
-     {"--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--",
-      "--", "--", "--", "--"}},
+    {YJ_ROLE_ADMIN, {"rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "r-", "r-",
+                     "rw", "rw", "r-", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw"}},
+    {YJ_ROLE_DUTY, {"rw", "r-", "r-", "rw", "r-", "r-", "r-", "rw", "rw", "--", "--", "r-",
+                    "r-", "r-", "r-", "--", "rw", "--", "rw", "rw", "rw", "rw", "rw"}},
+    {YJ_ROLE_COMMANDER, {"r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "--", "--", "r-",
+                         "r-", "r-", "r-", "--", "r-", "--", "rw", "r-", "r-", "r-", "r-"}},
+    {YJ_ROLE_SUPERVISOR, {"r-", "rw", "r-", "r-", "r-", "rw", "rw", "r-", "r-", "--", "--", "r-",
+                          "rw", "rw", "r-", "rw", "rw", "--", "r-", "r-", "r-", "r-", "r-"}},
+    {YJ_ROLE_INSPECTOR, {"--", "r-", "--", "--", "--", "r-", "r-", "--", "--", "--", "--", "r-",
+                         "--", "--", "--", "--", "--", "--", "r-", "--", "--", "--", "--"}},
+    {YJ_ROLE_WAREHOUSE, {"r-", "--", "rw", "r-", "rw", "--", "--", "--", "--", "--", "--", "r-",
+                         "--", "--", "--", "--", "--", "--", "r-", "--", "--", "--", "--"}},
+    {YJ_ROLE_ENTERPRISE, {"--", "--", "--", "--", "--", "rw", "rw", "--", "--", "--", "--", "r-",
+                          "r-", "r-", "r-", "--", "rw", "--", "r-", "--", "--", "--", "rw"}},
+    {YJ_ROLE_INFORMANT, {"r-", "--", "--", "r-", "--", "--", "--", "r-", "r-", "--", "--", "r-",
+                         "--", "--", "--", "--", "--", "--", "r-", "rw", "rw", "r-", "r-"}},
+    {YJ_ROLE_EXPERT, {"r-", "r-", "--", "--", "r-", "r-", "r-", "--", "--", "--", "--", "r-",
+                      "--", "--", "--", "--", "--", "--", "r-", "--", "--", "--", "--"}},
+    {YJ_ROLE_PUBLIC, {"--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--",
+                      "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--"}},
 };
 
 static void test_perm_resources_listed(void **state)
@@ -137,10 +145,11 @@ static void test_perm_role_json(void **state)
 {
     (void)state;
     json_t *o = perm_role_json(YJ_ROLE_ENTERPRISE);
-    json_t *want = json_pack("{s:[s,s],s:[s,s],s:[s],s:[s],s:[s],s:[s],s:[s,s],s:[s]}",
-                             "enterprise", "read", "write", "hazard_source", "read", "write",
-                             "region", "read", "monitored_object", "read", "sensor", "read",
-                             "monitor", "read", "alarm", "read", "write", "warning", "read");
+    json_t *want =
+        json_pack("{s:[s,s],s:[s,s],s:[s],s:[s],s:[s],s:[s],s:[s,s],s:[s],s:[s,s]}", "enterprise",
+                  "read", "write", "hazard_source", "read", "write", "region", "read",
+                  "monitored_object", "read", "sensor", "read", "monitor", "read", "alarm", "read",
+                  "write", "warning", "read", "responsible_person", "read", "write");
     assert_true(json_equal(o, want));
     json_decref(o);
     json_decref(want);

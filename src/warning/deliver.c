@@ -1,0 +1,1434 @@
+/*
+ * deliver.c — getting a published warning to everyone it must reach, and
+ * making sure the responsible ones answer (叫应).
+ *
+ * Publishing a warning (warning.c) resolves its area (target.c) and
+ * creates, in the same transaction, one delivery per recipient:
+ *   resident     everyone with a phone in the area (the plan for residents,
+ *                default "sms"); residents without one count for coverage
+ *                and are reached by loudspeaker only;
+ *   contact      the one-to-one contact (包保联系人) of each vulnerable
+ *                person: must answer;
+ *   responsible  the first in call order of every village, township,
+ *                county (and city) the area covers, within the issuer's
+ *                region, and of every enterprise in it: must answer;
+ *   enterprise   an enterprise with no responsible person of its own: its
+ *                safety officer, who must answer;
+ *   terminal     each broadcast terminal: plays the warning and confirms.
+ *
+ * The dispatcher (warning_dispatch_due, once a second from runtime.c) takes
+ * what is due, in order: a recipient's channels are tried in plan order;
+ * a failure moves to the next channel, the end of the plan to the next
+ * cycle after retry_s, up to max_cycles; a recipient who must answer and
+ * has not after ack_wait_s gets the next channel; nothing more once they
+ * answer.  Each channel has its own rate (messages per second, a token
+ * bucket on the warning clock), so a flood of SMS never exceeds what the
+ * gateway was bought for.  Every attempt and its result is a row.
+ *
+ * Unanswered after escalate_s, a must-answer delivery escalates: to the
+ * next person in call order in the same place, else to the first of the
+ * region above (village → township → county), as a new delivery of kind
+ * "escalation" that must itself be answered; a vulnerable person's
+ * contact escalates to their village's responsible person.  Every step is
+ * a call-up event.  Ending a warning stops every open delivery.
+ */
+#include "deliver.h"
+#include "channels.h"
+#include "target.h"
+#include "warning.h"
+#include "../core/events.h"
+#include "../core/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static callup_config cfg = {.max_cycles = 3,
+                            .retry_s = 60,
+                            .ack_wait_s = 300,
+                            .escalate_s = 600,
+                            .plan_resident = "sms",
+                            .plan_ack = "sms,voice",
+                            .plan_terminal = "broadcast"};
+static char public_url[256] = "http://127.0.0.1:8080";
+
+void deliver_configure(const callup_config *c)
+{
+    if (c == NULL)
+        return;
+    if (c->max_cycles > 0)
+        cfg.max_cycles = c->max_cycles;
+    if (c->retry_s > 0)
+        cfg.retry_s = c->retry_s;
+    if (c->ack_wait_s > 0)
+        cfg.ack_wait_s = c->ack_wait_s;
+    if (c->escalate_s > 0)
+        cfg.escalate_s = c->escalate_s;
+    if (c->plan_resident[0])
+        snprintf(cfg.plan_resident, sizeof cfg.plan_resident, "%s", c->plan_resident);
+    if (c->plan_ack[0])
+        snprintf(cfg.plan_ack, sizeof cfg.plan_ack, "%s", c->plan_ack);
+    if (c->plan_terminal[0])
+        snprintf(cfg.plan_terminal, sizeof cfg.plan_terminal, "%s", c->plan_terminal);
+}
+
+void deliver_public_url(const char *url)
+{
+    if (url && url[0])
+        snprintf(public_url, sizeof public_url, "%s", url);
+}
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+static json_t *row_json(yj_stmt *st)
+{
+    json_t *o = json_object();
+    for (int k = 0; k < yj_col_count(st); k++)
+        json_object_set_new(o, yj_col_name(st, k), yj_col_json(st, k));
+    return o;
+}
+
+static yj_code step_done(yj_stmt *st, yj_err *err)
+{
+    int r = yj_step(st, err);
+    yj_stmt_done(st);
+    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+}
+
+static yj_code event(yj_conn *c, int64_t warning_id, int64_t delivery_id, int64_t ts,
+                     const char *action, const char *actor, const char *note, const char *region,
+                     yj_err *err)
+{
+    yj_stmt *st = yj_prepare(c,
+                             "INSERT INTO callup_event (warning_id, delivery_id, ts, action, actor,"
+                             " note, region_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, warning_id);
+    if (delivery_id)
+        yj_bind_int(st, 2, delivery_id);
+    else
+        yj_bind_null(st, 2);
+    yj_bind_int(st, 3, ts);
+    yj_bind_text(st, 4, action);
+    yj_bind_text(st, 5, actor);
+    yj_bind_text(st, 6, note);
+    yj_bind_text(st, 7, region);
+    return step_done(st, err);
+}
+
+/* A hint to browsers on the call-up board (the board reloads its data). */
+static void notify(int64_t warning_id, const char *region, const char *what)
+{
+    json_t *ev = json_pack("{s:I,s:s}", "warning_id", (json_int_t)warning_id, "what", what);
+    yj_events_publish("warning", region ? region : "", ev);
+    json_decref(ev);
+}
+
+/* ---- creation -------------------------------------------------------------------------- */
+
+typedef struct {
+    yj_stmt *st;
+    int64_t warning_id, now;
+    int64_t n;
+} inserter;
+
+static yj_code insert_one(inserter *in, const char *kind, int64_t ref, int64_t for_id,
+                          const char *address, const char *region, bool must_ack, const char *plan,
+                          bool nochannel, yj_err *err)
+{
+    yj_stmt *st = in->st;
+    yj_stmt_reset(st);
+    char token[33];
+    yj_bind_int(st, 1, in->warning_id);
+    yj_bind_text(st, 2, kind);
+    yj_bind_int(st, 3, ref);
+    if (for_id)
+        yj_bind_int(st, 4, for_id);
+    else
+        yj_bind_null(st, 4);
+    yj_bind_text(st, 5, address);
+    yj_bind_text(st, 6, region);
+    yj_bind_int(st, 7, must_ack);
+    yj_bind_text(st, 8, plan);
+    yj_bind_text(st, 9, nochannel ? "nochannel" : "pending");
+    if (nochannel)
+        yj_bind_null(st, 10);
+    else
+        yj_bind_int(st, 10, in->now);
+    if (must_ack) {
+        yj_random_hex(16, token);
+        yj_bind_text(st, 11, token);
+        yj_bind_int(st, 12, in->now + (int64_t)cfg.escalate_s * 1000);
+    } else {
+        yj_bind_null(st, 11);
+        yj_bind_null(st, 12);
+    }
+    if (yj_step(st, err) < 0)
+        return YJ_EINTERNAL;
+    in->n++;
+    return YJ_OK;
+}
+
+#define INSERT_SQL                                                                                 \
+    "INSERT INTO delivery (warning_id, kind, ref_id, for_id, address, region_code, must_ack,"      \
+    " plan, state, next_at, token, escalate_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+yj_code deliver_create(yj_conn *c, yj_store *s, int64_t warning_id, const char *region,
+                       const json_t *area, int64_t now, int64_t *n_out, yj_err *err)
+{
+    *n_out = 0;
+    target_set t;
+    yj_code rc = target_resolve(s, region, area, &t, err);
+    if (rc != YJ_OK)
+        return rc;
+    inserter in = {.warning_id = warning_id, .now = now};
+    in.st = yj_prepare(c, INSERT_SQL, err);
+    if (in.st == NULL) {
+        target_set_free(&t);
+        return YJ_EINTERNAL;
+    }
+    for (size_t i = 0; i < t.nres && rc == YJ_OK; i++) {
+        const tgt_resident *r = t.res[i];
+        rc = insert_one(&in, "resident", r->id, 0, r->phone, r->region, false, cfg.plan_resident,
+                        r->phone[0] == '\0', err);
+        if (rc == YJ_OK && r->vulnerable && r->contact_phone[0])
+            rc = insert_one(&in, "contact", r->id, r->id, r->contact_phone, r->region, true,
+                            cfg.plan_ack, false, err);
+    }
+    for (size_t i = 0; i < t.nresp && rc == YJ_OK; i++)
+        rc = insert_one(&in, "responsible", t.resp[i]->id, 0, t.resp[i]->phone, t.resp[i]->region,
+                        true, cfg.plan_ack, false, err);
+    for (size_t i = 0; i < t.nent && rc == YJ_OK; i++) {
+        bool has_person = false;
+        for (size_t k = 0; k < t.nresp && !has_person; k++)
+            has_person = t.resp[k]->level == 5 && t.resp[k]->enterprise_id == t.ent[i]->id;
+        if (!has_person && t.ent[i]->phone[0])
+            rc = insert_one(&in, "enterprise", t.ent[i]->id, 0, t.ent[i]->phone, t.ent[i]->region,
+                            true, cfg.plan_ack, false, err);
+    }
+    for (size_t i = 0; i < t.nterm && rc == YJ_OK; i++)
+        rc = insert_one(&in, "terminal", t.term[i]->id, 0, t.term[i]->topic, t.term[i]->region,
+                        false, cfg.plan_terminal, false, err);
+    yj_stmt_done(in.st);
+    if (rc == YJ_OK) {
+        char note[200];
+        snprintf(note, sizeof note,
+                 "居民 %zu（特殊群体 %zu，包保联系人 %zu），责任人 %zu，企业 %zu，广播终端 %zu",
+                 t.nres, t.nvulnerable, t.ncontacts, t.nresp, t.nent, t.nterm);
+        rc = event(c, warning_id, 0, now, "targeted", "system", note, region, err);
+    }
+    target_set_free(&t);
+    *n_out = in.n;
+    return rc;
+}
+
+yj_code deliver_stop(yj_conn *c, int64_t warning_id, const char *why, int64_t now, yj_err *err)
+{
+    yj_stmt *st =
+        yj_prepare(c,
+                   "UPDATE delivery SET state = CASE WHEN state IN ('pending', 'failed')"
+                   " THEN 'stopped' ELSE state END, next_at = NULL, escalate_at = NULL"
+                   " WHERE warning_id = ? AND (next_at IS NOT NULL OR escalate_at IS NOT NULL)",
+                   err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, warning_id);
+    yj_code rc = step_done(st, err);
+    if (rc == YJ_OK)
+        rc = event(c, warning_id, 0, now, "stopped", "system", why, NULL, err);
+    return rc;
+}
+
+/* ---- the dispatcher ---------------------------------------------------------------------- */
+
+typedef struct {
+    double tokens;
+    int64_t last;
+} bucket;
+static bucket buckets[8];
+
+static bool take_token(int ch, int64_t now)
+{
+    bucket *b = &buckets[ch];
+    double rate = chan_rate(ch);
+    if (b->last == 0 || now < b->last) {
+        b->last = now;
+        b->tokens = rate;
+    }
+    b->tokens = fmin(rate, b->tokens + rate * (double)(now - b->last) / 1000.0);
+    b->last = now;
+    if (b->tokens < 1)
+        return false;
+    b->tokens -= 1;
+    return true;
+}
+
+typedef struct {
+    int64_t id, warning_id, ref_id, for_id;
+    char kind[16], address[128], region[16], plan[64], state[16], token[40];
+    bool must_ack, stop, deferred, advanced;
+    int step, cycle, attempts;
+    /* the warning */
+    char identifier[40], sender_name[128], event_type[64], headline[256], wstate[16];
+    int level;
+    char *description, *instruction;
+    /* the attempt */
+    int ch;
+    yj_code result;
+    char detail[300];
+} due_item;
+
+static int plan_parse(const char *plan, int out[8])
+{
+    int n = 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", plan);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && n < 8;
+         t = strtok_r(NULL, ",", &save)) {
+        int i = chan_index(t);
+        if (i >= 0)
+            out[n++] = i;
+    }
+    return n;
+}
+
+/* The text a recipient gets: agency, level and event first; the ask to
+ * answer for those who must. */
+static void compose(const due_item *d, char *out, size_t n)
+{
+    static const char *const colour[] = {"", "红色", "橙色", "黄色", "蓝色"};
+    const char *lc = d->level >= 1 && d->level <= 4 ? colour[d->level] : "";
+    if (strcmp(d->kind, "escalation") == 0) {
+        snprintf(
+            out, n,
+            "【%s】%s%s预警叫应：%s，下级责任人尚未应答，请督促落实并回复1确认。%s/ack.html#%s",
+            d->sender_name, lc, d->event_type, d->headline, public_url, d->token);
+    } else if (strcmp(d->kind, "contact") == 0) {
+        snprintf(out, n,
+                 "【%s】%s%s预警：%s。请立即通知您包保的特殊群体人员并回复1确认。%s/ack.html#%s",
+                 d->sender_name, lc, d->event_type, d->headline, public_url, d->token);
+    } else if (d->must_ack) {
+        snprintf(out, n, "【%s】%s%s预警：%s。%s请回复1确认收到。%s/ack.html#%s", d->sender_name,
+                 lc, d->event_type, d->headline, d->instruction ? d->instruction : "", public_url,
+                 d->token);
+    } else {
+        snprintf(out, n, "【%s】%s%s预警：%s。%s", d->sender_name, lc, d->event_type, d->headline,
+                 d->instruction ? d->instruction : (d->description ? d->description : ""));
+    }
+}
+
+static void attempt(due_item *d, int64_t now)
+{
+    char text[1200], ack_url[400], payload[1600];
+    compose(d, text, sizeof text);
+    snprintf(ack_url, sizeof ack_url, "%s/ack.html#%s", public_url, d->token);
+    json_t *cmd = json_pack("{s:I,s:s,s:i,s:s,s:s,s:i}", "delivery", (json_int_t)d->id, "warning",
+                            d->identifier, "level", d->level, "event", d->event_type, "text", text,
+                            "repeat", 3);
+    char *p = json_dumps(cmd, JSON_COMPACT);
+    json_decref(cmd);
+    snprintf(payload, sizeof payload, "%s", p ? p : "{}");
+    free(p);
+    chan_msg m = {.delivery_id = d->id,
+                  .to = d->address,
+                  .text = text,
+                  .segments = chan_sms_segments(text),
+                  .identifier = d->identifier,
+                  .level = d->level,
+                  .must_ack = d->must_ack,
+                  .ack_url = d->must_ack ? ack_url : NULL,
+                  .payload = payload};
+    d->result = chan_at((size_t)d->ch)->send(&m, d->detail, sizeof d->detail);
+    (void)now;
+}
+
+static void free_items(due_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(items[i].description);
+        free(items[i].instruction);
+    }
+    free(items);
+}
+
+static yj_code load_due(yj_conn *c, int64_t now, due_item **out, size_t *nout, yj_err *err)
+{
+    *out = NULL;
+    *nout = 0;
+    yj_stmt *st = yj_prepare(
+        c,
+        "SELECT d.id, d.warning_id, d.kind, d.ref_id, d.for_id, d.address, d.region_code,"
+        " d.must_ack, d.plan, d.step, d.cycle, d.state, d.token, d.attempts, w.identifier, w.level,"
+        " w.sender_name, w.event_type, w.headline, w.description, w.instruction, w.state"
+        " FROM delivery d JOIN warning w ON w.id = d.warning_id"
+        " WHERE d.next_at <= ? ORDER BY d.next_at, d.id LIMIT 1000",
+        err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, now);
+    size_t cap = 0;
+    int r;
+    while ((r = yj_step(st, err)) == 1) {
+        if (*nout == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            due_item *p = realloc(*out, nc * sizeof *p);
+            if (p == NULL)
+                break;
+            *out = p;
+            cap = nc;
+        }
+        due_item *d = &(*out)[(*nout)++];
+        memset(d, 0, sizeof *d);
+        d->id = yj_col_int(st, 0);
+        d->warning_id = yj_col_int(st, 1);
+        snprintf(d->kind, sizeof d->kind, "%s", yj_col_text(st, 2));
+        d->ref_id = yj_col_int(st, 3);
+        d->for_id = yj_col_null(st, 4) ? 0 : yj_col_int(st, 4);
+        snprintf(d->address, sizeof d->address, "%s", yj_col_text(st, 5));
+        snprintf(d->region, sizeof d->region, "%s", yj_col_text(st, 6));
+        d->must_ack = yj_col_int(st, 7) != 0;
+        snprintf(d->plan, sizeof d->plan, "%s", yj_col_text(st, 8));
+        d->step = (int)yj_col_int(st, 9);
+        d->cycle = (int)yj_col_int(st, 10);
+        snprintf(d->state, sizeof d->state, "%s", yj_col_text(st, 11));
+        snprintf(d->token, sizeof d->token, "%s", yj_col_text(st, 12));
+        d->attempts = (int)yj_col_int(st, 13);
+        snprintf(d->identifier, sizeof d->identifier, "%s", yj_col_text(st, 14));
+        d->level = (int)yj_col_int(st, 15);
+        snprintf(d->sender_name, sizeof d->sender_name, "%s", yj_col_text(st, 16));
+        snprintf(d->event_type, sizeof d->event_type, "%s", yj_col_text(st, 17));
+        snprintf(d->headline, sizeof d->headline, "%s", yj_col_text(st, 18));
+        d->description = strdup(yj_col_text(st, 19));
+        d->instruction = yj_col_null(st, 20) ? NULL : strdup(yj_col_text(st, 20));
+        snprintf(d->wstate, sizeof d->wstate, "%s", yj_col_text(st, 21));
+    }
+    yj_stmt_done(st);
+    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+}
+
+/* Decide what each due delivery does now (no store access; sends happen
+ * here, outside any transaction). */
+static void plan_round(due_item *items, size_t n, int64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        due_item *d = &items[i];
+        d->ch = -1;
+        if (strcmp(d->wstate, "published") != 0) {
+            d->stop = true;
+            continue;
+        }
+        int plan[8];
+        int np = plan_parse(d->plan, plan);
+        /* a recipient who was reached but has not answered (or a terminal
+         * that has not confirmed) after the wait: the next channel */
+        if (strcmp(d->state, "sent") == 0) {
+            d->advanced = true;
+            if (++d->step >= np) {
+                d->step = 0;
+                d->cycle++;
+            }
+        }
+        if (d->cycle >= cfg.max_cycles) {
+            d->ch = -2; /* exhausted */
+            continue;
+        }
+        /* the first available channel from step on */
+        int tries = 0;
+        while (tries < np && !chan_available(plan[d->step])) {
+            tries++;
+            if (++d->step >= np)
+                d->step = 0;
+        }
+        if (np == 0 || tries == np) {
+            d->ch = -3; /* no channel configured */
+            continue;
+        }
+        int ch = plan[d->step];
+        if (!take_token(ch, now)) {
+            d->deferred = true; /* over the channel's rate: still due */
+            continue;
+        }
+        d->ch = ch;
+        attempt(d, now);
+    }
+}
+
+static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, yj_err *err)
+{
+    yj_code rc = YJ_OK;
+    for (size_t i = 0; i < n && rc == YJ_OK; i++) {
+        due_item *d = &items[i];
+        if (d->deferred)
+            continue;
+        if (d->ch >= 0) {
+            yj_stmt *st =
+                yj_prepare(c,
+                           "INSERT INTO delivery_attempt (delivery_id, ts, channel, result,"
+                           " detail) VALUES (?, ?, ?, ?, ?)",
+                           err);
+            if (st == NULL)
+                return YJ_EINTERNAL;
+            yj_bind_int(st, 1, d->id);
+            yj_bind_int(st, 2, now);
+            yj_bind_text(st, 3, chan_at((size_t)d->ch)->name);
+            yj_bind_text(st, 4, d->result == YJ_OK ? "accepted" : "failed");
+            yj_bind_text(st, 5, d->detail);
+            if ((rc = step_done(st, err)) != YJ_OK)
+                break;
+        }
+        const char *state = d->state;
+        int64_t next = -1; /* -1: NULL */
+        int step = d->step, cycle = d->cycle;
+        if (d->stop) {
+            state = strcmp(d->state, "pending") == 0 ? "stopped" : d->state;
+        } else if (d->ch == -2) {
+            /* every channel, every cycle: a must-answer one stays "sent"
+             * (escalation follows); one never reached failed */
+            state = strcmp(d->state, "pending") == 0 ? "failed" : d->state;
+        } else if (d->ch == -3) {
+            state = "nochannel";
+        } else if (d->result == YJ_OK) {
+            state = "sent";
+            bool wait = d->must_ack || strcmp(d->kind, "terminal") == 0;
+            next = wait ? now + (int64_t)cfg.ack_wait_s * 1000 : -1;
+        } else {
+            /* failed: the next channel now, or the next cycle after the pause */
+            int plan[8];
+            int np = plan_parse(d->plan, plan);
+            if (++step >= np) {
+                step = 0;
+                cycle++;
+            }
+            next = cycle >= cfg.max_cycles ? -1
+                                           : (step == 0 ? now + (int64_t)cfg.retry_s * 1000 : now);
+            if (next < 0)
+                state = strcmp(d->state, "sent") == 0 ? "sent" : "failed";
+        }
+        yj_stmt *st = yj_prepare(c,
+                                 "UPDATE delivery SET state = ?, step = ?, cycle = ?, next_at = ?,"
+                                 " attempts = attempts + ?, sent_at = CASE WHEN ? = 'sent' THEN"
+                                 " COALESCE(sent_at, ?) ELSE sent_at END"
+                                 " WHERE id = ? AND acked_at IS NULL",
+                                 err);
+        if (st == NULL)
+            return YJ_EINTERNAL;
+        yj_bind_text(st, 1, state);
+        yj_bind_int(st, 2, step);
+        yj_bind_int(st, 3, cycle);
+        if (next >= 0)
+            yj_bind_int(st, 4, next);
+        else
+            yj_bind_null(st, 4);
+        yj_bind_int(st, 5, d->ch >= 0 ? 1 : 0);
+        yj_bind_text(st, 6, state);
+        yj_bind_int(st, 7, now);
+        yj_bind_int(st, 8, d->id);
+        rc = step_done(st, err);
+        if (rc == YJ_OK && (d->ch == -2 || d->ch == -3) && d->must_ack)
+            rc = event(c, d->warning_id, d->id, now, d->ch == -2 ? "unanswered" : "nochannel",
+                       "system", d->ch == -2 ? "各渠道均已尝试，仍未应答" : "没有可用的送达渠道",
+                       d->region, err);
+    }
+    return rc;
+}
+
+/* Escalations that are due: the next person, as a new delivery. */
+static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, yj_err *err)
+{
+    *count = 0;
+    yj_stmt *st =
+        yj_prepare(c,
+                   "SELECT d.id, d.warning_id, d.kind, d.ref_id, d.region_code, w.region_code"
+                   " FROM delivery d JOIN warning w ON w.id = d.warning_id"
+                   " WHERE d.escalate_at <= ? AND d.acked_at IS NULL AND w.state = 'published'"
+                   " ORDER BY d.escalate_at, d.id LIMIT 200",
+                   err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, now);
+    typedef struct {
+        int64_t id, warning_id, ref_id;
+        char kind[16], region[16], scope[16];
+    } esc;
+    esc list[200];
+    int n = 0, r;
+    while (n < 200 && (r = yj_step(st, err)) == 1) {
+        esc *e = &list[n++];
+        e->id = yj_col_int(st, 0);
+        e->warning_id = yj_col_int(st, 1);
+        snprintf(e->kind, sizeof e->kind, "%s", yj_col_text(st, 2));
+        e->ref_id = yj_col_int(st, 3);
+        snprintf(e->region, sizeof e->region, "%s", yj_col_text(st, 4));
+        snprintf(e->scope, sizeof e->scope, "%s", yj_col_text(st, 5));
+    }
+    yj_stmt_done(st);
+    if (n == 0)
+        return YJ_OK;
+    target_set t;
+    yj_code rc = target_people(s, &t, err);
+    if (rc != YJ_OK)
+        return rc;
+    inserter in = {.now = now};
+    in.st = yj_prepare(c, INSERT_SQL, err);
+    if (in.st == NULL) {
+        target_set_free(&t);
+        return YJ_EINTERNAL;
+    }
+    for (int i = 0; i < n && rc == YJ_OK; i++) {
+        esc *e = &list[i];
+        const tgt_person *next = NULL;
+        bool up = false;
+        const tgt_person *self =
+            strcmp(e->kind, "responsible") == 0 || strcmp(e->kind, "escalation") == 0
+                ? target_person_by_id(&t, e->ref_id)
+                : NULL;
+        if (self)
+            next = target_next_person(&t, self, e->scope, &up);
+        else if (strcmp(e->kind, "contact") == 0 || strcmp(e->kind, "enterprise") == 0) {
+            /* a vulnerable person's contact, an enterprise: the place's own
+             * responsible person takes over */
+            next = target_person_above(&t, e->region, e->scope);
+            up = true;
+        }
+        /* nobody to turn to, or the same person already asked here */
+        int64_t dup = 0;
+        if (next) {
+            yj_stmt *q = yj_prepare(c,
+                                    "SELECT COUNT(*) FROM delivery WHERE warning_id = ? AND kind ="
+                                    " 'escalation' AND ref_id = ? AND for_id = ?",
+                                    err);
+            if (q == NULL) {
+                rc = YJ_EINTERNAL;
+                break;
+            }
+            yj_bind_int(q, 1, e->warning_id);
+            yj_bind_int(q, 2, next->id);
+            yj_bind_int(q, 3, e->id);
+            if (yj_step(q, err) == 1)
+                dup = yj_col_int(q, 0);
+            yj_stmt_done(q);
+        }
+        int64_t new_id = 0;
+        if (next && !dup) {
+            in.warning_id = e->warning_id;
+            rc = insert_one(&in, "escalation", next->id, e->id, next->phone, next->region, true,
+                            cfg.plan_ack, false, err);
+            if (rc == YJ_OK)
+                rc = yj_query_int(c, "SELECT MAX(id) FROM delivery", NULL, &new_id, err);
+        }
+        char note[200];
+        static const char *const lvl[] = {"", "村级", "乡级", "县级", "市级", "企业"};
+        if (next)
+            snprintf(note, sizeof note, "%s未应答，%s转%s责任人（%s）",
+                     strcmp(e->kind, "contact") == 0 ? "包保联系人" : "责任人",
+                     up ? "上一级：" : "同级下一顺位：", lvl[next->level], next->region);
+        else
+            snprintf(note, sizeof note, "未应答，已无可转的责任人");
+        if (rc == YJ_OK)
+            rc = event(c, e->warning_id, e->id, now, next ? "escalated" : "escalation_exhausted",
+                       "system", note, e->region, err);
+        yj_stmt *u = rc == YJ_OK ? yj_prepare(c,
+                                              "UPDATE delivery SET escalate_at = NULL,"
+                                              " escalated_to = ?, level_up = ? WHERE id = ?",
+                                              err)
+                                 : NULL;
+        if (rc == YJ_OK && u == NULL)
+            rc = YJ_EINTERNAL;
+        if (u) {
+            if (new_id)
+                yj_bind_int(u, 1, new_id);
+            else
+                yj_bind_null(u, 1);
+            yj_bind_int(u, 2, up ? 1 : 0);
+            yj_bind_int(u, 3, e->id);
+            rc = step_done(u, err);
+        }
+        (*count)++;
+    }
+    yj_stmt_done(in.st);
+    target_set_free(&t);
+    return rc;
+}
+
+yj_code warning_dispatch_due(yj_store *s, int64_t now, yj_err *err)
+{
+    yj_conn *c = yj_store_acquire(s);
+    due_item *items = NULL;
+    size_t n = 0;
+    yj_code rc = load_due(c, now, &items, &n, err);
+    if (rc == YJ_OK && n)
+        plan_round(items, n, now); /* sends: no transaction is open */
+    int escalated = 0;
+    if (rc == YJ_OK)
+        rc = yj_tx_begin(c, err);
+    if (rc == YJ_OK && n)
+        rc = apply_round(c, items, n, now, err);
+    if (rc == YJ_OK)
+        rc = escalate_round(c, s, now, &escalated, err);
+    if (rc == YJ_OK)
+        rc = yj_tx_commit(c, err);
+    else
+        yj_tx_rollback(c);
+    yj_store_release(s, c);
+    /* one hint per warning touched */
+    for (size_t i = 0; rc == YJ_OK && i < n; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = items[k].warning_id == items[i].warning_id;
+        if (!seen && !items[i].deferred)
+            notify(items[i].warning_id, items[i].region, "delivery");
+    }
+    free_items(items, n);
+    (void)escalated;
+    return rc;
+}
+
+/* ---- acknowledgements -------------------------------------------------------------------- */
+
+/* Record one answer (inside the caller's transaction).  *done: it was
+ * open and is now answered. */
+static yj_code ack_row(yj_conn *c, int64_t id, const char *via, const char *actor, const char *note,
+                       int64_t now, bool *done, int64_t *warning_id, char *region, yj_err *err)
+{
+    *done = false;
+    yj_stmt *st = yj_prepare(c,
+                             "UPDATE delivery SET state = 'acked', acked_at = ?, acked_via = ?,"
+                             " acked_by = ?, next_at = NULL, escalate_at = NULL"
+                             " WHERE id = ? AND acked_at IS NULL AND must_ack = 1"
+                             " RETURNING warning_id, region_code",
+                             err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, now);
+    yj_bind_text(st, 2, via);
+    yj_bind_text(st, 3, actor);
+    yj_bind_int(st, 4, id);
+    int r = yj_step(st, err);
+    if (r == 1) {
+        *done = true;
+        *warning_id = yj_col_int(st, 0);
+        snprintf(region, 16, "%s", yj_col_text(st, 1));
+    }
+    yj_stmt_done(st);
+    if (r < 0)
+        return YJ_EINTERNAL;
+    if (*done && note)
+        return event(c, *warning_id, id, now, "acked", actor, note, region, err);
+    return YJ_OK;
+}
+
+yj_code callup_ack_batch(yj_store *s, const int64_t *ids, size_t n, const char *via, int64_t now,
+                         size_t *recorded, yj_err *err)
+{
+    *recorded = 0;
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = yj_tx_begin(c, err);
+    int64_t last_w = 0;
+    char region[16] = "";
+    for (size_t i = 0; i < n && rc == YJ_OK; i++) {
+        bool done = false;
+        int64_t w = 0;
+        rc = ack_row(c, ids[i], via, via, NULL, now, &done, &w, region, err);
+        if (done) {
+            (*recorded)++;
+            last_w = w;
+        }
+    }
+    if (rc == YJ_OK)
+        rc = yj_tx_commit(c, err);
+    else
+        yj_tx_rollback(c);
+    yj_store_release(s, c);
+    if (rc == YJ_OK && last_w)
+        notify(last_w, region, "ack");
+    return rc;
+}
+
+static yj_code token_row(yj_conn *c, const char *token, json_t **out, yj_err *err)
+{
+    *out = NULL;
+    if (token == NULL || strlen(token) != 32)
+        return yj_err_set(err, YJ_ENOTFOUND, NULL, "链接无效或已过期");
+    yj_stmt *st =
+        yj_prepare(c,
+                   "SELECT d.id, d.kind, d.state, d.acked_at, d.acked_via, w.id AS warning_id,"
+                   " w.headline, w.level, w.event_type, w.sender_name, w.state AS"
+                   " warning_state, w.instruction, w.area_desc FROM delivery d JOIN warning w"
+                   " ON w.id = d.warning_id WHERE d.token = ?",
+                   err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_text(st, 1, token);
+    int r = yj_step(st, err);
+    if (r == 1)
+        *out = row_json(st);
+    yj_stmt_done(st);
+    if (r < 0)
+        return YJ_EINTERNAL;
+    if (r == 0)
+        return yj_err_set(err, YJ_ENOTFOUND, NULL, "链接无效或已过期");
+    json_object_set_new(
+        *out, "level_label",
+        json_string(warning_level_label((int)json_integer_value(json_object_get(*out, "level")))));
+    return YJ_OK;
+}
+
+yj_code callup_token_info(yj_store *s, const char *token, json_t **out, yj_err *err)
+{
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = token_row(c, token, out, err);
+    yj_store_release(s, c);
+    return rc;
+}
+
+yj_code callup_ack_token(yj_store *s, const char *token, json_t **out, yj_err *err)
+{
+    *out = NULL;
+    yj_conn *c = yj_store_acquire(s);
+    json_t *row = NULL;
+    yj_code rc = yj_tx_begin(c, err);
+    if (rc == YJ_OK)
+        rc = token_row(c, token, &row, err);
+    bool done = false;
+    int64_t w = 0;
+    char region[16] = "";
+    if (rc == YJ_OK)
+        rc = ack_row(c, json_integer_value(json_object_get(row, "id")), "link", "link",
+                     "通过短信链接确认", warning_now(), &done, &w, region, err);
+    if (rc == YJ_OK)
+        rc = yj_tx_commit(c, err);
+    else
+        yj_tx_rollback(c);
+    json_decref(row);
+    if (rc == YJ_OK)
+        rc = token_row(c, token, out, err);
+    yj_store_release(s, c);
+    if (rc == YJ_OK && done)
+        notify(w, region, "ack");
+    return rc;
+}
+
+yj_code callup_ack_delivery(yj_store *s, const yj_user *u, int64_t delivery_id, const char *via,
+                            const char *note, json_t **out, yj_err *err)
+{
+    *out = NULL;
+    if (via == NULL || (strcmp(via, "app") != 0 && strcmp(via, "phone") != 0))
+        return yj_err_set(err, YJ_EINVAL, "via",
+                          "via 应为 app（客户端确认）或 phone（值班员登记电话应答）");
+    if (strcmp(via, "phone") == 0 && note == NULL)
+        return yj_err_set(err, YJ_EINVAL, "note", "登记电话应答须写明通话情况 note");
+    char hi[24];
+    snprintf(hi, sizeof hi, "%s~", u->region);
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = yj_tx_begin(c, err);
+    yj_stmt *st = rc == YJ_OK ? yj_prepare(c,
+                                           "SELECT d.must_ack, d.acked_at, w.state FROM delivery d"
+                                           " JOIN warning w ON w.id = d.warning_id WHERE d.id = ?"
+                                           " AND d.region_code >= ? AND d.region_code < ?",
+                                           err)
+                              : NULL;
+    if (rc == YJ_OK && st == NULL)
+        rc = YJ_EINTERNAL;
+    if (st) {
+        yj_bind_int(st, 1, delivery_id);
+        yj_bind_text(st, 2, u->region);
+        yj_bind_text(st, 3, hi);
+        int r = yj_step(st, err);
+        if (r == 0)
+            rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "送达记录 %lld 不存在或不在您的辖区内",
+                            (long long)delivery_id);
+        else if (r < 0)
+            rc = YJ_EINTERNAL;
+        else if (yj_col_int(st, 0) == 0)
+            rc = yj_err_set(err, YJ_ECONFLICT, NULL, "该接收人无需应答");
+        else if (!yj_col_null(st, 1))
+            rc = yj_err_set(err, YJ_ECONFLICT, NULL, "已应答");
+        yj_stmt_done(st);
+    }
+    bool done = false;
+    int64_t w = 0;
+    char region[16] = "";
+    char text[400];
+    snprintf(text, sizeof text, "%s%s%s",
+             strcmp(via, "phone") == 0 ? "值班员登记电话应答" : "客户端确认", note ? "：" : "",
+             note ? note : "");
+    if (rc == YJ_OK)
+        rc = ack_row(c, delivery_id, via, u->username, text, warning_now(), &done, &w, region, err);
+    if (rc == YJ_OK)
+        rc = yj_tx_commit(c, err);
+    else
+        yj_tx_rollback(c);
+    if (rc == YJ_OK) {
+        st = yj_prepare(c,
+                        "SELECT id, warning_id, kind, state, acked_at, acked_via, acked_by FROM"
+                        " delivery WHERE id = ?",
+                        err);
+        if (st) {
+            yj_bind_int(st, 1, delivery_id);
+            if (yj_step(st, err) == 1)
+                *out = row_json(st);
+            yj_stmt_done(st);
+        }
+    }
+    yj_store_release(s, c);
+    if (rc == YJ_OK && done)
+        notify(w, region, "ack");
+    return rc;
+}
+
+/* A reply counts as an answer when it says yes. */
+static bool reply_says_yes(const char *t)
+{
+    while (t && (*t == ' ' || *t == '\t'))
+        t++;
+    return t && (t[0] == '1' || t[0] == 'Y' || t[0] == 'y' || strstr(t, "收到") ||
+                 strstr(t, "确认") || strstr(t, "好的"));
+}
+
+/* One gateway event; *acked / *receipt count what it changed. */
+static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acked, int *other,
+                             int64_t *last_w, char *region, yj_err *err)
+{
+    const char *type = json_string_value(json_object_get(e, "type"));
+    json_t *idj = json_object_get(e, "id");
+    int64_t id = json_is_integer(idj) ? json_integer_value(idj) : 0;
+    if (type == NULL ||
+        (strcmp(type, "reply") != 0 && strcmp(type, "answer") != 0 && strcmp(type, "receipt") != 0))
+        return yj_err_set(err, YJ_EINVAL, "type", "type 应为 receipt、reply 或 answer");
+    bool done = false;
+    if (strcmp(type, "reply") == 0) {
+        const char *from = json_string_value(json_object_get(e, "from"));
+        const char *text = json_string_value(json_object_get(e, "text"));
+        if (from == NULL || text == NULL)
+            return yj_err_set(err, YJ_EINVAL, "from", "reply 需要 from 和 text");
+        /* the newest open must-answer delivery to that number */
+        yj_stmt *st = yj_prepare(c,
+                                 "SELECT d.id, d.warning_id FROM delivery d JOIN warning w"
+                                 " ON w.id = d.warning_id WHERE d.address = ? AND d.must_ack = 1"
+                                 " AND d.acked_at IS NULL AND w.state = 'published'"
+                                 " ORDER BY d.id DESC LIMIT 1",
+                                 err);
+        if (st == NULL)
+            return YJ_EINTERNAL;
+        yj_bind_text(st, 1, from);
+        int r = yj_step(st, err);
+        id = r == 1 ? yj_col_int(st, 0) : 0;
+        int64_t wid = r == 1 ? yj_col_int(st, 1) : 0;
+        yj_stmt_done(st);
+        if (r < 0)
+            return YJ_EINTERNAL;
+        if (id == 0) {
+            (*other)++;
+            return YJ_OK; /* a reply to nothing open: counted, not an error */
+        }
+        if (!reply_says_yes(text)) {
+            (*other)++;
+            char note[200];
+            snprintf(note, sizeof note, "短信回复：%.150s", text);
+            return event(c, wid, id, now, "reply", from, note, NULL, err);
+        }
+        yj_code rc = ack_row(c, id, "sms", from, "短信回复确认", now, &done, last_w, region, err);
+        *acked += done;
+        return rc;
+    }
+    if (id <= 0)
+        return yj_err_set(err, YJ_EINVAL, "id", "%s 需要送达记录 id", type);
+    if (strcmp(type, "answer") == 0) {
+        yj_code rc =
+            ack_row(c, id, "voice", "voice", "语音电话按键确认", now, &done, last_w, region, err);
+        *acked += done;
+        return rc;
+    }
+    if (strcmp(type, "receipt") == 0) {
+        const char *status = json_string_value(json_object_get(e, "status"));
+        bool ok = status && strcmp(status, "delivered") == 0;
+        bool failed = status && strcmp(status, "failed") == 0;
+        if (!ok && !failed)
+            return yj_err_set(err, YJ_EINVAL, "status",
+                              "receipt 的 status 应为 delivered 或 failed");
+        yj_stmt *st = yj_prepare(
+            c,
+            ok ? "UPDATE delivery SET delivered_at = COALESCE(delivered_at, ?),"
+                 " state = CASE WHEN must_ack = 0 AND kind <> 'terminal' AND state = 'sent'"
+                 " THEN 'delivered' ELSE state END WHERE id = ?"
+               /* a failed receipt: try the next channel now */
+               : "UPDATE delivery SET next_at = ? WHERE id = ? AND acked_at IS NULL"
+                 " AND delivered_at IS NULL AND state = 'sent'",
+            err);
+        if (st == NULL)
+            return YJ_EINTERNAL;
+        yj_bind_int(st, 1, now);
+        yj_bind_int(st, 2, id);
+        (*other)++;
+        return step_done(st, err);
+    }
+    return yj_err_set(err, YJ_EINVAL, "type", "未知的回执类型 %s", type);
+}
+
+yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_err *err)
+{
+    *out = NULL;
+    const json_t *events = json_object_get(in, "events");
+    json_t *one = NULL;
+    if (events == NULL) {
+        one = json_array();
+        json_array_append(one, (json_t *)(uintptr_t)in);
+        events = one;
+    }
+    if (!json_is_array(events) || json_array_size(events) > 10000) {
+        json_decref(one);
+        return yj_err_set(err, YJ_EINVAL, "events", "events 应为至多 10000 个回执的数组");
+    }
+    int64_t now = warning_now(), last_w = 0;
+    char region[16] = "";
+    int acked = 0, other = 0;
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = yj_tx_begin(c, err);
+    size_t i;
+    json_t *e;
+    json_array_foreach((json_t *)(uintptr_t)events, i, e) {
+        if (rc != YJ_OK)
+            break;
+        rc = gateway_event(c, e, now, &acked, &other, &last_w, region, err);
+    }
+    if (rc == YJ_OK)
+        rc = yj_tx_commit(c, err);
+    else
+        yj_tx_rollback(c);
+    yj_store_release(s, c);
+    json_decref(one);
+    if (rc != YJ_OK)
+        return rc;
+    if (last_w)
+        notify(last_w, region, "ack");
+    *out = json_pack("{s:i,s:i}", "acked", acked, "recorded", other);
+    return YJ_OK;
+}
+
+/* A terminal confirmed playback (MQTT thread). */
+void deliver_terminal_played(yj_store *s, int64_t delivery_id)
+{
+    yj_err err;
+    yj_err_clear(&err);
+    yj_conn *c = yj_store_acquire(s);
+    int64_t now = warning_now();
+    yj_code rc = yj_tx_begin(c, &err);
+    yj_stmt *st = rc == YJ_OK
+                      ? yj_prepare(c,
+                                   "UPDATE delivery SET state = 'delivered', delivered_at ="
+                                   " COALESCE(delivered_at, ?), next_at = NULL WHERE id = ? AND"
+                                   " kind = 'terminal' RETURNING warning_id, region_code",
+                                   &err)
+                      : NULL;
+    int64_t w = 0;
+    char region[16] = "";
+    if (st) {
+        yj_bind_int(st, 1, now);
+        yj_bind_int(st, 2, delivery_id);
+        if (yj_step(st, &err) == 1) {
+            w = yj_col_int(st, 0);
+            snprintf(region, sizeof region, "%s", yj_col_text(st, 1));
+        }
+        yj_stmt_done(st);
+    }
+    if (rc == YJ_OK && w)
+        rc = event(c, w, delivery_id, now, "played", "terminal", "广播终端已播放", region, &err);
+    if (rc == YJ_OK)
+        rc = yj_tx_commit(c, &err);
+    else
+        yj_tx_rollback(c);
+    yj_store_release(s, c);
+    if (rc != YJ_OK)
+        yj_log(YJ_LOG_ERROR, "warning.terminal_ack_failed", "%s", err.message);
+    else if (w)
+        notify(w, region, "played");
+}
+
+/* ---- what the board and the figures show ------------------------------------------------ */
+
+/* The warning, in the caller's read scope. */
+static yj_code visible(yj_conn *c, const yj_user *u, int64_t warning_id, int64_t *published_at,
+                       yj_err *err)
+{
+    yj_stmt *st = yj_prepare(c,
+                             "SELECT published_at FROM warning WHERE id = ? AND ((region_code >= ?"
+                             " AND region_code < ?) OR substr(?, 1, length(region_code)) ="
+                             " region_code)",
+                             err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    char hi[24];
+    snprintf(hi, sizeof hi, "%s~", u->region);
+    yj_bind_int(st, 1, warning_id);
+    yj_bind_text(st, 2, u->region);
+    yj_bind_text(st, 3, hi);
+    yj_bind_text(st, 4, u->region);
+    int r = yj_step(st, err);
+    if (r == 1 && published_at)
+        *published_at = yj_col_null(st, 0) ? 0 : yj_col_int(st, 0);
+    yj_stmt_done(st);
+    if (r < 0)
+        return YJ_EINTERNAL;
+    if (r == 0)
+        return yj_err_set(err, YJ_ENOTFOUND, NULL, "预警 %lld 不存在或不在您的权限范围内",
+                          (long long)warning_id);
+    return YJ_OK;
+}
+
+/* The region a user sees deliveries of: their own subtree. */
+static void user_range(const yj_user *u, const char *region, char lo[16], char hi[24])
+{
+    snprintf(lo, 16, "%s",
+             region && strncmp(region, u->region, strlen(u->region)) == 0 ? region : u->region);
+    snprintf(hi, 24, "%s~", lo);
+}
+
+yj_code callup_board(yj_store *s, const yj_user *u, int64_t warning_id, const char *region,
+                     json_t **out, yj_err *err)
+{
+    *out = NULL;
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = visible(c, u, warning_id, NULL, err);
+    char lo[16], hi[24];
+    user_range(u, region, lo, hi);
+    yj_stmt *st =
+        rc == YJ_OK
+            ? yj_prepare(
+                  c,
+                  "SELECT d.id, d.kind, d.region_code, d.state, d.attempts, d.sent_at,"
+                  " d.delivered_at, d.acked_at, d.acked_via, d.acked_by, d.escalated_to,"
+                  " d.level_up, d.for_id, d.address,"
+                  " COALESCE(p.name, r.name, e.name) AS name, p.post, p.level AS person_level,"
+                  " r.vulnerable, g.name AS region_name"
+                  " FROM delivery d"
+                  " LEFT JOIN responsible_person p ON p.id = d.ref_id AND d.kind IN"
+                  " ('responsible', 'escalation')"
+                  " LEFT JOIN resident r ON r.id = d.ref_id AND d.kind = 'contact'"
+                  " LEFT JOIN enterprise e ON e.id = d.ref_id AND d.kind = 'enterprise'"
+                  " LEFT JOIN region g ON g.code = d.region_code"
+                  " WHERE d.warning_id = ? AND d.must_ack = 1 AND d.region_code >= ?"
+                  " AND d.region_code < ? ORDER BY d.region_code, d.id LIMIT 5000",
+                  err)
+            : NULL;
+    if (rc == YJ_OK && st == NULL)
+        rc = YJ_EINTERNAL;
+    json_t *people = json_array(), *summary = json_object();
+    int64_t total = 0, answered = 0, escalations = 0;
+    if (st) {
+        yj_bind_int(st, 1, warning_id);
+        yj_bind_text(st, 2, lo);
+        yj_bind_text(st, 3, hi);
+        int r;
+        while ((r = yj_step(st, err)) == 1) {
+            json_t *o = row_json(st);
+            /* a phone number shows its last four digits only */
+            const char *a = json_string_value(json_object_get(o, "address"));
+            char masked[24];
+            size_t al = a ? strlen(a) : 0;
+            snprintf(masked, sizeof masked, "%s%s", al > 4 ? "*******" : "",
+                     al > 4 ? a + al - 4 : (a ? a : ""));
+            json_object_set_new(o, "address", json_string(masked));
+            bool ack = !json_is_null(json_object_get(o, "acked_at"));
+            total++;
+            answered += ack;
+            escalations += strcmp(json_string_value(json_object_get(o, "kind")), "escalation") == 0;
+            /* per county */
+            char county[8];
+            snprintf(county, sizeof county, "%.6s",
+                     json_string_value(json_object_get(o, "region_code")));
+            json_t *g = json_object_get(summary, county);
+            if (g == NULL) {
+                g = json_pack("{s:s,s:i,s:i}", "region", county, "total", 0, "answered", 0);
+                json_object_set_new(summary, county, g);
+            }
+            json_object_set_new(g, "total",
+                                json_integer(json_integer_value(json_object_get(g, "total")) + 1));
+            if (ack)
+                json_object_set_new(
+                    g, "answered",
+                    json_integer(json_integer_value(json_object_get(g, "answered")) + 1));
+            json_array_append_new(people, o);
+        }
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = YJ_EINTERNAL;
+    }
+    json_t *events = json_array();
+    st = rc == YJ_OK ? yj_prepare(c,
+                                  "SELECT ts, action, actor, note, region_code, delivery_id FROM"
+                                  " callup_event WHERE warning_id = ? ORDER BY id DESC LIMIT 200",
+                                  err)
+                     : NULL;
+    if (st) {
+        yj_bind_int(st, 1, warning_id);
+        int r;
+        while ((r = yj_step(st, err)) == 1)
+            json_array_append_new(events, row_json(st));
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = YJ_EINTERNAL;
+    }
+    yj_store_release(s, c);
+    if (rc != YJ_OK) {
+        json_decref(people);
+        json_decref(summary);
+        json_decref(events);
+        return rc;
+    }
+    json_t *regions = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(summary, k, v)
+        json_array_append(regions, v);
+    json_decref(summary);
+    *out =
+        json_pack("{s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "warning_id", (json_int_t)warning_id, "total",
+                  (json_int_t)total, "answered", (json_int_t)answered, "escalations",
+                  (json_int_t)escalations, "regions", regions, "people", people, "events", events);
+    return YJ_OK;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    char region[16];
+    int64_t residents, reached, responsible, answered, vulnerable, confirmed, terminals, played;
+    int64_t *times;
+    size_t ntimes, cap;
+} cov_group;
+
+static cov_group *group_of(cov_group **gs, size_t *n, size_t *cap, const char *region, int len)
+{
+    char key[16];
+    snprintf(key, sizeof key, "%.*s", len, region);
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*gs)[i].region, key) == 0)
+            return &(*gs)[i];
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        cov_group *p = realloc(*gs, nc * sizeof *p);
+        if (p == NULL)
+            return NULL;
+        *gs = p;
+        *cap = nc;
+    }
+    cov_group *g = &(*gs)[(*n)++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->region, sizeof g->region, "%s", key);
+    return g;
+}
+
+static json_t *group_json(cov_group *g, int64_t published)
+{
+    double share = g->residents ? (double)g->reached / (double)g->residents : 0;
+    json_t *t90 = json_null();
+    if (g->residents) {
+        qsort(g->times, g->ntimes, sizeof *g->times, cmp_i64);
+        size_t need = (size_t)ceil(0.9 * (double)g->residents);
+        if (need == 0)
+            need = 1;
+        if (g->ntimes >= need && published)
+            t90 = json_real((double)(g->times[need - 1] - published) / 1000.0);
+    }
+    return json_pack(
+        "{s:s,s:I,s:I,s:f,s:o,s:I,s:I,s:f,s:I,s:I,s:f,s:I,s:I}", "region", g->region, "residents",
+        (json_int_t)g->residents, "reached", (json_int_t)g->reached, "reached_share", share,
+        "time_to_90_s", t90, "responsible", (json_int_t)g->responsible, "answered",
+        (json_int_t)g->answered, "answered_share",
+        g->responsible ? (double)g->answered / (double)g->responsible : 0.0, "vulnerable",
+        (json_int_t)g->vulnerable, "confirmed", (json_int_t)g->confirmed, "confirmed_share",
+        g->vulnerable ? (double)g->confirmed / (double)g->vulnerable : 0.0, "terminals",
+        (json_int_t)g->terminals, "played", (json_int_t)g->played);
+}
+
+static void add_time(cov_group *g, int64_t t)
+{
+    if (g->ntimes == g->cap) {
+        size_t nc = g->cap ? g->cap * 2 : 64;
+        int64_t *p = realloc(g->times, nc * sizeof *p);
+        if (p == NULL)
+            return;
+        g->times = p;
+        g->cap = nc;
+    }
+    g->times[g->ntimes++] = t;
+}
+
+yj_code callup_coverage(yj_store *s, const yj_user *u, int64_t warning_id, const char *group_by,
+                        json_t **out, yj_err *err)
+{
+    *out = NULL;
+    int len = 6;
+    if (group_by && strcmp(group_by, "township") == 0)
+        len = 9;
+    else if (group_by && strcmp(group_by, "village") == 0)
+        len = 12;
+    else if (group_by && strcmp(group_by, "county") != 0)
+        return yj_err_set(err, YJ_EINVAL, "group_by", "group_by 应为 county、township 或 village");
+    int64_t published = 0;
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = visible(c, u, warning_id, &published, err);
+    char lo[16], hi[24];
+    user_range(u, NULL, lo, hi);
+    /* residents: reached when their own message was delivered or their
+     * village's loudspeaker confirmed playing, whichever came first */
+    yj_stmt *st =
+        rc == YJ_OK
+            ? yj_prepare(c,
+                         "SELECT d.kind, d.region_code, d.delivered_at, d.acked_at, d.must_ack,"
+                         " (SELECT MIN(t.delivered_at) FROM delivery t WHERE t.warning_id ="
+                         " d.warning_id AND t.kind = 'terminal' AND t.region_code = d.region_code"
+                         " AND t.delivered_at IS NOT NULL) AS played_at"
+                         " FROM delivery d WHERE d.warning_id = ? AND d.region_code >= ?"
+                         " AND d.region_code < ? AND d.kind <> 'escalation'",
+                         err)
+            : NULL;
+    if (rc == YJ_OK && st == NULL)
+        rc = YJ_EINTERNAL;
+    cov_group *gs = NULL, total = {.region = ""};
+    size_t ng = 0, gcap = 0;
+    if (st) {
+        yj_bind_int(st, 1, warning_id);
+        yj_bind_text(st, 2, lo);
+        yj_bind_text(st, 3, hi);
+        int r;
+        /* the played-at subquery per row is cached per village by SQLite's
+         * planner only loosely; villages are few per warning */
+        while ((r = yj_step(st, err)) == 1) {
+            const char *kind = yj_col_text(st, 0);
+            cov_group *g = group_of(&gs, &ng, &gcap, yj_col_text(st, 1), len);
+            if (g == NULL) {
+                rc = yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory");
+                break;
+            }
+            cov_group *both[2] = {g, &total};
+            for (int k = 0; k < 2; k++) {
+                cov_group *x = both[k];
+                if (strcmp(kind, "resident") == 0) {
+                    x->residents++;
+                    int64_t own = yj_col_null(st, 2) ? INT64_MAX : yj_col_int(st, 2);
+                    int64_t played = yj_col_null(st, 5) ? INT64_MAX : yj_col_int(st, 5);
+                    int64_t t = own < played ? own : played;
+                    if (t != INT64_MAX) {
+                        x->reached++;
+                        add_time(x, t);
+                    }
+                } else if (strcmp(kind, "contact") == 0) {
+                    x->vulnerable++;
+                    x->confirmed += !yj_col_null(st, 3);
+                } else if (strcmp(kind, "terminal") == 0) {
+                    x->terminals++;
+                    x->played += !yj_col_null(st, 2);
+                } else {
+                    x->responsible++;
+                    x->answered += !yj_col_null(st, 3);
+                }
+            }
+        }
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = YJ_EINTERNAL;
+    }
+    yj_store_release(s, c);
+    if (rc == YJ_OK) {
+        json_t *groups = json_array();
+        for (size_t i = 0; i < ng; i++)
+            json_array_append_new(groups, group_json(&gs[i], published));
+        snprintf(total.region, sizeof total.region, "%s", lo);
+        *out = json_pack("{s:I,s:o,s:o,s:s}", "warning_id", (json_int_t)warning_id, "total",
+                         group_json(&total, published), "groups", groups, "group_by",
+                         len == 6   ? "county"
+                         : len == 9 ? "township"
+                                    : "village");
+    }
+    for (size_t i = 0; i < ng; i++)
+        free(gs[i].times);
+    free(gs);
+    free(total.times);
+    return rc;
+}
+
+yj_code deliver_list(yj_store *s, const yj_user *u, int64_t warning_id, const char *kind,
+                     const char *state, int limit, int64_t offset, json_t **out, yj_err *err)
+{
+    *out = NULL;
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = visible(c, u, warning_id, NULL, err);
+    char lo[16], hi[24];
+    user_range(u, NULL, lo, hi);
+    yj_stmt *st = rc == YJ_OK
+                      ? yj_prepare(c,
+                                   "SELECT id, kind, ref_id, for_id, region_code, state,"
+                                   " plan, attempts, sent_at, delivered_at, acked_at,"
+                                   " acked_via, must_ack, COUNT(*) OVER () AS total"
+                                   " FROM delivery WHERE warning_id = ?"
+                                   " AND region_code >= ? AND region_code < ?"
+                                   " AND (? IS NULL OR kind = ?) AND (? IS NULL OR state = ?)"
+                                   " ORDER BY id LIMIT ? OFFSET ?",
+                                   err)
+                      : NULL;
+    if (rc == YJ_OK && st == NULL)
+        rc = YJ_EINTERNAL;
+    json_t *items = json_array();
+    int64_t total = 0;
+    if (st) {
+        yj_bind_int(st, 1, warning_id);
+        yj_bind_text(st, 2, lo);
+        yj_bind_text(st, 3, hi);
+        yj_bind_text(st, 4, kind);
+        yj_bind_text(st, 5, kind);
+        yj_bind_text(st, 6, state);
+        yj_bind_text(st, 7, state);
+        yj_bind_int(st, 8, limit > 0 && limit <= 1000 ? limit : 100);
+        yj_bind_int(st, 9, offset);
+        int r;
+        while ((r = yj_step(st, err)) == 1) {
+            json_t *o = row_json(st);
+            total = json_integer_value(json_object_get(o, "total"));
+            json_object_del(o, "total");
+            json_array_append_new(items, o);
+        }
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = YJ_EINTERNAL;
+    }
+    /* counts by kind and state, for the progress bars */
+    json_t *counts = json_object();
+    st = rc == YJ_OK ? yj_prepare(c,
+                                  "SELECT kind, state, COUNT(*) FROM delivery WHERE warning_id = ?"
+                                  " AND region_code >= ? AND region_code < ? GROUP BY kind, state",
+                                  err)
+                     : NULL;
+    if (st) {
+        yj_bind_int(st, 1, warning_id);
+        yj_bind_text(st, 2, lo);
+        yj_bind_text(st, 3, hi);
+        int r;
+        while ((r = yj_step(st, err)) == 1) {
+            json_t *k = json_object_get(counts, yj_col_text(st, 0));
+            if (k == NULL) {
+                k = json_object();
+                json_object_set_new(counts, yj_col_text(st, 0), k);
+            }
+            json_object_set_new(k, yj_col_text(st, 1), json_integer(yj_col_int(st, 2)));
+        }
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = YJ_EINTERNAL;
+    }
+    yj_store_release(s, c);
+    if (rc != YJ_OK) {
+        json_decref(items);
+        json_decref(counts);
+        return rc;
+    }
+    *out = json_pack("{s:o,s:I,s:o}", "items", items, "total", (json_int_t)total, "counts", counts);
+    return YJ_OK;
+}

@@ -1,0 +1,315 @@
+// 17 — M3 delivery and call-up (叫应) with real parts: the stand-in
+// gateway process (`yingji gateway-sim`) for SMS and voice calls, a real
+// mosquitto for the village loudspeakers, and the warning clock driven by
+// the test (serve --test-hooks): throttling, retries, answers by SMS reply,
+// voice, link, app and duty officer, escalation to the next person and the
+// level above, stopping on cancel, coverage figures.
+//
+// The stand-in's rules (deterministic, by the recipient's last digit):
+//   ...9  fails its first attempt on each channel
+//   ...1, ...3, ...5  answer; every other number stays silent
+//   terminal codes ending in 7 never play
+import { test, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  setupServer, freePort, sleep, assertError, desc, uniq, BIN, REPO, ZEZHOU, GAOPING,
+} from './harness.mjs';
+
+const TOKEN = 'gw-test-token-' + Date.now();
+const aux = { broker: null, gw: null, dir: null, gwBase: null, mqPort: 0 };
+
+async function startAux() {
+  aux.dir = mkdtempSync(join(tmpdir(), 'yingji-callup-'));
+  aux.mqPort = await freePort();
+  const conf = join(aux.dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${aux.mqPort} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  aux.broker = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    if (spawnSync('mosquitto_pub', ['-p', String(aux.mqPort), '-t', 'probe', '-m', 'x']).status === 0) break;
+    await sleep(100);
+  }
+  const gwPort = await freePort();
+  aux.gwBase = `http://127.0.0.1:${gwPort}`;
+  aux.gw = spawn(BIN, ['gateway-sim', '--listen', `127.0.0.1:${gwPort}`, '--token', TOKEN,
+    '--fail-digits', '9', '--answer-digits', '135', '--dead-terminals', '7', '--delay-ms', '0',
+    '--mqtt', `127.0.0.1:${aux.mqPort}`], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${aux.gwBase}/stats`)).status === 200) break; } catch { /* not yet */ }
+    await sleep(100);
+  }
+  return ['--test-hooks', '--mqtt', `127.0.0.1:${aux.mqPort}`,
+    '--sms-gateway', `${aux.gwBase}/sms`, '--voice-gateway', `${aux.gwBase}/voice`,
+    '--gateway-token', TOKEN, '--channel-rates', 'sms=5,voice=5,broadcast=50',
+    '--callup', 'wait=5,escalate=10,cycles=2,retry=60'];
+}
+after(() => {
+  for (const p of [aux.gw, aux.broker]) if (p) p.kill('SIGKILL');
+  if (aux.dir) rmSync(aux.dir, { recursive: true, force: true });
+});
+
+const S = setupServer({ serveArgs: startAux });
+const MIN = 60000;
+
+async function call(user, method, path, body, headers) {
+  return S.api(method, path, { auth: await S.as(user), body, headers });
+}
+async function tick(now) {
+  const r = await call('admin', 'POST', '/api/v1/warnings/tick', { now });
+  assert.equal(r.status, 200, desc(r));
+}
+// each test leaves the warning clock on real time, even when it fails
+afterEach(async () => { await tick(0); });
+async function gwRequests() { return (await fetch(`${aux.gwBase}/requests`)).json(); }
+async function waitFor(fn, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) return null;
+    await sleep(100);
+  }
+}
+async function deliveries(id, q = '') {
+  const r = await call('duty', 'GET', `/api/v1/warnings/${id}/deliveries?limit=1000${q}`);
+  assert.equal(r.status, 200, desc(r));
+  return r.json;
+}
+async function board(id, user = 'duty') {
+  const r = await call(user, 'GET', `/api/v1/warnings/${id}/callup`);
+  assert.equal(r.status, 200, desc(r));
+  return r.json;
+}
+
+// A village of 高平 with its people, contacts, responsible people and
+// loudspeakers (the demo's own township and county officers there are set
+// off duty, so the call order below is the test's).
+const V = {};
+async function makeVillage() {
+  const admin = await S.as('admin');
+  const towns = (await S.api('GET', `/api/v1/regions?parent=${GAOPING}`, { auth: admin })).json.items;
+  V.town = towns[1].code;
+  const villages = (await S.api('GET', `/api/v1/regions?parent=${V.town}`, { auth: admin })).json.items;
+  V.code = villages[0].code;
+  V.other = villages[1].code;
+  const put = async (reg, body) => {
+    const r = await S.api('POST', `/api/v1/registries/${reg}`, { auth: admin, body });
+    assert.equal(r.status, 201, `${reg}: ${desc(r)}`);
+    return r.json;
+  };
+  for (const region of [V.town, GAOPING]) {
+    const demo = (await S.api('GET', `/api/v1/registries/responsible_person?region=${region}&limit=100`, { auth: admin })).json.items
+      .filter((x) => x.region_code === region && x.status === '在岗');
+    for (const x of demo) {
+      const r = await S.api('PATCH', `/api/v1/registries/responsible_person/${x.id}`, { auth: admin, body: { status: '离岗' }, headers: { 'if-match': `"${x.version}"` } });
+      assert.equal(r.status, 200, desc(r));
+    }
+  }
+  const p = (n) => `1380000${String(n).padStart(4, '0')}`;
+  V.residents = [];
+  for (let i = 1; i <= 9; i++) V.residents.push(await put('resident', { code: uniq('R'), name: `居民${i}`, phone: p(i * 10 + (i % 10)), region_code: V.code, lat: 35.5, lon: 112.9 }));
+  // phones end in 1..9: 11, 22, 33 ... 99 (…99 fails once)
+  V.nophone = await put('resident', { code: uniq('R'), name: '无手机老人', region_code: V.code });
+  V.old = await put('resident', { code: uniq('R'), name: '独居老人', phone: p(120), vulnerable: ['老'], contact_name: '包保人甲', contact_phone: p(131), region_code: V.code, lat: 35.5001, lon: 112.9001 });
+  V.sick = await put('resident', { code: uniq('R'), name: '病人', vulnerable: ['病', '残'], contact_name: '包保人乙', contact_phone: p(142), region_code: V.code });
+  V.elsewhere = await put('resident', { code: uniq('R'), name: '邻村居民', phone: p(151), region_code: V.other });
+  V.vHead = await put('responsible_person', { name: '村支书', phone: p(204), level: '村级', call_order: 1, region_code: V.code });
+  V.vDeputy = await put('responsible_person', { name: '村主任', phone: p(218), level: '村级', call_order: 2, region_code: V.code });
+  V.tHead = await put('responsible_person', { name: '镇长', phone: p(305), level: '乡级', call_order: 1, region_code: V.town });
+  V.cHead = await put('responsible_person', { name: '县应急局长', phone: p(406), level: '县级', call_order: 1, region_code: GAOPING });
+  V.term1 = await put('broadcast_terminal', { code: uniq('T') + 'A1', name: '村委会大喇叭', kind: '村级大喇叭', region_code: V.code, lat: 35.5, lon: 112.9 });
+  V.term7 = await put('broadcast_terminal', { code: uniq('T') + 'A7', name: '村口音柱', kind: '室外音柱', region_code: V.code, lat: 35.5, lon: 112.9 });
+}
+
+// Issued by 高平's duty officer (its county is the call-up's top), approved by the city's commander.
+async function publishVillageWarning(over = {}) {
+  let r = await call('duty_gaoping', 'POST', '/api/v1/warnings', {
+    event_type: '山洪', category: 'Met', level: 2, headline: uniq('山洪橙色预警'),
+    description: '上游强降雨，预计2小时内河道水位快速上涨。', instruction: '沿河群众立即向高处转移。',
+    area: { regions: [V.code] }, expires: Date.now() + 12 * 3600000, ...over,
+  });
+  assert.equal(r.status, 201, desc(r));
+  const id = r.json.id;
+  await call('duty_gaoping', 'POST', `/api/v1/warnings/${id}/submit`);
+  r = await call('commander', 'POST', `/api/v1/warnings/${id}/approve`);
+  assert.equal(r.status, 200, desc(r));
+  r = await call('duty_gaoping', 'POST', `/api/v1/warnings/${id}/publish`);
+  assert.equal(r.status, 200, desc(r));
+  return r.json;
+}
+
+test('targeting: the preview counts who an area reaches; bad areas refused', async () => {
+  await makeVillage();
+  let r = await call('duty', 'POST', '/api/v1/warnings/targets', { area: { regions: [V.code] } });
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.residents, 12, JSON.stringify(r.json));
+  assert.equal(r.json.vulnerable, 2);
+  assert.equal(r.json.contacts, 2);
+  assert.equal(r.json.terminals, 2);
+  assert.equal(r.json.responsible_by_level.village, 1, 'the first in call order');
+  assert.equal(r.json.responsible_by_level.township, 1);
+  assert.equal(r.json.responsible_by_level.county, 1);
+  // by geometry: a circle round the village's houses reaches the same people with a point
+  r = await call('duty', 'POST', '/api/v1/warnings/targets', { area: { circles: [[35.5, 112.9, 0.5]] } });
+  assert.equal(r.json.residents, 9 + 1, 'the nine and the old man have a point; 病人 and the phoneless have none');
+  assert.equal(r.json.vulnerable, 1);
+  r = await call('duty_zezhou', 'POST', '/api/v1/warnings/targets', { area: { regions: [V.code] } });
+  assertError(r, 422, 'invalid', 'area');
+  r = await call('duty_zezhou', 'POST', '/api/v1/warnings/targets', { area: { circles: [[35.5, 112.9, 0.5]] } });
+  assert.equal(r.json.residents, 0, '泽州 reaches nobody in 高平, whatever it draws');
+});
+
+test('delivery: throttled per channel, retried after a failure, receipts and loudspeakers confirm; coverage', async () => {
+  await fetch(`${aux.gwBase}/requests`, { method: 'DELETE' });
+  const w = await publishVillageWarning();
+  const t0 = Date.now() + 1000; // after publishing: every delivery is due by then
+  let d = await deliveries(w.id);
+  const kinds = {};
+  for (const x of d.items) kinds[x.kind] = (kinds[x.kind] ?? 0) + 1;
+  assert.deepEqual(kinds, { resident: 12, contact: 2, responsible: 3, terminal: 2 }, JSON.stringify(kinds));
+  assert.equal(d.counts.resident.nochannel, 2, 'no phone: loudspeaker only');
+  // sms at 5/s: one round sends five, the next second five more
+  await tick(t0);
+  let sms = (await gwRequests()).filter((q) => q.channel === 'sms');
+  assert.equal(sms.length, 5, `first second: ${sms.length}`);
+  await tick(t0 + 1000);
+  sms = (await gwRequests()).filter((q) => q.channel === 'sms');
+  assert.equal(sms.length, 10);
+  for (let k = 2; k < 6; k++) await tick(t0 + k * 1000);
+  const reqs = await gwRequests();
+  sms = reqs.filter((q) => q.channel === 'sms');
+  assert.equal(new Set(sms.map((q) => q.id)).size, 15, 'every phone got its SMS: 10 residents, 2 contacts, 3 responsible people');
+  // the text: agency and level first; must-answer ones carry the ask and a link
+  const toVillage = sms.find((q) => q.to === '13800000204');
+  assert.match(toVillage.text, /^【高平市应急管理局】橙色山洪预警：/);
+  assert.match(toVillage.text, /回复1确认/);
+  assert.ok(toVillage.must_ack && toVillage.ack_url.includes('/ack.html#'));
+  const plain = sms.find((q) => q.to === '13800000011');
+  assert.ok(!plain.must_ack && !/回复1/.test(plain.text));
+  for (const q of sms) assert.equal(q.segments, Math.max(1, Math.ceil([...q.text].length / ([...q.text].length <= 70 ? 70 : 67))));
+  // ...99 failed once: plan "sms" only, so the next cycle after 60 s
+  const failing = sms.filter((q) => q.to === '13800000099');
+  assert.equal(failing.length, 1);
+  assert.equal(failing[0].answered_with, '500');
+  await tick(t0 + 62 * 1000);
+  const retried = (await gwRequests()).filter((q) => q.to === '13800000099');
+  assert.equal(retried.length, 2, 'retried once');
+  assert.equal(retried[1].answered_with, '200');
+  // receipts and playback arrive asynchronously
+  const done = await waitFor(async () => {
+    const c = (await deliveries(w.id)).counts;
+    return (c.resident.delivered ?? 0) === 10 && (c.terminal.delivered ?? 0) === 1 ? c : null;
+  });
+  assert.ok(done, JSON.stringify((await deliveries(w.id)).counts));
+  // attempts are recorded (the failed one too)
+  const dd = (await deliveries(w.id)).items.find((x) => x.kind === 'resident' && x.attempts === 2);
+  assert.ok(dd, 'a delivery with two attempts');
+  // coverage: ten by SMS, the two without a phone by the loudspeaker that played
+  const cov = await call('duty', 'GET', `/api/v1/warnings/${w.id}/coverage?group_by=township`);
+  assert.equal(cov.status, 200, desc(cov));
+  assert.equal(cov.json.total.residents, 12);
+  assert.equal(cov.json.total.reached, 12);
+  assert.equal(cov.json.total.reached_share, 1);
+  assert.equal(typeof cov.json.total.time_to_90_s, 'number');
+  assert.equal(cov.json.total.terminals, 2);
+  assert.equal(cov.json.total.played, 1);
+  assert.equal(cov.json.groups[0].region, V.town);
+  assertError(await call('duty', 'GET', `/api/v1/warnings/${w.id}/coverage?group_by=planet`), 422, 'invalid', 'group_by');
+  // the dead loudspeaker is tried again after the wait, then given up
+  await tick(t0 + 6 * MIN);
+  await tick(t0 + 12 * MIN);
+  const t7 = (await deliveries(w.id, '&kind=terminal')).items.find((x) => x.ref_id === V.term7.id);
+  assert.equal(t7.state, 'sent');
+  assert.equal(t7.attempts, 2, 'two cycles');
+  await tick(0);
+  await call('commander', 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
+});
+
+test('call-up: answers by SMS reply, voice, link, app and phone; escalation to the next person and the level above; cancel stops it', async () => {
+  await fetch(`${aux.gwBase}/requests`, { method: 'DELETE' });
+  const w = await publishVillageWarning({ level: 3 });
+  const t0 = Date.now() + 1000;
+  for (let k = 0; k < 5; k++) await tick(t0 + k * 1000);
+  // ...131 (contact of the old man) and ...305 (township head) answer by SMS reply
+  const b1 = await waitFor(async () => { const b = await board(w.id); return b.answered >= 2 ? b : null; });
+  assert.ok(b1, JSON.stringify(await board(w.id)));
+  // the people first asked (an escalation to the same person is its own row)
+  const who = (b) => Object.fromEntries(b.people.filter((p) => p.kind !== 'escalation').map((p) => [p.name, p]));
+  let people = who(b1);
+  assert.equal(people['独居老人'].acked_via, 'sms', 'a contact is shown by the person they look after');
+  assert.equal(people['镇长'].acked_via, 'sms');
+  assert.equal(people['村支书'].acked_at, null);
+  assert.match(people['村支书'].address, /^\*+0204$/, 'numbers are masked on the board');
+  // a reply that does not say yes is recorded, not taken as an answer
+  let r = await S.api('POST', '/api/v1/warnings/callback', { headers: { authorization: `Bearer ${TOKEN}` }, body: { type: 'reply', from: '13800000406', text: '不清楚' } });
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.acked, 0);
+  assertError(await S.api('POST', '/api/v1/warnings/callback', { headers: { authorization: 'Bearer nope' }, body: { type: 'answer', id: 1 } }), 401);
+  assertError(await S.api('POST', '/api/v1/warnings/callback', { headers: { authorization: `Bearer ${TOKEN}` }, body: { type: 'bogus' } }), 422, 'invalid', 'type');
+  // after the wait, the silent ones get a voice call: ...204 and ...142 stay silent
+  await tick(t0 + 5 * MIN + 5000);
+  let voice = (await gwRequests()).filter((q) => q.channel === 'voice');
+  assert.deepEqual(voice.map((q) => q.to).sort(), ['13800000142', '13800000204', '13800000406'], voice.map((q) => q.to).join());
+  // after ten minutes unanswered: escalation
+  await tick(t0 + 10 * MIN + 5000);
+  let b = await board(w.id);
+  const esc = b.people.filter((p) => p.kind === 'escalation');
+  assert.ok(esc.some((p) => p.name === '村主任'), 'the village head is silent: the next in call order');
+  assert.ok(esc.some((p) => p.name === '村支书' && p.level_up === 0), 'the sick person\'s contact is silent: the village\'s responsible person');
+  const escEvents = b.events.filter((e) => e.action === 'escalated');
+  assert.ok(escEvents.some((e) => /同级下一顺位/.test(e.note)), JSON.stringify(escEvents));
+  assert.ok(escEvents.some((e) => /包保联系人未应答/.test(e.note)));
+  // the county head (...406) is silent too: above the county is outside 高平's warning, so nobody
+  assert.ok(b.events.some((e) => e.action === 'escalation_exhausted'), 'the county head had nobody above within the warning');
+  // the duty officer records the county head's phone answer
+  const county = b.people.find((p) => p.name === '县应急局长');
+  assertError(await call('duty', 'POST', `/api/v1/deliveries/${county.id}/ack`, { via: 'phone' }), 422, 'invalid', 'note');
+  assertError(await call('duty_zezhou', 'POST', `/api/v1/deliveries/${county.id}/ack`, { via: 'phone', note: 'x' }), 404);
+  r = await call('duty_gaoping', 'POST', `/api/v1/deliveries/${county.id}/ack`, { via: 'phone', note: '电话已通知，正在组织转移' });
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.acked_via, 'phone');
+  assertError(await call('duty_gaoping', 'POST', `/api/v1/deliveries/${county.id}/ack`, { via: 'phone', note: '再次' }), 409);
+  // the deputy answers the escalation through the link in his SMS
+  for (let k = 0; k < 3; k++) await tick(t0 + 10 * MIN + 6000 + k * 1000);
+  const deputySms = await waitFor(async () => (await gwRequests()).find((q) => q.to === '13800000218'));
+  assert.ok(deputySms, 'the escalation was sent');
+  const token = deputySms.ack_url.split('#')[1];
+  r = await S.api('GET', `/api/v1/public/ack/${token}`);
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.kind, 'escalation');
+  assert.match(r.json.headline, /山洪/);
+  r = await S.api('POST', `/api/v1/public/ack/${token}`);
+  assert.equal(r.status, 200, desc(r));
+  assert.equal(r.json.acked_via, 'link');
+  assertError(await S.api('GET', '/api/v1/public/ack/0123456789abcdef0123456789abcdef'), 404);
+  assertError(await S.api('POST', '/api/v1/public/ack/short'), 404);
+  // the village head answers in the app
+  people = who(await board(w.id));
+  r = await call('duty', 'POST', `/api/v1/deliveries/${people['村支书'].id}/ack`, { via: 'app' });
+  assert.equal(r.status, 200, desc(r));
+  b = await board(w.id);
+  assert.ok(b.answered >= 5, JSON.stringify({ answered: b.answered, total: b.total }));
+  // coverage of the call-up
+  const cov = (await call('duty', 'GET', `/api/v1/warnings/${w.id}/coverage`)).json;
+  assert.equal(cov.total.responsible, 3);
+  assert.equal(cov.total.answered, 3, 'village head (app), township head (sms), county head (phone)');
+  assert.equal(cov.total.vulnerable, 2);
+  assert.equal(cov.total.confirmed, 1);
+  // cancel: nothing more is attempted, what was sent stays recorded
+  const before = (await gwRequests()).length;
+  r = await call('commander', 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '降雨减弱' });
+  assert.equal(r.status, 200, desc(r));
+  await tick(t0 + 20 * MIN);
+  await tick(t0 + 40 * MIN);
+  assert.equal((await gwRequests()).length, before, 'no attempt after the cancel');
+  const after = await deliveries(w.id);
+  assert.ok(after.items.every((x) => x.state !== 'pending'), 'nothing left pending');
+  assert.ok((await board(w.id)).events.some((e) => e.action === 'stopped'));
+  // county scope: 泽州 cannot even see 高平's warning
+  const zz = await call('duty_zezhou', 'GET', `/api/v1/warnings/${w.id}/callup`);
+  assertError(zz, 404);
+  await tick(0);
+});
