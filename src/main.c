@@ -182,6 +182,7 @@ static int cmd_serve(int argc, char **argv)
          "                         person, cycles=N through the channels, retry=SEC between "
          "cycles\n"
          "                         (default wait=5,escalate=10,cycles=3,retry=60)"},
+        {"--cap-dir", true, "watch this directory for CAP warnings of other agencies"},
         {"--cap-agency", true,
          "GB/T 35965.1 sender code after the region: DDD (GB/T 4657 institution code),\n"
          "                         or DDDUUUXX with the internal and extension codes (default "
@@ -379,6 +380,17 @@ static int cmd_serve(int argc, char **argv)
         yj_store_close(s);
         return 1;
     }
+    const char *capdir = OPT("--cap-dir", NULL);
+    if (capdir && warning_cap_watch(s, capdir, &err) != YJ_OK) {
+        fprintf(stderr, "yingji: --cap-dir: %s\n", err.message);
+        mon_kj_stop();
+        if (mqtt)
+            mon_mqtt_stop();
+        warning_runtime_stop();
+        mon_stop();
+        yj_store_close(s);
+        return 1;
+    }
     const char *listen = OPT("--listen", "127.0.0.1:8080");
     yj_server *srv = http_server_start(&app, listen, &err);
     if (srv == NULL) {
@@ -399,6 +411,7 @@ static int cmd_serve(int argc, char **argv)
     sigwait(&set, &sig);
     yj_log(YJ_LOG_INFO, "stopping", "signal %d", sig);
     http_server_stop(srv);
+    warning_cap_stop();
     mon_kj_stop();
     if (mqtt)
         mon_mqtt_stop();

@@ -20,19 +20,16 @@
  */
 #include "kj.h"
 #include "monitor.h"
+#include "../core/dirwatch.h"
 #include "../core/util.h"
 #include "../registry/registry.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static yj_user system_user(void)
@@ -400,101 +397,31 @@ yj_code mon_ingest_kj(yj_store *s, const char *path, json_t **report, yj_err *er
 
 /* ---- directory watcher ------------------------------------------------------------ */
 
-static struct {
-    pthread_t thread;
-    atomic_bool stop;
-    bool running;
-    yj_store *store;
-    char dir[512];
-} w;
+static dirwatch *kj_watch;
 
-static void move_to(const char *dir, const char *sub, const char *name, const json_t *report)
+static dw_result kj_dropped(const char *path, json_t **report, char *why, size_t nwhy, void *ctx)
 {
-    char from[1200], to[1200], rep[1300];
-    snprintf(from, sizeof from, "%s/%s", dir, name);
-    snprintf(to, sizeof to, "%s/%s/%s", dir, sub, name);
-    snprintf(rep, sizeof rep, "%s/%s/%s.report.json", dir, sub, name);
-    if (rename(from, to) != 0)
-        yj_log(YJ_LOG_ERROR, "kj.move_failed", "%s -> %s: %s", from, to, strerror(errno));
-    if (report)
-        json_dump_file(report, rep, JSON_INDENT(2));
-}
-
-static void *watch_main(void *arg)
-{
-    (void)arg;
-    while (!atomic_load(&w.stop)) {
-        DIR *d = opendir(w.dir);
-        struct dirent *e;
-        while (d && (e = readdir(d)) != NULL && !atomic_load(&w.stop)) {
-            size_t nl = strlen(e->d_name);
-            if (e->d_name[0] == '.' || (nl > 4 && (strcmp(e->d_name + nl - 4, ".tmp") == 0 ||
-                                                   strcmp(e->d_name + nl - 5, ".part") == 0)))
-                continue; /* hidden, or still being copied in under a temporary name */
-            char path[1200];
-            snprintf(path, sizeof path, "%s/%s", w.dir, e->d_name);
-            struct stat sb;
-            /* only settled regular files: a file still being written is
-             * left for the next pass (modified in the last 2 seconds) */
-            if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-                (int64_t)sb.st_mtime * 1000 > yj_now_ms() - 2000)
-                continue;
-            json_t *report = NULL;
-            yj_err err;
-            yj_err_clear(&err);
-            yj_code rc = mon_ingest_kj(w.store, path, &report, &err);
-            if (rc == YJ_OK) {
-                yj_log(YJ_LOG_INFO, "kj.ingested", "%s: %lld accepted, %lld rejected", e->d_name,
-                       (long long)json_integer_value(json_object_get(report, "accepted_total")),
-                       (long long)json_integer_value(json_object_get(report, "rejected_total")));
-                move_to(w.dir, "done", e->d_name, report);
-            } else if (rc != YJ_EINTERNAL) {
-                /* the file itself (unreadable, too big, not KJ at all):
-                 * retrying would not help */
-                yj_log(YJ_LOG_ERROR, "kj.unreadable", "%s", err.message);
-                json_t *r = json_pack("{s:s,s:s}", "file", path, "error", err.message);
-                move_to(w.dir, "failed", e->d_name, r);
-                json_decref(r);
-            } else {
-                /* store trouble: leave the file for the next pass */
-                yj_log(YJ_LOG_ERROR, "kj.retry", "%s: %s", e->d_name, err.message);
-            }
-            json_decref(report);
-        }
-        if (d)
-            closedir(d);
-        for (int i = 0; i < 20 && !atomic_load(&w.stop); i++)
-            usleep(100000);
-    }
-    return NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = mon_ingest_kj(ctx, path, report, &err);
+    if (rc == YJ_OK)
+        return DW_DONE;
+    snprintf(why, nwhy, "%s", err.message);
+    /* the file itself (unreadable, too big, not KJ at all): retrying would
+     * not help; a store error may pass */
+    return rc == YJ_EINTERNAL ? DW_RETRY : DW_FAILED;
 }
 
 yj_code mon_kj_watch(yj_store *s, const char *dir, yj_err *err)
 {
-    if (w.running)
+    if (kj_watch)
         return yj_err_set(err, YJ_EINTERNAL, NULL, "KJ watcher already running");
-    char sub[600];
-    snprintf(sub, sizeof sub, "%s/done", dir);
-    mkdir(sub, 0755);
-    snprintf(sub, sizeof sub, "%s/failed", dir);
-    mkdir(sub, 0755);
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return yj_err_set(err, YJ_EIO, NULL, "KJ directory %s does not exist", dir);
-    w.store = s;
-    snprintf(w.dir, sizeof w.dir, "%s", dir);
-    atomic_store(&w.stop, false);
-    if (pthread_create(&w.thread, NULL, watch_main, NULL) != 0)
-        return yj_err_set(err, YJ_EINTERNAL, NULL, "cannot start the KJ watcher");
-    w.running = true;
-    return YJ_OK;
+    kj_watch = dirwatch_start(dir, "KJ", kj_dropped, s, err);
+    return kj_watch ? YJ_OK : err ? err->code : YJ_EIO;
 }
 
 void mon_kj_stop(void)
 {
-    if (!w.running)
-        return;
-    atomic_store(&w.stop, true);
-    pthread_join(w.thread, NULL);
-    w.running = false;
+    dirwatch_stop(kj_watch);
+    kj_watch = NULL;
 }

@@ -25,9 +25,11 @@
 #include "channels.h"
 #include "deliver.h"
 #include "target.h"
+#include "../core/dirwatch.h"
 #include "../core/util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1614,4 +1616,69 @@ yj_code warning_preview_targets(yj_store *s, const yj_user *u, const json_t *are
                   (json_int_t)by_level[5], "places", (json_int_t)villages, "area_desc", desc);
     target_set_free(&t);
     return YJ_OK;
+}
+
+/* ---- the CAP drop directory ------------------------------------------------------------ */
+
+static dirwatch *cap_watch;
+static yj_user cap_user; /* imports from the directory act as the platform's administrator */
+
+static dw_result cap_dropped(const char *path, json_t **report, char *why, size_t nwhy, void *ctx)
+{
+    size_t len = 0;
+    char *data = yj_read_file(path, &len);
+    if (data == NULL) {
+        snprintf(why, nwhy, "cannot read: %s", strerror(errno));
+        return DW_FAILED;
+    }
+    const char *base = strrchr(path, '/');
+    char origin[160];
+    snprintf(origin, sizeof origin, "dir:%s", base ? base + 1 : path);
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = warning_import(ctx, &cap_user, data, len, origin, &out, &err);
+    free(data);
+    if (rc == YJ_OK) {
+        *report =
+            json_pack("{s:s,s:O,s:O,s:O}", "file", path, "warning_id", json_object_get(out, "id"),
+                      "identifier", json_object_get(out, "identifier"), "state",
+                      json_object_get(out, "state"));
+        json_decref(out);
+        return DW_DONE;
+    }
+    snprintf(why, nwhy, "%s", err.message);
+    if (rc == YJ_ECONFLICT) { /* received before: nothing lost, nothing doubled */
+        *report = json_pack("{s:s,s:s}", "file", path, "duplicate", err.message);
+        return DW_DONE;
+    }
+    return rc == YJ_EINTERNAL ? DW_RETRY : DW_FAILED;
+}
+
+yj_code warning_cap_watch(yj_store *s, const char *dir, yj_err *err)
+{
+    if (cap_watch)
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "CAP watcher already running");
+    /* the administrator's region is the deployment's */
+    yj_conn *c = yj_store_acquire(s);
+    yj_stmt *st = yj_prepare(
+        c, "SELECT region_code FROM users WHERE role = 'admin' ORDER BY id LIMIT 1", err);
+    cap_user = (yj_user){.role = YJ_ROLE_ADMIN};
+    snprintf(cap_user.username, sizeof cap_user.username, "cap-dir");
+    snprintf(cap_user.name, sizeof cap_user.name, "预警接收目录");
+    if (st && yj_step(st, NULL) == 1)
+        snprintf(cap_user.region, sizeof cap_user.region, "%s", yj_col_text(st, 0));
+    yj_stmt_done(st);
+    yj_store_release(s, c);
+    if (cap_user.region[0] == '\0')
+        return yj_err_set(err, YJ_EINVAL, NULL,
+                          "--cap-dir: no administrator yet, so no region to receive warnings for");
+    cap_watch = dirwatch_start(dir, "CAP", cap_dropped, s, err);
+    return cap_watch ? YJ_OK : err ? err->code : YJ_EIO;
+}
+
+void warning_cap_stop(void)
+{
+    dirwatch_stop(cap_watch);
+    cap_watch = NULL;
 }

@@ -72,6 +72,10 @@ yj_code warning_from_alarm(yj_store *s, const yj_user *u, int64_t alarm_id, json
  * the warnings they reference).  YJ_ECONFLICT if already received. */
 yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t len,
                        const char *origin, json_t **out, yj_err *err);
+/* Watch a drop directory for CAP files from other agencies (imported as
+ * the platform administrator's region; done/ and failed/ below it). */
+yj_code warning_cap_watch(yj_store *s, const char *dir, yj_err *err);
+void warning_cap_stop(void);
 /* The stored CAP XML of a published or received warning in the caller's
  * scope (u NULL: public scope only, for the feed). */
 yj_code warning_cap_xml(yj_store *s, const yj_user *u, int64_t id, char **xml, yj_err *err);

@@ -4,10 +4,10 @@
 // the public Atom feed, CAP messages and list; scope and bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync, readFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  setupServer, cli, assertError, desc, uniq, login, REPO, CITY, ZEZHOU, GAOPING,
+  setupServer, cli, assertError, desc, uniq, login, REPO, CITY, ZEZHOU, GAOPING, startServe, sleep,
 } from './harness.mjs';
 
 const S = setupServer({ serveArgs: ['--test-hooks'] });
@@ -339,4 +339,39 @@ test('CAP import from another agency: checked, stored once, updates and cancels 
   assert.ok(!(await S.api('GET', '/feeds/warnings.atom')).text.includes(`/feeds/warnings/${r.json.id}.xml`));
   // importing needs warning write rights
   assertError(await S.api('POST', '/api/v1/warnings/import', { auth: await S.as('warehouse'), body: xml }), 403);
+});
+
+test('serve --cap-dir: a CAP file dropped in is received once; bad ones go to failed/ with the reason', async () => {
+  const base = readFileSync(join(REPO, 'tests/cap/rules/valid_gbt.xml'), 'utf8');
+  const xml = base.replace(/14052541100000_20261205120000_0/g, '14052541100000_20261205170000_0')
+    .replace(/<expires>[^<]*<\/expires>/, '<expires>2099-12-31T23:00:00+08:00</expires>');
+  const dir = join(S.dir, 'capdrop');
+  mkdirSync(dir, { recursive: true });
+  const srv = await startServe(S.db, S.dir, ['--cap-dir', dir]);
+  const waitFor = async (f) => {
+    for (let i = 0; i < 100; i++) {
+      if (existsSync(f)) return f;
+      await sleep(200);
+    }
+    assert.fail(`${f} never appeared: ${readdirSync(dir).join(',')}`);
+  };
+  try {
+    writeFileSync(join(dir, 'a.xml.part'), xml); // still being copied: left alone
+    writeFileSync(join(dir, 'a.xml'), xml);
+    writeFileSync(join(dir, 'c.xml'), xml.replace(/<polygon>[^<]*<\/polygon>/, '<polygon>35,112 36,113</polygon>'));
+    const rep = JSON.parse(readFileSync(await waitFor(join(dir, 'done', 'a.xml.report.json')), 'utf8'));
+    assert.equal(rep.state, 'published', JSON.stringify(rep));
+    assert.equal(rep.identifier, '14052541100000_20261205170000_0');
+    writeFileSync(join(dir, 'b.xml'), xml); // the same message again
+    const dup = JSON.parse(readFileSync(await waitFor(join(dir, 'done', 'b.xml.report.json')), 'utf8'));
+    assert.match(dup.duplicate, /已接收过该预警（14052541100000_20261205170000_0/);
+    await waitFor(join(dir, 'failed', 'c.xml'));
+    assert.ok(existsSync(join(dir, 'a.xml.part')));
+    const r = await call('duty', 'GET', `/api/v1/warnings/${rep.warning_id}`);
+    assert.equal(r.status, 200, desc(r));
+    assert.equal(r.json.source, 'import');
+    assert.equal(r.json.region_code, ZEZHOU);
+  } finally {
+    await srv.stop();
+  }
 });
