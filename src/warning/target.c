@@ -70,7 +70,7 @@ static int cmp_keyed(const void *a, const void *b)
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-/* Points: n entries of stride bytes, lat/lon floats at the given offsets. */
+/* Points: n entries of stride bytes, lat/lon doubles at the given offsets. */
 static bool grid_build(grid *g, const void *base, size_t n, size_t stride, size_t lat_off,
                        size_t lon_off)
 {
@@ -81,7 +81,7 @@ static bool grid_build(grid *g, const void *base, size_t n, size_t stride, size_
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         const char *p = (const char *)base + i * stride;
-        float lat, lon;
+        double lat, lon;
         memcpy(&lat, p + lat_off, sizeof lat);
         memcpy(&lon, p + lon_off, sizeof lon);
         if (!isfinite(lat) || !isfinite(lon))
@@ -192,9 +192,9 @@ static void copy_region(char dst[13], const char *src)
     snprintf(dst, 13, "%s", src ? src : "");
 }
 
-static float col_f(yj_stmt *st, int i)
+static double col_f(yj_stmt *st, int i)
 {
-    return yj_col_null(st, i) ? NAN : (float)yj_col_real(st, i);
+    return yj_col_null(st, i) ? NAN : yj_col_real(st, i);
 }
 
 static uint8_t vulnerable_flags(const char *tags)
@@ -441,16 +441,16 @@ typedef struct {
     uint8_t *mark;
 } layer;
 
-static float lat_of(const layer *L, size_t i)
+static double lat_of(const layer *L, size_t i)
 {
-    float v;
+    double v;
     memcpy(&v, (const char *)L->base + i * L->stride + L->latoff, sizeof v);
     return v;
 }
 
-static float lon_of(const layer *L, size_t i)
+static double lon_of(const layer *L, size_t i)
 {
-    float v;
+    double v;
     memcpy(&v, (const char *)L->base + i * L->stride + L->lonoff, sizeof v);
     return v;
 }
@@ -469,9 +469,10 @@ static void mark_area(layer *L, const json_t *area, const char *scope)
         if (code == NULL)
             continue;
         /* the region inside the scope, or the scope inside the region */
-        const char *pre = strlen(code) >= sl ? code : scope;
-        if (strncmp(pre, scope, sl) != 0)
+        size_t cl = strlen(code);
+        if (cl >= sl ? strncmp(code, scope, sl) != 0 : strncmp(scope, code, cl) != 0)
             continue;
+        const char *pre = cl >= sl ? code : scope;
         size_t lo, hi;
         prefix_range(L->base, L->n, L->stride, L->roff, pre, &lo, &hi);
         memset(L->mark + lo, 1, hi - lo);

@@ -25,7 +25,8 @@ enum { TGT_OLD = 1, TGT_YOUNG = 2, TGT_SICK = 4, TGT_DISABLED = 8, TGT_PREGNANT 
 
 typedef struct {
     int64_t id;
-    float lat, lon; /* NAN: no point */
+    double lat, lon; /* NAN: no point; double, as stored: a float moves a point by up
+                      * to 0.4 m, off a polygon edge or circle rim it lies on */
     char region[13];
     uint8_t vulnerable; /* TGT_* */
     bool away;          /* 外出: reached by phone only, not by loudspeaker */
@@ -34,7 +35,7 @@ typedef struct {
 
 typedef struct {
     int64_t id;
-    float lat, lon;
+    double lat, lon;
     char region[13];
     char topic[124]; /* MQTT topic */
     int coverage_m;
@@ -42,7 +43,7 @@ typedef struct {
 
 typedef struct {
     int64_t id;
-    float lat, lon;
+    double lat, lon;
     char region[13];
     char phone[20]; /* the safety officer's */
 } tgt_enterprise;
