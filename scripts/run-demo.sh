@@ -8,12 +8,18 @@
 #      that one is busy), config build/mosquitto.conf, persistence and log in
 #      build/mosquitto/;
 #   3. yingji serve on $LISTEN, taking readings from that broker;
-#   4. yingji simulate: every sensor of the demo reports at its interval, with
+#   4. yingji gateway-sim on $GW_LISTEN: the stand-in SMS / voice-call gateway
+#      and the village loudspeakers (over the broker) for M3 warnings; about
+#      60 % of the people it gets a message for answer (叫应), the rest are
+#      left for escalation, which the demo runs fast (unanswered after 3
+#      minutes goes one level up);
+#   5. yingji simulate: every sensor of the demo reports at its interval, with
 #      an exceedance every minute or two and now and then a sensor offline.
-# Ctrl-C (or SIGTERM) stops all three, simulator first so the platform
+# Ctrl-C (or SIGTERM) stops them all, simulator first so the platform
 # acknowledges what was sent.
 #
-# Environment: DEMO_DB, LISTEN, MQTT_PORT, SIM_SPEED (1), SIM_EXCEED_RATE (40/h).
+# Environment: DEMO_DB, LISTEN, MQTT_PORT, GW_LISTEN (127.0.0.1:8091),
+# SIM_SPEED (1), SIM_EXCEED_RATE (40/h).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +28,7 @@ LISTEN=${LISTEN:-127.0.0.1:8080}
 MQTT_PORT=${MQTT_PORT:-1883}
 SIM_SPEED=${SIM_SPEED:-1}
 SIM_EXCEED_RATE=${SIM_EXCEED_RATE:-40}
+GW_LISTEN=${GW_LISTEN:-127.0.0.1:8091}
 # Bump when the demo city changes in a way an old database lacks (2: sensors, 3: M3 residents,
 # loudspeakers and responsible people).
 DEMO_VERSION=3
@@ -72,7 +79,7 @@ max_queued_messages 100000
 log_dest file $MQDIR/mosquitto.log
 EOF
 
-mq_pid="" serve_pid="" sim_pid=""
+mq_pid="" gw_pid="" serve_pid="" sim_pid=""
 stopping=0
 cleanup() {
   [ "$stopping" = 1 ] && return
@@ -80,7 +87,7 @@ cleanup() {
   trap - INT TERM EXIT
   echo
   echo "run: stopping the simulator, the platform and mosquitto"
-  for pid in "$sim_pid" "$serve_pid" "$mq_pid"; do
+  for pid in "$sim_pid" "$serve_pid" "$gw_pid" "$mq_pid"; do
     [ -n "$pid" ] || continue
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -105,8 +112,28 @@ for _ in $(seq 50); do
 done
 echo "run: mosquitto on 127.0.0.1:$port (config build/mosquitto.conf, log build/mosquitto/mosquitto.log)"
 
+# ---- the stand-in gateway (M3 warnings) ---------------------------------------------
+# a fresh shared secret each run: the platform sends it, the gateway sends it back
+gw_token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+if port_busy "${GW_LISTEN##*:}"; then
+  echo "run: $GW_LISTEN is busy (set GW_LISTEN=host:port for the stand-in gateway)" >&2
+  exit 1
+fi
+"$BIN" gateway-sim --listen "$GW_LISTEN" --token "$gw_token" --mqtt "127.0.0.1:$port" \
+  --answer-share 0.6 --delay-ms 1500 >build/gateway-sim.log 2>&1 &
+gw_pid=$!
+for _ in $(seq 50); do
+  curl -sf -o /dev/null "http://$GW_LISTEN/stats" && break
+  kill -0 "$gw_pid" 2>/dev/null || { echo "run: gateway-sim did not start (see build/gateway-sim.log)" >&2; exit 1; }
+  sleep 0.1
+done
+echo "run: stand-in SMS/voice gateway on http://$GW_LISTEN (GET /requests, /stats; log build/gateway-sim.log)"
+
 # ---- the platform ------------------------------------------------------------------
-"$BIN" serve --db "$DEMO_DB" --listen "$LISTEN" --web web --mqtt "127.0.0.1:$port" &
+"$BIN" serve --db "$DEMO_DB" --listen "$LISTEN" --web web --mqtt "127.0.0.1:$port" \
+  --sms-gateway "http://$GW_LISTEN/sms" --voice-gateway "http://$GW_LISTEN/voice" \
+  --wechat-webhook "http://$GW_LISTEN/wechat" --gateway-token "$gw_token" \
+  --public-url "http://$LISTEN" --callup wait=1,escalate=3,retry=60 &
 serve_pid=$!
 for _ in $(seq 300); do
   curl -sf -o /dev/null "http://$LISTEN/healthz" && break
@@ -122,11 +149,13 @@ sim_pid=$!
 echo
 echo "run: 晋城市 demo with live sensors at http://$LISTEN/  — log in as duty (值班员) to see"
 echo "     the map and alarms; the logins are above and in $DEMO_DB.logins.json.  Ctrl-C stops."
+echo "     Warnings (M3): open an alarm, 生成预警, 保存并提交审批; log in as commander (指挥长) to"
+echo "     approve; duty publishes and watches the 叫应 board.  Public page: http://$LISTEN/warnings.html"
 echo
 
 # whichever ends first (Ctrl-C, or one of them failing) stops the others
 set +e
-wait -n "$mq_pid" "$serve_pid" "$sim_pid"
+wait -n "$mq_pid" "$gw_pid" "$serve_pid" "$sim_pid"
 status=$?
 if [ "$stopping" = 0 ]; then
   echo "run: a process exited (status $status); stopping the others" >&2

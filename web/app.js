@@ -16,6 +16,7 @@
  *   #/mon/sensors[/<id>]        监测数据 and the sensor page (js/sensors.js; monitor read)
  *   #/mon/workorders            维修工单 (alarm read)
  *   #/mon/health, #/mon/rejects 设备健康, 拒收数据 (monitor read)
+ *   #/warn[/approvals|/new|/<id>[/edit]]  预警发布与叫应 (js/warning.js; warning read)
  *
  * Each page gets a fresh view element and a ctx with onDispose() so maps,
  * timers and event subscriptions die with the page.  The live alarm stream
@@ -31,6 +32,7 @@ import { renderUsers, renderAudit } from './js/admin.js';
 import { renderMonitor, monitorNav, decorateRegistryPage } from './js/monitor.js';
 import { startLive, stopLive, onUnread } from './js/live.js';
 import { resetMonShared } from './js/monshared.js';
+import { renderWarning, warningNav } from './js/warning.js';
 
 const app = document.getElementById('app');
 let main = null;
@@ -39,7 +41,7 @@ let current = null; // {view, disposers}
 let unreadOff = null; // the navigation's subscription to the unread count
 
 /* Modules of the spec not built yet: shown, but disabled and marked. */
-const LATER_MODULES = ['预警发布', '值班值守', '资源调度', '安全监管', '预案演练', '统计评估'];
+const LATER_MODULES = ['值班值守', '资源调度', '安全监管', '预案演练', '统计评估'];
 
 /* ---- login -------------------------------------------------------------- */
 
@@ -103,9 +105,12 @@ function renderShell() {
   // M2 监测预警: pages by the alarm / monitor permissions; unread alarm messages counted.
   const monItems = monitorNav().map((m) => h('a', { class: 'nav-item nav-sub', href: m.href, id: m.id, dataset: { route: m.route } },
     m.label, m.unread ? h('span', { class: 'nav-count', id: 'nav-unread', hidden: true, title: '未读报警消息' }) : null));
+  // M3 预警发布与叫应: by the warning permission.
+  const warnItems = warningNav().map((m) => h('a', { class: 'nav-item nav-sub', href: m.href, id: m.id, dataset: { route: m.route } }, m.label));
   nav = h('nav', { class: 'app-nav', id: 'app-nav', 'aria-label': '功能导航' },
     h('a', { class: 'nav-item', href: '#/map', dataset: { route: 'map' } }, '一张图'),
     monItems.length ? [h('div', { class: 'nav-group' }, 'M2 监测预警'), monItems] : null,
+    warnItems.length ? [h('div', { class: 'nav-group' }, 'M3 预警发布'), warnItems] : null,
     h('div', { class: 'nav-group' }, 'M1 基础数据库'),
     regs.map((r) => h('a', { class: 'nav-item nav-sub', href: `#/reg/${r.name}`, dataset: { route: `reg/${r.name}` } },
       h('span', { class: 'swatch', style: `background:${safeColour(r.icon)}` }), r.label)),
@@ -182,7 +187,8 @@ async function route() {
   setChildren(main, view);
   for (const a of nav.querySelectorAll('.nav-item[data-route]')) {
     const r = a.dataset.route;
-    a.classList.toggle('active', parts.join('/') === r || ((r.startsWith('reg/') || r.startsWith('mon/')) && parts.slice(0, 2).join('/') === r));
+    a.classList.toggle('active', parts.join('/') === r || ((r.startsWith('reg/') || r.startsWith('mon/')) && parts.slice(0, 2).join('/') === r)
+      || (r === 'warn' && parts[0] === 'warn' && /^\d+$/.test(parts[1] || '')));
   }
   try {
     if (parts[0] === 'map' && parts.length === 1) {
@@ -207,6 +213,8 @@ async function route() {
       await renderAudit(view, ctx);
     } else if (parts[0] === 'mon' && parts.length >= 2) {
       await renderMonitor(view, ctx, parts.slice(1));
+    } else if (parts[0] === 'warn') {
+      await renderWarning(view, ctx, parts.slice(1));
     } else {
       throw new Error('页面不存在');
     }

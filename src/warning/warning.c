@@ -415,12 +415,16 @@ yj_code warning_list(yj_store *s, const yj_user *u, const warning_query *q, json
     return rc;
 }
 
+static void attach_actions(const yj_user *u, json_t *w);
+
 yj_code warning_get(yj_store *s, const yj_user *u, int64_t id, json_t **out, yj_err *err)
 {
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = load(c, u, id, out, err);
     if (rc == YJ_OK)
         rc = attach_timeline(c, *out, err);
+    if (rc == YJ_OK)
+        attach_actions(u, *out);
     yj_store_release(s, c);
     if (rc != YJ_OK) {
         json_decref(*out);
@@ -605,6 +609,8 @@ static yj_code finish_write(yj_store *s, yj_conn *c, const yj_user *u, yj_code r
         rc = load(c, u, id, out, err);
         if (rc == YJ_OK)
             rc = attach_timeline(c, *out, err);
+        if (rc == YJ_OK)
+            attach_actions(u, *out);
     }
     yj_store_release(s, c);
     return rc;
@@ -616,6 +622,40 @@ static bool may_write(const yj_user *u, yj_err *err)
         return true;
     yj_err_set(err, YJ_EFORBIDDEN, NULL, "角色 %s 不能编制或发布预警", role_label(u->role));
     return false;
+}
+
+/* "actions": what this user may do to the warning now (the same rules
+ * warning_act and warning_update_draft apply), so a UI offers only those. */
+static void attach_actions(const yj_user *u, json_t *w)
+{
+    json_t *a = json_array();
+    const char *state = json_string_value(json_object_get(w, "state"));
+    const char *src = json_string_value(json_object_get(w, "source"));
+    const char *mt = json_string_value(json_object_get(w, "msg_type"));
+    const char *region = json_string_value(json_object_get(w, "region_code"));
+    const char *by = json_string_value(json_object_get(w, "submitted_by"));
+    int level = (int)json_integer_value(json_object_get(w, "level"));
+    /* as load_for_write: only warnings of the user's own region or below */
+    if (perm_allowed(u->role, "warning", YJ_ACT_WRITE) && state && region && src &&
+        strncmp(region, u->region, strlen(u->region)) == 0 && strcmp(src, "local") == 0 &&
+        !(mt && strcmp(mt, "Cancel") == 0)) {
+        bool approver = warning_may_approve(u, level, region, NULL);
+        if (strcmp(state, "draft") == 0) {
+            json_array_append_new(a, json_string("edit"));
+            json_array_append_new(a, json_string("submit"));
+        } else if (strcmp(state, "submitted") == 0 && approver) {
+            if (!(by && strcmp(by, u->username) == 0))
+                json_array_append_new(a, json_string("approve"));
+            json_array_append_new(a, json_string("reject"));
+        } else if (strcmp(state, "approved") == 0) {
+            json_array_append_new(a, json_string("publish"));
+        } else if (strcmp(state, "published") == 0) {
+            json_array_append_new(a, json_string("update"));
+            if (approver)
+                json_array_append_new(a, json_string("cancel"));
+        }
+    }
+    json_object_set_new(w, "actions", a);
 }
 
 yj_code warning_create(yj_store *s, const yj_user *u, const json_t *in, json_t **out, yj_err *err)

@@ -375,3 +375,37 @@ test('serve --cap-dir: a CAP file dropped in is received once; bad ones go to fa
     await srv.stop();
   }
 });
+
+test('"actions" lists exactly what the caller may do next, by state, role, region and submitter', async () => {
+  const acts = async (user, id) => {
+    const r = await call(user, 'GET', `/api/v1/warnings/${id}`);
+    assert.equal(r.status, 200, desc(r));
+    return r.json.actions;
+  };
+  let r = await call('duty', 'POST', '/api/v1/warnings', draft(ZEZHOU));
+  assert.equal(r.status, 201, desc(r));
+  const id = r.json.id;
+  assert.deepEqual(r.json.actions, ['edit', 'submit'], 'the write answer carries them too');
+  assert.equal(r.json.region_code, CITY);
+  assert.deepEqual(await acts('supervisor', id), [], 'read-only role');
+  assert.deepEqual(await acts('duty_zezhou', id), [], 'a city warning is read-only to a county');
+  assertError(await call('duty_zezhou', 'POST', `/api/v1/warnings/${id}/submit`), 403);
+  r = await call('duty', 'POST', `/api/v1/warnings/${id}/submit`);
+  assert.deepEqual(r.json.actions, [], 'duty may not approve yellow');
+  assert.deepEqual(await acts('commander', id), ['approve', 'reject']);
+  r = await call('commander', 'POST', `/api/v1/warnings/${id}/approve`);
+  assert.deepEqual(await acts('duty', id), ['publish']);
+  r = await call('duty', 'POST', `/api/v1/warnings/${id}/publish`);
+  assert.equal(r.status, 200, desc(r));
+  assert.deepEqual(r.json.actions, ['update'], 'duty may not cancel yellow');
+  assert.deepEqual(await acts('commander', id), ['update', 'cancel']);
+  // a commander's own submission: only reject is left to them
+  r = await call('commander', 'POST', '/api/v1/warnings', draft(ZEZHOU));
+  r = await call('commander', 'POST', `/api/v1/warnings/${r.json.id}/submit`);
+  assert.deepEqual(r.json.actions, ['reject']);
+  assertError(await call('commander', 'POST', `/api/v1/warnings/${r.json.id}/approve`), 403);
+  // a received warning offers nothing
+  const got = (await call('duty', 'GET', '/api/v1/warnings?limit=500')).json.items.find((w) => w.source === 'import');
+  assert.ok(got, 'an imported warning from the test above');
+  assert.deepEqual(await acts('admin', got.id), []);
+});

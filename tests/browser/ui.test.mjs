@@ -196,7 +196,7 @@ test('desktop: login, one map, create a shelter, find it on the map, export CSV'
     await login(page, 'duty');
     await shot(page, 'desktop-01-after-login');
     assert.match(await page.locator('.app-header').innerText(), /应急管理综合应用平台/);
-    assert.equal(await page.locator('.nav-disabled').count(), 6, 'six later modules shown as 建设中 (M2 监测预警 is built)');
+    assert.equal(await page.locator('.nav-disabled').count(), 5, 'five later modules shown as 建设中 (M2 监测预警 and M3 预警发布 are built)');
 
     // The one map: county outlines and labels, and registry layers with points.
     await page.goto(`${base}/#/map`);

@@ -12,6 +12,10 @@
  * raised alarm when the user has switched the sound on (remembered in
  * localStorage; off by default).  No audio files are used.
  *
+ * `event: warning` messages ({warning_id, what}: a delivery changed, an
+ * answer or an escalation came in) go to the M3 pages (onWarningEvent); the
+ * stream is also opened for users who may only read warnings.
+ *
  * The record events of the base databases stay on session.js's stream.
  */
 import { get } from './api.js';
@@ -25,6 +29,7 @@ let es = null;
 let connected = false;
 let everConnected = false;
 const alarmListeners = new Set();
+const warningListeners = new Set();
 const resyncListeners = new Set();
 const statusListeners = new Set();
 const unreadListeners = new Set();
@@ -37,7 +42,7 @@ let pendingToasts = 0;
 /** Open the stream (idempotent).  Call after login. */
 export function startLive() {
   if (es || typeof EventSource === 'undefined') return;
-  if (!granted('alarm', 'read') && !granted('monitor', 'read')) return;
+  if (!granted('alarm', 'read') && !granted('monitor', 'read') && !granted('warning', 'read')) return;
   es = new EventSource('api/v1/events', { withCredentials: true });
   es.addEventListener('open', () => {
     const again = everConnected;
@@ -58,6 +63,14 @@ export function startLive() {
     if (!msg || typeof msg !== 'object') return;
     onGlobalAlarm(msg);
     for (const l of alarmListeners) {
+      try { l(msg); } catch (e) { console.error(e); }
+    }
+  });
+  es.addEventListener('warning', (ev) => {
+    let msg = null;
+    try { msg = JSON.parse(ev.data); } catch { return; }
+    if (!msg || typeof msg !== 'object') return;
+    for (const l of warningListeners) {
       try { l(msg); } catch (e) { console.error(e); }
     }
   });
@@ -82,6 +95,12 @@ export function isLive() { return connected; }
 export function onAlarmEvent(fn) {
   alarmListeners.add(fn);
   return () => alarmListeners.delete(fn);
+}
+
+/** Subscribe to warning events ({warning_id, what}); returns the unsubscribe function. */
+export function onWarningEvent(fn) {
+  warningListeners.add(fn);
+  return () => warningListeners.delete(fn);
 }
 
 /** fn() when a page should reload what it shows (events may be lost). */

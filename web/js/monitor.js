@@ -24,6 +24,7 @@ import {
   onAlarmEvent, onResync, onLiveStatus, onUnread, refreshUnreadSoon, soundEnabled, setSound, beep,
 } from './live.js';
 import { renderSensorList, renderSensor, sensorHistoryBox } from './sensors.js';
+import { alarmWarningButton } from './warning.js';
 
 const BOARD_LIMIT = 100;
 const REJECT_LIMIT = 50;
@@ -377,7 +378,8 @@ export async function renderAlarmDetail(view, ctx, id) {
       h('h2', { class: 'page-title', id: 'alarm-title' }, a.title || `报警 #${a.id}`),
       stateBadge(a.state),
       a.state !== 'closed' ? h('span', { class: `cond cond-${a.cond}` }, CONDS[a.cond] || a.cond || '') : null,
-      a.late ? h('span', { class: 'tag tag-late' }, '补传') : null);
+      a.late ? h('span', { class: 'tag tag-late' }, '补传') : null,
+      h('span', { class: 'actions' }, alarmWarningButton(a.id)));
     setChildren(info, infoTable(a));
     setChildren(timeline, timelineList(a));
     if (shownState !== a.state) {
