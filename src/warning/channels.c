@@ -91,8 +91,12 @@ static yj_code http_post(const char *url, const chan_msg *m, const char *channel
                   "channel", channel, "to", m->to, "text", m->text, "segments", m->segments,
                   "warning", m->identifier ? m->identifier : "", "level", m->level, "must_ack",
                   m->must_ack, "ack_url", m->ack_url, "callback", C.callback);
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    if (text == NULL) { /* never post an empty body */
+        snprintf(detail, n, "message could not be encoded");
+        return YJ_EINVAL;
+    }
     char auth[160];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", C.token);
     struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");

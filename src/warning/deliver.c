@@ -119,12 +119,52 @@ static yj_code event(yj_conn *c, int64_t warning_id, int64_t delivery_id, int64_
     return step_done(st, err);
 }
 
-/* A hint to browsers on the call-up board (the board reloads its data). */
+/* A hint to browsers on the call-up board (the board reloads its data).
+ * Live events reach the users whose region contains the event's region. */
 static void notify(int64_t warning_id, const char *region, const char *what)
 {
     json_t *ev = json_pack("{s:I,s:s}", "warning_id", (json_int_t)warning_id, "what", what);
     yj_events_publish("warning", region ? region : "", ev);
     json_decref(ev);
+}
+
+/* The hints a round of changes owes: one per warning and township touched,
+ * so the users of every county and township concerned hear of it, sent
+ * once the transaction is committed. */
+typedef struct {
+    struct note_key {
+        int64_t w;
+        char town[10];
+    } * k;
+    size_t n, cap;
+} notes;
+
+static void notes_add(notes *ns, int64_t w, const char *region)
+{
+    char town[10];
+    snprintf(town, sizeof town, "%.9s", region ? region : "");
+    for (size_t i = 0; i < ns->n; i++)
+        if (ns->k[i].w == w && strcmp(ns->k[i].town, town) == 0)
+            return;
+    if (ns->n == ns->cap) {
+        size_t nc = ns->cap ? ns->cap * 2 : 16;
+        struct note_key *p = realloc(ns->k, nc * sizeof *p);
+        if (p == NULL)
+            return; /* a hint only: the board also reloads on reconnect */
+        ns->k = p;
+        ns->cap = nc;
+    }
+    ns->k[ns->n].w = w;
+    memcpy(ns->k[ns->n].town, town, sizeof town);
+    ns->n++;
+}
+
+static void notes_send(notes *ns, bool committed, const char *what)
+{
+    for (size_t i = 0; committed && i < ns->n; i++)
+        notify(ns->k[i].w, ns->k[i].town, what);
+    free(ns->k);
+    *ns = (notes){0};
 }
 
 /* ---- creation -------------------------------------------------------------------------- */
@@ -161,7 +201,13 @@ static yj_code insert_one(inserter *in, const char *kind, int64_t ref, int64_t f
     if (must_ack) {
         yj_random_hex(16, token);
         yj_bind_text(st, 11, token);
-        yj_bind_int(st, 12, in->now + (int64_t)cfg.escalate_s * 1000);
+        /* the wait before escalating starts when the message goes out
+         * (apply_round); somebody who cannot be reached at all is passed
+         * on at once */
+        if (nochannel)
+            yj_bind_int(st, 12, in->now);
+        else
+            yj_bind_null(st, 12);
     } else {
         yj_bind_null(st, 11);
         yj_bind_null(st, 12);
@@ -190,17 +236,12 @@ yj_code deliver_create(yj_conn *c, yj_store *s, int64_t warning_id, const char *
         target_set_free(&t);
         return YJ_EINTERNAL;
     }
-    for (size_t i = 0; i < t.nres && rc == YJ_OK; i++) {
-        const tgt_resident *r = t.res[i];
-        rc = insert_one(&in, "resident", r->id, 0, r->phone, r->region, false, cfg.plan_resident,
-                        r->phone[0] == '\0', err);
-        if (rc == YJ_OK && r->vulnerable && r->contact_phone[0])
-            rc = insert_one(&in, "contact", r->id, r->id, r->contact_phone, r->region, true,
-                            cfg.plan_ack, false, err);
-    }
+    /* created in the order they are sent (the dispatcher takes what is due
+     * by time, then id): those who must answer first, then the
+     * loudspeakers, then every resident */
     for (size_t i = 0; i < t.nresp && rc == YJ_OK; i++)
         rc = insert_one(&in, "responsible", t.resp[i]->id, 0, t.resp[i]->phone, t.resp[i]->region,
-                        true, cfg.plan_ack, false, err);
+                        true, cfg.plan_ack, t.resp[i]->phone[0] == '\0', err);
     for (size_t i = 0; i < t.nent && rc == YJ_OK; i++) {
         bool has_person = false;
         for (size_t k = 0; k < t.nresp && !has_person; k++)
@@ -209,9 +250,20 @@ yj_code deliver_create(yj_conn *c, yj_store *s, int64_t warning_id, const char *
             rc = insert_one(&in, "enterprise", t.ent[i]->id, 0, t.ent[i]->phone, t.ent[i]->region,
                             true, cfg.plan_ack, false, err);
     }
+    for (size_t i = 0; i < t.nres && rc == YJ_OK; i++) {
+        const tgt_resident *r = t.res[i];
+        if (r->vulnerable && r->contact_phone[0])
+            rc = insert_one(&in, "contact", r->id, r->id, r->contact_phone, r->region, true,
+                            cfg.plan_ack, false, err);
+    }
     for (size_t i = 0; i < t.nterm && rc == YJ_OK; i++)
         rc = insert_one(&in, "terminal", t.term[i]->id, 0, t.term[i]->topic, t.term[i]->region,
                         false, cfg.plan_terminal, false, err);
+    for (size_t i = 0; i < t.nres && rc == YJ_OK; i++) {
+        const tgt_resident *r = t.res[i];
+        rc = insert_one(&in, "resident", r->id, 0, r->phone, r->region, false, cfg.plan_resident,
+                        r->phone[0] == '\0', err);
+    }
     yj_stmt_done(in.st);
     if (rc == YJ_OK) {
         char note[200];
@@ -270,6 +322,7 @@ typedef struct {
     int64_t id, warning_id, ref_id, for_id;
     char kind[16], address[128], region[16], plan[64], state[16], token[40];
     bool must_ack, stop, deferred, advanced;
+    int64_t defer_to; /* deferred: when the channel will have room for it */
     int step, cycle, attempts;
     /* the warning */
     char identifier[40], sender_name[128], event_type[64], headline[256], wstate[16];
@@ -295,12 +348,35 @@ static int plan_parse(const char *plan, int out[8])
     return n;
 }
 
+/* At most max bytes of s into out (size > max), cut at a character
+ * boundary and marked with "…" when shortened.  s is valid UTF-8 (every
+ * text field is checked on the way in). */
+static void utf8_cut(const char *s, size_t max, char *out)
+{
+    size_t n = strlen(s);
+    if (n <= max) {
+        memcpy(out, s, n + 1);
+        return;
+    }
+    n = max - 3; /* room for the ellipsis */
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--; /* back to the first byte of a character */
+    memcpy(out, s, n);
+    memcpy(out + n, "\xE2\x80\xA6", 4);
+}
+
 /* The text a recipient gets: agency, level and event first; the ask to
- * answer for those who must. */
+ * answer and the answer link for those who must, never cut off — only the
+ * instructions are shortened (to about 200 characters) to bound the length. */
+#define TEXT_MAX  2048
+#define INSTR_MAX 600
 static void compose(const due_item *d, char *out, size_t n)
 {
     static const char *const colour[] = {"", "红色", "橙色", "黄色", "蓝色"};
     const char *lc = d->level >= 1 && d->level <= 4 ? colour[d->level] : "";
+    char body[INSTR_MAX + 1];
+    utf8_cut(d->instruction ? d->instruction : (d->description ? d->description : ""), INSTR_MAX,
+             body);
     if (strcmp(d->kind, "escalation") == 0) {
         snprintf(
             out, n,
@@ -312,26 +388,30 @@ static void compose(const due_item *d, char *out, size_t n)
                  d->sender_name, lc, d->event_type, d->headline, public_url, d->token);
     } else if (d->must_ack) {
         snprintf(out, n, "【%s】%s%s预警：%s。%s请回复1确认收到。%s/ack.html#%s", d->sender_name,
-                 lc, d->event_type, d->headline, d->instruction ? d->instruction : "", public_url,
-                 d->token);
+                 lc, d->event_type, d->headline, d->instruction ? body : "", public_url, d->token);
     } else {
         snprintf(out, n, "【%s】%s%s预警：%s。%s", d->sender_name, lc, d->event_type, d->headline,
-                 d->instruction ? d->instruction : (d->description ? d->description : ""));
+                 body);
     }
 }
 
 static void attempt(due_item *d, int64_t now)
 {
-    char text[1200], ack_url[400], payload[1600];
+    /* the fields are bounded (sender 200, event 40, headline 240 bytes,
+     * public URL 255): TEXT_MAX always holds the whole message */
+    char text[TEXT_MAX], ack_url[400];
     compose(d, text, sizeof text);
     snprintf(ack_url, sizeof ack_url, "%s/ack.html#%s", public_url, d->token);
     json_t *cmd = json_pack("{s:I,s:s,s:i,s:s,s:s,s:i}", "delivery", (json_int_t)d->id, "warning",
                             d->identifier, "level", d->level, "event", d->event_type, "text", text,
                             "repeat", 3);
-    char *p = json_dumps(cmd, JSON_COMPACT);
+    char *payload = cmd ? json_dumps(cmd, JSON_COMPACT) : NULL;
     json_decref(cmd);
-    snprintf(payload, sizeof payload, "%s", p ? p : "{}");
-    free(p);
+    if (payload == NULL) { /* cannot happen with checked UTF-8; never send half a message */
+        snprintf(d->detail, sizeof d->detail, "message could not be encoded");
+        d->result = YJ_EINVAL;
+        return;
+    }
     chan_msg m = {.delivery_id = d->id,
                   .to = d->address,
                   .text = text,
@@ -342,6 +422,7 @@ static void attempt(due_item *d, int64_t now)
                   .ack_url = d->must_ack ? ack_url : NULL,
                   .payload = payload};
     d->result = chan_at((size_t)d->ch)->send(&m, d->detail, sizeof d->detail);
+    free(payload);
     (void)now;
 }
 
@@ -413,6 +494,7 @@ static yj_code load_due(yj_conn *c, int64_t now, due_item **out, size_t *nout, y
  * here, outside any transaction). */
 static void plan_round(due_item *items, size_t n, int64_t now)
 {
+    int waiting[8] = {0}; /* per channel: how many were deferred this round */
     for (size_t i = 0; i < n; i++) {
         due_item *d = &items[i];
         d->ch = -1;
@@ -448,7 +530,12 @@ static void plan_round(due_item *items, size_t n, int64_t now)
         }
         int ch = plan[d->step];
         if (!take_token(ch, now)) {
-            d->deferred = true; /* over the channel's rate: still due */
+            /* over the channel's rate: due again when the channel has room
+             * for it, so what is behind it (another channel, a newer
+             * escalation) is not held up */
+            d->deferred = true;
+            double rate = chan_rate(ch) > 0 ? chan_rate(ch) : 1;
+            d->defer_to = now + (int64_t)ceil(1000.0 * ++waiting[ch] / rate);
             continue;
         }
         d->ch = ch;
@@ -461,8 +548,18 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, y
     yj_code rc = YJ_OK;
     for (size_t i = 0; i < n && rc == YJ_OK; i++) {
         due_item *d = &items[i];
-        if (d->deferred)
+        if (d->deferred) {
+            yj_stmt *st = yj_prepare(c,
+                                     "UPDATE delivery SET next_at = ? WHERE id = ?"
+                                     " AND next_at IS NOT NULL AND acked_at IS NULL",
+                                     err);
+            if (st == NULL)
+                return YJ_EINTERNAL;
+            yj_bind_int(st, 1, d->defer_to);
+            yj_bind_int(st, 2, d->id);
+            rc = step_done(st, err);
             continue;
+        }
         if (d->ch >= 0) {
             yj_stmt *st =
                 yj_prepare(c,
@@ -507,10 +604,20 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, y
             if (next < 0)
                 state = strcmp(d->state, "sent") == 0 ? "sent" : "failed";
         }
+        /* who must answer: the wait before escalating starts with the first
+         * message out; one who could not be reached at all is passed on now */
+        int64_t arm = -1;
+        if (d->must_ack && strcmp(state, "sent") == 0)
+            arm = now + (int64_t)cfg.escalate_s * 1000;
+        else if (d->must_ack && (strcmp(state, "failed") == 0 || strcmp(state, "nochannel") == 0))
+            arm = now;
         yj_stmt *st = yj_prepare(c,
                                  "UPDATE delivery SET state = ?, step = ?, cycle = ?, next_at = ?,"
                                  " attempts = attempts + ?, sent_at = CASE WHEN ? = 'sent' THEN"
-                                 " COALESCE(sent_at, ?) ELSE sent_at END"
+                                 " COALESCE(sent_at, ?) ELSE sent_at END,"
+                                 " escalate_at = CASE WHEN ? IS NOT NULL AND sent_at IS NULL"
+                                 " AND escalated_to IS NULL THEN COALESCE(escalate_at, ?)"
+                                 " ELSE escalate_at END"
                                  " WHERE id = ? AND acked_at IS NULL",
                                  err);
         if (st == NULL)
@@ -525,7 +632,13 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, y
         yj_bind_int(st, 5, d->ch >= 0 ? 1 : 0);
         yj_bind_text(st, 6, state);
         yj_bind_int(st, 7, now);
-        yj_bind_int(st, 8, d->id);
+        for (int k = 8; k <= 9; k++) {
+            if (arm >= 0)
+                yj_bind_int(st, k, arm);
+            else
+                yj_bind_null(st, k);
+        }
+        yj_bind_int(st, 10, d->id);
         rc = step_done(st, err);
         if (rc == YJ_OK && (d->ch == -2 || d->ch == -3) && d->must_ack)
             rc = event(c, d->warning_id, d->id, now, d->ch == -2 ? "unanswered" : "nochannel",
@@ -536,7 +649,8 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, y
 }
 
 /* Escalations that are due: the next person, as a new delivery. */
-static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, yj_err *err)
+static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, notes *ns,
+                              yj_err *err)
 {
     *count = 0;
     yj_stmt *st =
@@ -589,16 +703,16 @@ static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, 
             next = target_next_person(&t, self, e->scope, &up);
         else if (strcmp(e->kind, "contact") == 0 || strcmp(e->kind, "enterprise") == 0) {
             /* a vulnerable person's contact, an enterprise: the place's own
-             * responsible person takes over */
+             * responsible person takes over (the same place: not a level up) */
             next = target_person_above(&t, e->region, e->scope);
-            up = true;
         }
-        /* nobody to turn to, or the same person already asked here */
-        int64_t dup = 0;
+        /* one follow-up per person and warning: a township head with five
+         * silent villages is asked once (the villages all point at it) */
+        int64_t new_id = 0;
         if (next) {
             yj_stmt *q = yj_prepare(c,
-                                    "SELECT COUNT(*) FROM delivery WHERE warning_id = ? AND kind ="
-                                    " 'escalation' AND ref_id = ? AND for_id = ?",
+                                    "SELECT id FROM delivery WHERE warning_id = ? AND kind ="
+                                    " 'escalation' AND ref_id = ? ORDER BY id LIMIT 1",
                                     err);
             if (q == NULL) {
                 rc = YJ_EINTERNAL;
@@ -606,27 +720,32 @@ static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, 
             }
             yj_bind_int(q, 1, e->warning_id);
             yj_bind_int(q, 2, next->id);
-            yj_bind_int(q, 3, e->id);
             if (yj_step(q, err) == 1)
-                dup = yj_col_int(q, 0);
+                new_id = yj_col_int(q, 0);
             yj_stmt_done(q);
         }
-        int64_t new_id = 0;
-        if (next && !dup) {
+        bool asked_before = new_id != 0;
+        if (next && !asked_before) {
             in.warning_id = e->warning_id;
             rc = insert_one(&in, "escalation", next->id, e->id, next->phone, next->region, true,
-                            cfg.plan_ack, false, err);
+                            cfg.plan_ack, next->phone[0] == '\0', err);
             if (rc == YJ_OK)
                 rc = yj_query_int(c, "SELECT MAX(id) FROM delivery", NULL, &new_id, err);
         }
-        char note[200];
+        char note[240];
         static const char *const lvl[] = {"", "村级", "乡级", "县级", "市级", "企业"};
+        const char *who = strcmp(e->kind, "contact") == 0      ? "包保联系人"
+                          : strcmp(e->kind, "enterprise") == 0 ? "企业安全员"
+                                                               : "责任人";
+        const char *how = strcmp(e->kind, "contact") == 0 || strcmp(e->kind, "enterprise") == 0
+                              ? "转属地"
+                          : up ? "转上一级"
+                               : "转同级下一顺位";
         if (next)
-            snprintf(note, sizeof note, "%s未应答，%s转%s责任人（%s）",
-                     strcmp(e->kind, "contact") == 0 ? "包保联系人" : "责任人",
-                     up ? "上一级：" : "同级下一顺位：", lvl[next->level], next->region);
+            snprintf(note, sizeof note, "%s未应答，%s%s责任人（%s）%s", who, how, lvl[next->level],
+                     next->region, asked_before ? "，已在督促中" : "");
         else
-            snprintf(note, sizeof note, "未应答，已无可转的责任人");
+            snprintf(note, sizeof note, "%s未应答，已无可转的责任人", who);
         if (rc == YJ_OK)
             rc = event(c, e->warning_id, e->id, now, next ? "escalated" : "escalation_exhausted",
                        "system", note, e->region, err);
@@ -646,6 +765,7 @@ static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, 
             yj_bind_int(u, 3, e->id);
             rc = step_done(u, err);
         }
+        notes_add(ns, e->warning_id, e->region);
         (*count)++;
     }
     yj_stmt_done(in.st);
@@ -662,25 +782,22 @@ yj_code warning_dispatch_due(yj_store *s, int64_t now, yj_err *err)
     if (rc == YJ_OK && n)
         plan_round(items, n, now); /* sends: no transaction is open */
     int escalated = 0;
+    notes ns = {0};
+    for (size_t i = 0; i < n; i++)
+        if (!items[i].deferred)
+            notes_add(&ns, items[i].warning_id, items[i].region);
     if (rc == YJ_OK)
         rc = yj_tx_begin(c, err);
     if (rc == YJ_OK && n)
         rc = apply_round(c, items, n, now, err);
     if (rc == YJ_OK)
-        rc = escalate_round(c, s, now, &escalated, err);
+        rc = escalate_round(c, s, now, &escalated, &ns, err);
     if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
     else
         yj_tx_rollback(c);
     yj_store_release(s, c);
-    /* one hint per warning touched */
-    for (size_t i = 0; rc == YJ_OK && i < n; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = items[k].warning_id == items[i].warning_id;
-        if (!seen && !items[i].deferred)
-            notify(items[i].warning_id, items[i].region, "delivery");
-    }
+    notes_send(&ns, rc == YJ_OK, "delivery");
     free_items(items, n);
     (void)escalated;
     return rc;
@@ -724,17 +841,18 @@ yj_code callup_ack_batch(yj_store *s, const int64_t *ids, size_t n, const char *
                          size_t *recorded, yj_err *err)
 {
     *recorded = 0;
+    notes ns = {0};
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = yj_tx_begin(c, err);
-    int64_t last_w = 0;
     char region[16] = "";
     for (size_t i = 0; i < n && rc == YJ_OK; i++) {
         bool done = false;
         int64_t w = 0;
-        rc = ack_row(c, ids[i], via, via, NULL, now, &done, &w, region, err);
+        /* every answer is a call-up event, as on every other path */
+        rc = ack_row(c, ids[i], via, via, "批量确认", now, &done, &w, region, err);
         if (done) {
             (*recorded)++;
-            last_w = w;
+            notes_add(&ns, w, region);
         }
     }
     if (rc == YJ_OK)
@@ -742,8 +860,7 @@ yj_code callup_ack_batch(yj_store *s, const int64_t *ids, size_t n, const char *
     else
         yj_tx_rollback(c);
     yj_store_release(s, c);
-    if (rc == YJ_OK && last_w)
-        notify(last_w, region, "ack");
+    notes_send(&ns, rc == YJ_OK, "ack");
     return rc;
 }
 
@@ -879,18 +996,39 @@ yj_code callup_ack_delivery(yj_store *s, const yj_user *u, int64_t delivery_id, 
     return rc;
 }
 
-/* A reply counts as an answer when it says yes. */
+/* A reply counts as an answer only when it plainly says yes: "1" (what the
+ * message asks for), or 收到/确认/明白/知道 in it, or it starts with
+ * 好/是/OK/Y; anything with a negation (不/未/没/否/无法/no) never does, so
+ * "未收到" is not taken for "收到".  What does not count is still recorded
+ * as a call-up event for the duty officer to read. */
 static bool reply_says_yes(const char *t)
 {
-    while (t && (*t == ' ' || *t == '\t'))
+    if (t == NULL)
+        return false;
+    static const char *const no[] = {"不", "未", "没", "否", "无法", "NO", "No", "no"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (strstr(t, no[i]))
+            return false;
+    while (*t == ' ' || *t == '\t' || *t == '\r' || *t == '\n')
         t++;
-    return t && (t[0] == '1' || t[0] == 'Y' || t[0] == 'y' || strstr(t, "收到") ||
-                 strstr(t, "确认") || strstr(t, "好的"));
+    /* "1", "1 收到", "1。" — but not "12" or "10" */
+    if (t[0] == '1' && !(t[1] >= '0' && t[1] <= '9'))
+        return true;
+    static const char *const anywhere[] = {"收到", "确认", "明白", "知道"};
+    for (size_t i = 0; i < sizeof anywhere / sizeof anywhere[0]; i++)
+        if (strstr(t, anywhere[i]))
+            return true;
+    static const char *const first[] = {"好", "是", "OK", "ok", "Ok", "Y", "y"};
+    for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
+        if (strncmp(t, first[i], strlen(first[i])) == 0)
+            return true;
+    return false;
 }
 
-/* One gateway event; *acked / *receipt count what it changed. */
+/* One gateway event; *acked / *other count what it changed, ns collects
+ * the boards to tell. */
 static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acked, int *other,
-                             int64_t *last_w, char *region, yj_err *err)
+                             notes *ns, yj_err *err)
 {
     const char *type = json_string_value(json_object_get(e, "type"));
     json_t *idj = json_object_get(e, "id");
@@ -899,73 +1037,102 @@ static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acke
         (strcmp(type, "reply") != 0 && strcmp(type, "answer") != 0 && strcmp(type, "receipt") != 0))
         return yj_err_set(err, YJ_EINVAL, "type", "type 应为 receipt、reply 或 answer");
     bool done = false;
+    int64_t w = 0;
+    char region[16] = "";
     if (strcmp(type, "reply") == 0) {
         const char *from = json_string_value(json_object_get(e, "from"));
         const char *text = json_string_value(json_object_get(e, "text"));
         if (from == NULL || text == NULL)
             return yj_err_set(err, YJ_EINVAL, "from", "reply 需要 from 和 text");
-        /* the newest open must-answer delivery to that number */
+        /* which warning: the message replied to when the gateway knows it,
+         * else the newest warning with something open for that number */
         yj_stmt *st = yj_prepare(c,
-                                 "SELECT d.id, d.warning_id FROM delivery d JOIN warning w"
+                                 "SELECT d.warning_id, d.id FROM delivery d JOIN warning w"
                                  " ON w.id = d.warning_id WHERE d.address = ? AND d.must_ack = 1"
                                  " AND d.acked_at IS NULL AND w.state = 'published'"
-                                 " ORDER BY d.id DESC LIMIT 1",
+                                 " AND (? = 0 OR d.id = ?) ORDER BY d.id DESC LIMIT 1",
                                  err);
         if (st == NULL)
             return YJ_EINTERNAL;
         yj_bind_text(st, 1, from);
+        yj_bind_int(st, 2, id);
+        yj_bind_int(st, 3, id);
         int r = yj_step(st, err);
-        id = r == 1 ? yj_col_int(st, 0) : 0;
-        int64_t wid = r == 1 ? yj_col_int(st, 1) : 0;
+        int64_t wid = r == 1 ? yj_col_int(st, 0) : 0, first = r == 1 ? yj_col_int(st, 1) : 0;
         yj_stmt_done(st);
         if (r < 0)
             return YJ_EINTERNAL;
-        if (id == 0) {
+        if (wid == 0) {
             (*other)++;
             return YJ_OK; /* a reply to nothing open: counted, not an error */
         }
         if (!reply_says_yes(text)) {
             (*other)++;
             char note[200];
-            snprintf(note, sizeof note, "短信回复：%.150s", text);
-            return event(c, wid, id, now, "reply", from, note, NULL, err);
+            snprintf(note, sizeof note, "短信回复（未计为应答）：%.150s", text);
+            return event(c, wid, first, now, "reply", from, note, NULL, err);
         }
-        yj_code rc = ack_row(c, id, "sms", from, "短信回复确认", now, &done, last_w, region, err);
-        *acked += done;
+        /* one "1" answers for everything that number was asked in that
+         * warning (a township head asked for the township and to follow
+         * up a silent village answers both) */
+        int64_t ids[64];
+        int nids = 0;
+        st = yj_prepare(c,
+                        "SELECT id FROM delivery WHERE warning_id = ? AND address = ?"
+                        " AND must_ack = 1 AND acked_at IS NULL ORDER BY id LIMIT 64",
+                        err);
+        if (st == NULL)
+            return YJ_EINTERNAL;
+        yj_bind_int(st, 1, wid);
+        yj_bind_text(st, 2, from);
+        while (nids < 64 && (r = yj_step(st, err)) == 1)
+            ids[nids++] = yj_col_int(st, 0);
+        yj_stmt_done(st);
+        if (r < 0)
+            return YJ_EINTERNAL;
+        yj_code rc = YJ_OK;
+        for (int i = 0; i < nids && rc == YJ_OK; i++) {
+            rc = ack_row(c, ids[i], "sms", from, "短信回复确认", now, &done, &w, region, err);
+            *acked += done;
+            if (done)
+                notes_add(ns, w, region);
+        }
         return rc;
     }
     if (id <= 0)
         return yj_err_set(err, YJ_EINVAL, "id", "%s 需要送达记录 id", type);
     if (strcmp(type, "answer") == 0) {
         yj_code rc =
-            ack_row(c, id, "voice", "voice", "语音电话按键确认", now, &done, last_w, region, err);
+            ack_row(c, id, "voice", "voice", "语音电话按键确认", now, &done, &w, region, err);
         *acked += done;
+        if (done)
+            notes_add(ns, w, region);
         return rc;
     }
-    if (strcmp(type, "receipt") == 0) {
-        const char *status = json_string_value(json_object_get(e, "status"));
-        bool ok = status && strcmp(status, "delivered") == 0;
-        bool failed = status && strcmp(status, "failed") == 0;
-        if (!ok && !failed)
-            return yj_err_set(err, YJ_EINVAL, "status",
-                              "receipt 的 status 应为 delivered 或 failed");
-        yj_stmt *st = yj_prepare(
-            c,
-            ok ? "UPDATE delivery SET delivered_at = COALESCE(delivered_at, ?),"
-                 " state = CASE WHEN must_ack = 0 AND kind <> 'terminal' AND state = 'sent'"
-                 " THEN 'delivered' ELSE state END WHERE id = ?"
-               /* a failed receipt: try the next channel now */
-               : "UPDATE delivery SET next_at = ? WHERE id = ? AND acked_at IS NULL"
-                 " AND delivered_at IS NULL AND state = 'sent'",
-            err);
-        if (st == NULL)
-            return YJ_EINTERNAL;
-        yj_bind_int(st, 1, now);
-        yj_bind_int(st, 2, id);
-        (*other)++;
-        return step_done(st, err);
-    }
-    return yj_err_set(err, YJ_EINVAL, "type", "未知的回执类型 %s", type);
+    const char *status = json_string_value(json_object_get(e, "status"));
+    bool ok = status && strcmp(status, "delivered") == 0;
+    bool failed = status && strcmp(status, "failed") == 0;
+    if (!ok && !failed)
+        return yj_err_set(err, YJ_EINVAL, "status", "receipt 的 status 应为 delivered 或 failed");
+    yj_stmt *st = yj_prepare(
+        c,
+        ok ? "UPDATE delivery SET delivered_at = COALESCE(delivered_at, ?),"
+             " state = CASE WHEN must_ack = 0 AND kind <> 'terminal' AND state = 'sent'"
+             " THEN 'delivered' ELSE state END WHERE id = ? RETURNING warning_id, region_code"
+           /* a failed receipt: try the next channel now */
+           : "UPDATE delivery SET next_at = ? WHERE id = ? AND acked_at IS NULL"
+             " AND delivered_at IS NULL AND state = 'sent' RETURNING warning_id, region_code",
+        err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, now);
+    yj_bind_int(st, 2, id);
+    (*other)++;
+    int r = yj_step(st, err);
+    if (r == 1 && ok)
+        notes_add(ns, yj_col_int(st, 0), yj_col_text(st, 1));
+    yj_stmt_done(st);
+    return r < 0 ? YJ_EINTERNAL : YJ_OK;
 }
 
 yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_err *err)
@@ -982,9 +1149,9 @@ yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_
         json_decref(one);
         return yj_err_set(err, YJ_EINVAL, "events", "events 应为至多 10000 个回执的数组");
     }
-    int64_t now = warning_now(), last_w = 0;
-    char region[16] = "";
+    int64_t now = warning_now();
     int acked = 0, other = 0;
+    notes ns = {0};
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = yj_tx_begin(c, err);
     size_t i;
@@ -992,7 +1159,7 @@ yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_
     json_array_foreach((json_t *)(uintptr_t)events, i, e) {
         if (rc != YJ_OK)
             break;
-        rc = gateway_event(c, e, now, &acked, &other, &last_w, region, err);
+        rc = gateway_event(c, e, now, &acked, &other, &ns, err);
     }
     if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
@@ -1000,10 +1167,9 @@ yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_
         yj_tx_rollback(c);
     yj_store_release(s, c);
     json_decref(one);
+    notes_send(&ns, rc == YJ_OK, "ack");
     if (rc != YJ_OK)
         return rc;
-    if (last_w)
-        notify(last_w, region, "ack");
     *out = json_pack("{s:i,s:i}", "acked", acked, "recorded", other);
     return YJ_OK;
 }
@@ -1086,6 +1252,24 @@ static void user_range(const yj_user *u, const char *region, char lo[16], char h
     snprintf(hi, 24, "%s~", lo);
 }
 
+/* Replace o[key] by its last four digits behind asterisks: always (a
+ * delivery's address), or only when it is a phone number (who answered:
+ * a number from a gateway, or a user name). */
+static void mask_phone(json_t *o, const char *key, bool always)
+{
+    const char *a = json_string_value(json_object_get(o, key));
+    if (a == NULL)
+        return;
+    size_t al = strlen(a), digits = 0;
+    for (size_t i = 0; i < al; i++)
+        digits += a[i] >= '0' && a[i] <= '9';
+    if (!always && (al < 7 || digits + (a[0] == '+') != al))
+        return;
+    char masked[24];
+    snprintf(masked, sizeof masked, "%s%s", al > 4 ? "*******" : "", al > 4 ? a + al - 4 : a);
+    json_object_set_new(o, key, json_string(masked));
+}
+
 yj_code callup_board(yj_store *s, const yj_user *u, int64_t warning_id, const char *region,
                      json_t **out, yj_err *err)
 {
@@ -1125,12 +1309,8 @@ yj_code callup_board(yj_store *s, const yj_user *u, int64_t warning_id, const ch
         while ((r = yj_step(st, err)) == 1) {
             json_t *o = row_json(st);
             /* a phone number shows its last four digits only */
-            const char *a = json_string_value(json_object_get(o, "address"));
-            char masked[24];
-            size_t al = a ? strlen(a) : 0;
-            snprintf(masked, sizeof masked, "%s%s", al > 4 ? "*******" : "",
-                     al > 4 ? a + al - 4 : (a ? a : ""));
-            json_object_set_new(o, "address", json_string(masked));
+            mask_phone(o, "address", true);
+            mask_phone(o, "acked_by", false);
             bool ack = !json_is_null(json_object_get(o, "acked_at"));
             total++;
             answered += ack;
@@ -1157,16 +1337,24 @@ yj_code callup_board(yj_store *s, const yj_user *u, int64_t warning_id, const ch
             rc = YJ_EINTERNAL;
     }
     json_t *events = json_array();
+    /* the events of the caller's region (and those of the whole warning) */
     st = rc == YJ_OK ? yj_prepare(c,
                                   "SELECT ts, action, actor, note, region_code, delivery_id FROM"
-                                  " callup_event WHERE warning_id = ? ORDER BY id DESC LIMIT 200",
+                                  " callup_event WHERE warning_id = ? AND (region_code IS NULL"
+                                  " OR (region_code >= ? AND region_code < ?))"
+                                  " ORDER BY id DESC LIMIT 200",
                                   err)
                      : NULL;
     if (st) {
         yj_bind_int(st, 1, warning_id);
+        yj_bind_text(st, 2, lo);
+        yj_bind_text(st, 3, hi);
         int r;
-        while ((r = yj_step(st, err)) == 1)
-            json_array_append_new(events, row_json(st));
+        while ((r = yj_step(st, err)) == 1) {
+            json_t *o = row_json(st);
+            mask_phone(o, "actor", false);
+            json_array_append_new(events, o);
+        }
         yj_stmt_done(st);
         if (r < 0)
             rc = YJ_EINTERNAL;

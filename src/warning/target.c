@@ -5,6 +5,7 @@
 #include "target.h"
 #include "../core/util.h"
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,8 +19,9 @@ typedef struct {
     uint64_t *keys;  /* open addressing: cell key + 1, 0 = empty */
     uint32_t *first; /* index into order[] */
     uint32_t *count;
-    size_t cap;      /* power of two */
-    uint32_t *order; /* point indices sorted by cell */
+    size_t cap;                         /* power of two */
+    uint32_t *order;                    /* point indices sorted by cell */
+    int cy_min, cy_max, cx_min, cx_max; /* the cells holding points (empty: min > max) */
 } grid;
 
 struct target_snapshot {
@@ -75,6 +77,8 @@ static bool grid_build(grid *g, const void *base, size_t n, size_t stride, size_
                        size_t lon_off)
 {
     memset(g, 0, sizeof *g);
+    g->cy_min = g->cx_min = INT_MAX;
+    g->cy_max = g->cx_max = INT_MIN;
     keyed *k = malloc((n ? n : 1) * sizeof *k);
     if (k == NULL)
         return false;
@@ -84,9 +88,14 @@ static bool grid_build(grid *g, const void *base, size_t n, size_t stride, size_
         double lat, lon;
         memcpy(&lat, p + lat_off, sizeof lat);
         memcpy(&lon, p + lon_off, sizeof lon);
-        if (!isfinite(lat) || !isfinite(lon))
+        if (!isfinite(lat) || !isfinite(lon) || fabs(lat) > 90 || fabs(lon) > 180)
             continue;
-        k[m++] = (keyed){cell_key((int)floor(lat * CELL), (int)floor(lon * CELL)), (uint32_t)i};
+        int cy = (int)floor(lat * CELL), cx = (int)floor(lon * CELL);
+        g->cy_min = cy < g->cy_min ? cy : g->cy_min;
+        g->cy_max = cy > g->cy_max ? cy : g->cy_max;
+        g->cx_min = cx < g->cx_min ? cx : g->cx_min;
+        g->cx_max = cx > g->cx_max ? cx : g->cx_max;
+        k[m++] = (keyed){cell_key(cy, cx), (uint32_t)i};
     }
     qsort(k, m, sizeof *k, cmp_keyed);
     size_t cells = 0;
@@ -460,6 +469,43 @@ static const char *region_of(const layer *L, size_t i)
     return (const char *)L->base + i * L->stride + L->roff;
 }
 
+/* The cells of a polygon's bounding box (h x w from cell cy0, cx0) that
+ * one of its edges passes through, or next to one that does: 1.  Each
+ * edge is walked in steps of a quarter cell, marking the 3 x 3 cells
+ * round each step, so no cell an edge touches is missed, whatever the
+ * rounding.  Every point of an unmarked cell is then inside the polygon
+ * if the cell's centre is, and outside if not: one test for the cell.
+ * NULL (test every point) for a box too large to map. */
+static uint8_t *edge_cells(const double (*ring)[2], size_t n, int cy0, int cx0, size_t h, size_t w)
+{
+    if (h * w > (size_t)1 << 24)
+        return NULL;
+    uint8_t *b = calloc(h * w, 1);
+    if (b == NULL)
+        return NULL;
+    for (size_t k = 0; k < n; k++) {
+        const double *a = ring[k == 0 ? n - 1 : k - 1], *e = ring[k];
+        double span = fmax(fabs(e[0] - a[0]), fabs(e[1] - a[1])) * CELL;
+        size_t steps = (size_t)ceil(span * 4) + 1;
+        for (size_t t = 0; t <= steps; t++) {
+            double f = (double)t / (double)steps;
+            int cy = (int)floor((a[0] + f * (e[0] - a[0])) * CELL);
+            int cx = (int)floor((a[1] + f * (e[1] - a[1])) * CELL);
+            for (int y = cy - 1; y <= cy + 1; y++)
+                for (int x = cx - 1; x <= cx + 1; x++)
+                    if (y >= cy0 && x >= cx0 && (size_t)(y - cy0) < h && (size_t)(x - cx0) < w)
+                        b[(size_t)(y - cy0) * w + (size_t)(x - cx0)] = 1;
+        }
+    }
+    return b;
+}
+
+/* A cell coordinate v (any double, however absurd) kept within [lo, hi]. */
+static int clip(double v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : (int)v;
+}
+
 static void mark_area(layer *L, const json_t *area, const char *scope)
 {
     size_t sl = strlen(scope), i;
@@ -493,18 +539,41 @@ static void mark_area(layer *L, const json_t *area, const char *scope)
             mnlon = fmin(mnlon, ring[k][1]);
             mxlon = fmax(mxlon, ring[k][1]);
         }
-        for (int cy = (int)floor(mnlat * CELL); cy <= (int)floor(mxlat * CELL); cy++)
-            for (int cx = (int)floor(mnlon * CELL); cx <= (int)floor(mxlon * CELL); cx++) {
+        const double(*cring)[2] = (const double(*)[2])ring;
+        /* the bounding box, cut to where there are points at all (a
+         * country-sized polygon costs what the city's cells cost) */
+        int cy0 = clip(floor(mnlat * CELL), L->g->cy_min, L->g->cy_max);
+        int cy1 = clip(floor(mxlat * CELL), L->g->cy_min, L->g->cy_max);
+        int cx0 = clip(floor(mnlon * CELL), L->g->cx_min, L->g->cx_max);
+        int cx1 = clip(floor(mxlon * CELL), L->g->cx_min, L->g->cx_max);
+        if (L->g->cy_min > L->g->cy_max || floor(mnlat * CELL) > L->g->cy_max ||
+            floor(mxlat * CELL) < L->g->cy_min || floor(mnlon * CELL) > L->g->cx_max ||
+            floor(mxlon * CELL) < L->g->cx_min) {
+            free(ring); /* no point anywhere near it */
+            continue;
+        }
+        size_t w = (size_t)(cx1 - cx0) + 1;
+        uint8_t *edges = edge_cells(cring, n, cy0, cx0, (size_t)(cy1 - cy0) + 1, w);
+        for (int cy = cy0; cy <= cy1; cy++)
+            for (int cx = cx0; cx <= cx1; cx++) {
                 uint32_t first = 0, cnt = grid_cell(L->g, cy, cx, &first);
+                if (cnt == 0)
+                    continue;
+                /* away from every edge the cell is all in or all out */
+                int all = -1;
+                if (edges && !edges[(size_t)(cy - cy0) * w + (size_t)(cx - cx0)])
+                    all = target_point_in_ring((cy + 0.5) / CELL, (cx + 0.5) / CELL, cring, n);
+                if (all == 0)
+                    continue;
                 for (uint32_t q = 0; q < cnt; q++) {
                     uint32_t idx = L->g->order[first + q];
                     if (L->mark[idx] || strncmp(region_of(L, idx), scope, sl) != 0)
                         continue;
-                    if (target_point_in_ring(lat_of(L, idx), lon_of(L, idx),
-                                             (const double(*)[2])ring, n))
+                    if (all == 1 || target_point_in_ring(lat_of(L, idx), lon_of(L, idx), cring, n))
                         L->mark[idx] = 1;
                 }
             }
+        free(edges);
         free(ring);
     }
     json_array_foreach(json_object_get(area, "circles"), i, v) {
@@ -513,10 +582,14 @@ static void mark_area(layer *L, const json_t *area, const char *scope)
                r = json_number_value(json_array_get(v, 2));
         double dlat = r / 111.0 + 0.001,
                dlon = r / (111.0 * fmax(0.01, cos(clat * M_PI / 180))) + 0.001;
-        for (int cy = (int)floor((clat - dlat) * CELL); cy <= (int)floor((clat + dlat) * CELL);
-             cy++)
-            for (int cx = (int)floor((clon - dlon) * CELL); cx <= (int)floor((clon + dlon) * CELL);
-                 cx++) {
+        if (L->g->cy_min > L->g->cy_max)
+            continue;
+        int cy0 = clip(floor((clat - dlat) * CELL), L->g->cy_min, L->g->cy_max),
+            cy1 = clip(floor((clat + dlat) * CELL), L->g->cy_min - 1, L->g->cy_max),
+            cx0 = clip(floor((clon - dlon) * CELL), L->g->cx_min, L->g->cx_max),
+            cx1 = clip(floor((clon + dlon) * CELL), L->g->cx_min - 1, L->g->cx_max);
+        for (int cy = cy0; cy <= cy1; cy++)
+            for (int cx = cx0; cx <= cx1; cx++) {
                 uint32_t first = 0, cnt = grid_cell(L->g, cy, cx, &first);
                 for (uint32_t q = 0; q < cnt; q++) {
                     uint32_t idx = L->g->order[first + q];

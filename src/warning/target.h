@@ -7,8 +7,10 @@
  * rebuilt when any of those tables changes (their generations).  Resolving
  * an area is then: region codes by binary search, polygons and circles by
  * the grid cells their bounding box covers and an exact test per point
- * (a point on a polygon's edge or a circle's rim is inside).  The union of
- * everything the area names, each recipient once.
+ * (a point on a polygon's edge or a circle's rim is inside) — for a
+ * polygon only in the cells one of its edges passes near; a cell away
+ * from every edge is inside or outside as a whole, as its centre is.  The
+ * union of everything the area names, each recipient once.
  */
 #ifndef YJ_WARNING_TARGET_H
 #define YJ_WARNING_TARGET_H

@@ -1220,7 +1220,7 @@ static const struct {
      "立即启动企业应急预案，疏散下风向人员，严禁明火，做好泄漏处置准备。"},
     {"粉尘涉爆车间", "Safety", "立即停止作业，撤出人员，严禁明火及产生火花的操作。"},
     {"雨量站", "Met", "注意防范强降雨引发的山洪、地质灾害和城乡积涝，危险区人员及时转移。"},
-    {"河道水位站", "Met", "沿河人员远离河道，低洼地带人员做好转移准备。"},
+    {"河道水文站", "Met", "沿河人员远离河道，低洼地带人员做好转移准备。"},
     {"水库水位站", "Met", "水库下游人员做好转移准备，远离行洪区域。"},
     {"地质灾害隐患点", "Geo", "隐患点周边人员立即撤离至安全区域，禁止返回。"},
     {"森林防火监测点", "Fire", "严禁野外用火，林区人员注意避险，做好扑救准备。"},
@@ -1491,7 +1491,9 @@ yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t le
              a->msg_type);
     if (rc == YJ_OK)
         rc = add_event(c, id, now, u->username, "received", note, err);
-    /* updates and cancels replace what they reference */
+    /* updates and cancels replace what they reference — only messages
+     * received from the same sender: another agency's message never ends
+     * one of ours, nor a third agency's */
     if (rc == YJ_OK && a->references &&
         (strcmp(a->msg_type, "Update") == 0 || strcmp(a->msg_type, "Cancel") == 0)) {
         char refs[4096];
@@ -1502,23 +1504,35 @@ yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t le
             if (c1 == NULL || c2 == NULL)
                 continue;
             *c1 = *c2 = '\0';
+            if (strcmp(t, a->sender) != 0)
+                continue;
+            bool cancel = strcmp(a->msg_type, "Cancel") == 0;
             yj_stmt *st =
                 yj_prepare(c,
                            "UPDATE warning SET state = ?, superseded_by = ?, ended_at = ?,"
                            " ended_by = ?, version = version + 1 WHERE sender = ?"
-                           " AND identifier = ? AND state = 'published'",
+                           " AND identifier = ? AND source = 'import' AND state = 'published'"
+                           " RETURNING id",
                            err);
             if (st == NULL) {
                 rc = YJ_EINTERNAL;
                 break;
             }
-            yj_bind_text(st, 1, strcmp(a->msg_type, "Cancel") == 0 ? "cancelled" : "updated");
+            yj_bind_text(st, 1, cancel ? "cancelled" : "updated");
             yj_bind_int(st, 2, id);
             yj_bind_int(st, 3, now);
             yj_bind_text(st, 4, u->username);
             yj_bind_text(st, 5, t);
             yj_bind_text(st, 6, c1 + 1);
-            rc = step_done(st, err);
+            int r = yj_step(st, err);
+            int64_t old = r == 1 ? yj_col_int(st, 0) : 0;
+            yj_stmt_done(st);
+            if (r < 0)
+                rc = YJ_EINTERNAL;
+            char n2[200];
+            snprintf(n2, sizeof n2, "%s：%s", cancel ? "被解除" : "被更新", a->identifier);
+            if (rc == YJ_OK && old)
+                rc = add_event(c, old, now, u->username, cancel ? "cancelled" : "updated", n2, err);
         }
     }
     if (rc == YJ_OK) {

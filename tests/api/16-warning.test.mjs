@@ -409,3 +409,25 @@ test('"actions" lists exactly what the caller may do next, by state, role, regio
   assert.ok(got, 'an imported warning from the test above');
   assert.deepEqual(await acts('admin', got.id), []);
 });
+
+test('an imported Cancel or Update ends only what the same agency sent us, never our own warnings', async () => {
+  const ours = await publishAs('duty', 'commander', draft(ZEZHOU));
+  assert.equal(ours.state, 'published');
+  const base = readFileSync(join(REPO, 'tests/cap/rules/valid_gbt.xml'), 'utf8');
+  const sender = base.match(/<sender>([^<]*)<\/sender>/)[1];
+  const cancelOf = (ident, from, refSender) => base
+    .replace(/14052541100000_20261205120000_0/g, ident)
+    .replace(`<sender>${sender}</sender>`, `<sender>${from}</sender>`)
+    .replace('<msgType>Alert</msgType>', '<msgType>Cancel</msgType>')
+    .replace('<code>GB/T 35965.1-2018</code>', `<code>GB/T 35965.1-2018</code>\n  <references>${refSender},${ours.identifier},${ours.sent}</references>`)
+    .replace(/<expires>[^<]*<\/expires>/, '<expires>2099-12-31T23:00:00+08:00</expires>');
+  // another agency naming our message
+  let r = await S.api('POST', '/api/v1/warnings/import', { auth: await S.as('duty'), body: cancelOf('14052541100000_20261205180000_0', sender, ours.sender) });
+  assert.equal(r.status, 201, desc(r));
+  // a message claiming to come from us
+  r = await S.api('POST', '/api/v1/warnings/import', { auth: await S.as('duty'), body: cancelOf(ours.identifier.replace(/_\d$/, '_9'), ours.sender, ours.sender) });
+  assert.equal(r.status, 201, desc(r));
+  const now = (await call('duty', 'GET', `/api/v1/warnings/${ours.id}`)).json;
+  assert.equal(now.state, 'published', 'still in force');
+  assert.equal(now.superseded_by, null);
+});

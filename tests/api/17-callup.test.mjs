@@ -313,3 +313,47 @@ test('call-up: answers by SMS reply, voice, link, app and phone; escalation to t
   assertError(zz, 404);
   await tick(0);
 });
+
+test('call-up guards: must-answer first, long instructions keep the link, "未收到" is no answer, one "1" answers all, one follow-up per person', async () => {
+  await fetch(`${aux.gwBase}/requests`, { method: 'DELETE' });
+  const long = '请沿河群众立即向高处转移，'.repeat(100); // 1,300 characters (3,900 bytes): far over any SMS
+  const w = await publishVillageWarning({ level: 3, instruction: long });
+  const t0 = Date.now() + 1000;
+  await tick(t0);
+  // sms at 5/s: the first five go to the five who must answer, residents after
+  let sms = (await gwRequests()).filter((q) => q.channel === 'sms');
+  assert.equal(sms.length, 5);
+  assert.ok(sms.every((q) => q.must_ack), sms.map((q) => `${q.to}:${q.must_ack}`).join());
+  for (let k = 1; k < 5; k++) await tick(t0 + k * 1000);
+  sms = (await gwRequests()).filter((q) => q.channel === 'sms');
+  assert.ok(sms.every((q) => q.answered_with === '200' || q.to.endsWith('9')), 'no message refused for its length');
+  const head = sms.find((q) => q.to === '13800000204');
+  assert.match(head.text, /…请回复1确认收到。http:\/\/[^ ]+\/ack\.html#[0-9a-f]{32}$/, 'shortened instructions, then the ask and the whole link');
+  assert.ok([...head.text].length < 400, `${[...head.text].length} characters`);
+  // a reply that says no is recorded, not counted
+  let r = await S.api('POST', '/api/v1/warnings/callback', { headers: { authorization: `Bearer ${TOKEN}` }, body: { type: 'reply', from: '13800000204', text: '未收到' } });
+  assert.equal(r.json.acked, 0, desc(r));
+  let b = await board(w.id);
+  const reply = b.events.find((e) => e.action === 'reply');
+  assert.ok(reply && /未收到/.test(reply.note), JSON.stringify(b.events.slice(0, 5)));
+  assert.match(reply.actor, /^\*+0204$/, 'who replied is masked like the addresses');
+  assert.equal(b.people.find((p) => p.name === '村支书' && p.kind === 'responsible').acked_at, null);
+  // ten minutes: the village head's silence goes to his deputy, the sick
+  // person's silent contact to the village head; ten more: the village
+  // head's silence on that follow-up would go to the deputy again — who is
+  // already being asked
+  await tick(t0 + 10 * MIN + 5000);
+  for (let k = 0; k < 3; k++) await tick(t0 + 10 * MIN + 6000 + k * 1000);
+  await tick(t0 + 21 * MIN);
+  b = await board(w.id);
+  const toDeputy = b.people.filter((p) => p.kind === 'escalation' && p.name === '村主任');
+  assert.equal(toDeputy.length, 1, JSON.stringify(b.people.filter((p) => p.kind === 'escalation')));
+  assert.ok(b.events.some((e) => e.action === 'escalated' && /已在督促中/.test(e.note)), JSON.stringify(b.events.filter((e) => e.action === 'escalated')));
+  // one "1" from the village head answers both what he was asked
+  const open = b.people.filter((p) => p.name === '村支书' && !p.acked_at).length;
+  assert.equal(open, 2, 'his own and the follow-up for the contact');
+  r = await S.api('POST', '/api/v1/warnings/callback', { headers: { authorization: `Bearer ${TOKEN}` }, body: { type: 'reply', from: '13800000204', text: '1 收到' } });
+  assert.equal(r.json.acked, 2, desc(r));
+  await tick(0);
+  await call('commander', 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
+});
