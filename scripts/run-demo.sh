@@ -30,8 +30,8 @@ SIM_SPEED=${SIM_SPEED:-1}
 SIM_EXCEED_RATE=${SIM_EXCEED_RATE:-40}
 GW_LISTEN=${GW_LISTEN:-127.0.0.1:8091}
 # Bump when the demo city changes in a way an old database lacks (2: sensors, 3: M3 residents,
-# loudspeakers and responsible people).
-DEMO_VERSION=3
+# loudspeakers and responsible people, 4: those in every county).
+DEMO_VERSION=4
 BIN=build/yingji
 MQDIR=$PWD/build/mosquitto
 CONF=$PWD/build/mosquitto.conf

@@ -1980,11 +1980,12 @@ static yj_code gen_equipment_default(demo_ctx *d, yj_err *err)
 }
 
 /* ---- 预警叫应 who warnings reach (M3) ------------------------------------------
- * Responsible people (叫应责任人) of the city, every county and township, and
- * every village of 泽州县 (two in call order where a deputy stands in); a
- * loudspeaker in each of those villages; four households per village with
- * their members, about one in eight of them vulnerable (老/幼/病/残/孕)
- * with a one-to-one contact (包保联系人, 004:L188). */
+ * Responsible people (叫应责任人) of the city, every county, township and
+ * village (two in call order where a deputy stands in); a loudspeaker in
+ * each village; four households per village with their members, about one
+ * in eight of them vulnerable (老/幼/病/残/孕) with a one-to-one contact
+ * (包保联系人, 004:L188).  So a warning anywhere in the city reaches
+ * people, as one made from any demo alarm does. */
 
 static yj_code person_put(demo_ctx *d, const char *level, const char *post, int order,
                           const demo_place *pl, yj_err *err)
@@ -2002,10 +2003,10 @@ static yj_code person_put(demo_ctx *d, const char *level, const char *post, int 
     return rec_put(d, "responsible_person", o, pl, NULL, err);
 }
 
-static yj_code village_people(demo_ctx *d, demo_region *village, yj_err *err)
+static yj_code village_people(demo_ctx *d, size_t ci, demo_region *village, yj_err *err)
 {
     demo_place pl;
-    yj_code rc = place_make(d, C_ZEZHOU, AT_VILLAGE, NULL, village, &pl, err);
+    yj_code rc = place_make(d, ci, AT_VILLAGE, NULL, village, &pl, err);
     if (rc == YJ_OK)
         rc = person_put(d, "村级",
                         ends_with(village->name, "社区居民委员会") ? "社区书记" : "村支书", 1, &pl,
@@ -2029,7 +2030,7 @@ static yj_code village_people(demo_ctx *d, demo_region *village, yj_err *err)
     static const char *const kinds[] = {"老", "老", "老", "病", "残", "孕", "幼"};
     for (int h = 1; rc == YJ_OK && h <= 4; h++) {
         demo_place hp;
-        if ((rc = place_make(d, C_ZEZHOU, AT_VILLAGE, NULL, village, &hp, err)) != YJ_OK)
+        if ((rc = place_make(d, ci, AT_VILLAGE, NULL, village, &hp, err)) != YJ_OK)
             break;
         char head[64], hcode[40], hphone[16];
         person_name(d, head, sizeof head);
@@ -2102,9 +2103,11 @@ static yj_code gen_callup(demo_ctx *d, yj_err *err)
                 rc = person_put(d, "乡级", "分管应急工作副职", 2, &pl, err);
         }
     }
-    const demo_county *zz = &d->county[C_ZEZHOU];
-    for (size_t v = 0; rc == YJ_OK && v < zz->nvillages; v++)
-        rc = village_people(d, &d->regions[zz->villages[v]], err);
+    for (size_t ci = 0; rc == YJ_OK && ci < NCOUNTY; ci++) {
+        const demo_county *cy = &d->county[ci];
+        for (size_t v = 0; rc == YJ_OK && v < cy->nvillages; v++)
+            rc = village_people(d, ci, &d->regions[cy->villages[v]], err);
+    }
     return rc;
 }
 

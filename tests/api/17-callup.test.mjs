@@ -100,13 +100,20 @@ async function makeVillage() {
     assert.equal(r.status, 201, `${reg}: ${desc(r)}`);
     return r.json;
   };
-  for (const region of [V.town, GAOPING]) {
-    const demo = (await S.api('GET', `/api/v1/registries/responsible_person?region=${region}&limit=100`, { auth: admin })).json.items
-      .filter((x) => x.region_code === region && x.status === '在岗');
+  // the demo's own people there step aside: officers off duty, residents
+  // moved out, loudspeakers out of service
+  const aside = async (reg, region, status, exact) => {
+    const demo = (await S.api('GET', `/api/v1/registries/${reg}?region=${region}&limit=500`, { auth: admin })).json.items
+      .filter((x) => (!exact || x.region_code === region) && x.status !== status);
     for (const x of demo) {
-      const r = await S.api('PATCH', `/api/v1/registries/responsible_person/${x.id}`, { auth: admin, body: { status: '离岗' }, headers: { 'if-match': `"${x.version}"` } });
+      const r = await S.api('PATCH', `/api/v1/registries/${reg}/${x.id}`, { auth: admin, body: { status }, headers: { 'if-match': `"${x.version}"` } });
       assert.equal(r.status, 200, desc(r));
     }
+  };
+  for (const region of [V.code, V.other, V.town, GAOPING]) await aside('responsible_person', region, '离岗', true);
+  for (const region of [V.code, V.other]) {
+    await aside('resident', region, '迁出', false);
+    await aside('broadcast_terminal', region, '故障', false);
   }
   const p = (n) => `1380000${String(n).padStart(4, '0')}`;
   V.residents = [];
