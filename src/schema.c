@@ -195,6 +195,12 @@ static const yj_migration migrations[] = {
      "  region_code TEXT);"
      "CREATE INDEX callup_event_warning ON callup_event(warning_id, id);",
      NULL},
+    {11, "M3 deliveries: those who must answer are taken first; loudspeakers by place",
+     "CREATE INDEX delivery_due_ack ON delivery(next_at) WHERE next_at IS NOT NULL"
+     " AND must_ack = 1;"
+     "DROP INDEX delivery_warning;"
+     "CREATE INDEX delivery_warning ON delivery(warning_id, kind, region_code);",
+     NULL},
 };
 
 const yj_migration *yj_migrations(size_t *n)

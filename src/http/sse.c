@@ -3,8 +3,9 @@
  *
  * Each connected client has a bounded queue of formatted events.  The event
  * bus (core/events.h) calls sse_publish for every event; it is delivered to
- * the clients whose region contains the event's region and whose role may
- * read what it is about (an "alarm" event needs alarm read permission, a
+ * the clients whose region contains the event's region (for the bare
+ * "warning" hints, also those inside it) and whose role may read what it
+ * is about (an "alarm" event needs alarm read permission, a
  * "record" event read permission on its registry, any other event type
  * the permission of the resource named like it).  A slow client
  * whose queue is full loses the oldest events and is told so with an
@@ -80,8 +81,14 @@ static void sse_publish(const char *type, const char *region, const json_t *data
     pthread_mutex_lock(&mu);
     event_seq++;
     for (sse_client *c = clients; c; c = c->next) {
-        /* deliver to clients whose region contains the event's region */
-        if (strncmp(region, c->region, strlen(c->region)) != 0)
+        /* deliver to clients whose region contains the event's region; a
+         * "warning" hint (a warning id and what changed, nothing more) also
+         * to those inside the region it names: a village user hears of
+         * changes in their township */
+        size_t rl = strlen(region), cl = strlen(c->region);
+        bool inside = strncmp(region, c->region, cl) == 0;
+        if (!inside && !(strcmp(type, "warning") == 0 && rl > 0 && rl < cl &&
+                         strncmp(region, c->region, rl) == 0))
             continue;
         if (c->enterprise && c->enterprise != owner)
             continue;

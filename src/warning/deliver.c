@@ -397,8 +397,9 @@ static void compose(const due_item *d, char *out, size_t n)
 
 static void attempt(due_item *d, int64_t now)
 {
-    /* the fields are bounded (sender 200, event 40, headline 240 bytes,
-     * public URL 255): TEXT_MAX always holds the whole message */
+    /* the fields are bounded (sender name < 128, event 60, headline 240,
+     * instructions 600 bytes, public URL 255): TEXT_MAX always holds the
+     * whole message */
     char text[TEXT_MAX], ack_url[400];
     compose(d, text, sizeof text);
     snprintf(ack_url, sizeof ack_url, "%s/ack.html#%s", public_url, d->token);
@@ -439,55 +440,66 @@ static yj_code load_due(yj_conn *c, int64_t now, due_item **out, size_t *nout, y
 {
     *out = NULL;
     *nout = 0;
-    yj_stmt *st = yj_prepare(
-        c,
-        "SELECT d.id, d.warning_id, d.kind, d.ref_id, d.for_id, d.address, d.region_code,"
-        " d.must_ack, d.plan, d.step, d.cycle, d.state, d.token, d.attempts, w.identifier, w.level,"
-        " w.sender_name, w.event_type, w.headline, w.description, w.instruction, w.state"
-        " FROM delivery d JOIN warning w ON w.id = d.warning_id"
-        " WHERE d.next_at <= ? ORDER BY d.next_at, d.id LIMIT 1000",
-        err);
-    if (st == NULL)
-        return YJ_EINTERNAL;
-    yj_bind_int(st, 1, now);
     size_t cap = 0;
-    int r;
-    while ((r = yj_step(st, err)) == 1) {
-        if (*nout == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            due_item *p = realloc(*out, nc * sizeof *p);
-            if (p == NULL)
-                break;
-            *out = p;
-            cap = nc;
+    /* up to 1,000 a round: those who must answer first (a backlog of
+     * resident SMS never holds them up), then the rest by time */
+#define DUE_SQL(ack)                                                                               \
+    "SELECT d.id, d.warning_id, d.kind, d.ref_id, d.for_id, d.address, d.region_code,"             \
+    " d.must_ack, d.plan, d.step, d.cycle, d.state, d.token, d.attempts, w.identifier,"            \
+    " w.level, w.sender_name, w.event_type, w.headline, w.description, w.instruction,"             \
+    " w.state FROM delivery d JOIN warning w ON w.id = d.warning_id"                               \
+    " WHERE d.next_at <= ? AND d.next_at IS NOT NULL AND d.must_ack = " ack                        \
+    " ORDER BY d.next_at, d.id LIMIT ?"
+    /* literal must_ack values, so the partial index delivery_due_ack serves the first */
+    static const char *const sql[2] = {DUE_SQL("1"), DUE_SQL("0")};
+    for (int k = 0; k < 2; k++) {
+        yj_stmt *st = yj_prepare(c, sql[k], err);
+        if (st == NULL)
+            return YJ_EINTERNAL;
+        yj_bind_int(st, 1, now);
+        yj_bind_int(st, 2, (int64_t)(1000 - *nout));
+        int r;
+        while ((r = yj_step(st, err)) == 1) {
+            if (*nout == cap) {
+                size_t nc = cap ? cap * 2 : 64;
+                due_item *p = realloc(*out, nc * sizeof *p);
+                if (p == NULL)
+                    break;
+                *out = p;
+                cap = nc;
+            }
+            due_item *d = &(*out)[(*nout)++];
+            memset(d, 0, sizeof *d);
+            d->id = yj_col_int(st, 0);
+            d->warning_id = yj_col_int(st, 1);
+            snprintf(d->kind, sizeof d->kind, "%s", yj_col_text(st, 2));
+            d->ref_id = yj_col_int(st, 3);
+            d->for_id = yj_col_null(st, 4) ? 0 : yj_col_int(st, 4);
+            snprintf(d->address, sizeof d->address, "%s", yj_col_text(st, 5));
+            snprintf(d->region, sizeof d->region, "%s", yj_col_text(st, 6));
+            d->must_ack = yj_col_int(st, 7) != 0;
+            snprintf(d->plan, sizeof d->plan, "%s", yj_col_text(st, 8));
+            d->step = (int)yj_col_int(st, 9);
+            d->cycle = (int)yj_col_int(st, 10);
+            snprintf(d->state, sizeof d->state, "%s", yj_col_text(st, 11));
+            snprintf(d->token, sizeof d->token, "%s", yj_col_text(st, 12));
+            d->attempts = (int)yj_col_int(st, 13);
+            snprintf(d->identifier, sizeof d->identifier, "%s", yj_col_text(st, 14));
+            d->level = (int)yj_col_int(st, 15);
+            snprintf(d->sender_name, sizeof d->sender_name, "%s", yj_col_text(st, 16));
+            snprintf(d->event_type, sizeof d->event_type, "%s", yj_col_text(st, 17));
+            snprintf(d->headline, sizeof d->headline, "%s", yj_col_text(st, 18));
+            d->description = strdup(yj_col_text(st, 19));
+            d->instruction = yj_col_null(st, 20) ? NULL : strdup(yj_col_text(st, 20));
+            snprintf(d->wstate, sizeof d->wstate, "%s", yj_col_text(st, 21));
         }
-        due_item *d = &(*out)[(*nout)++];
-        memset(d, 0, sizeof *d);
-        d->id = yj_col_int(st, 0);
-        d->warning_id = yj_col_int(st, 1);
-        snprintf(d->kind, sizeof d->kind, "%s", yj_col_text(st, 2));
-        d->ref_id = yj_col_int(st, 3);
-        d->for_id = yj_col_null(st, 4) ? 0 : yj_col_int(st, 4);
-        snprintf(d->address, sizeof d->address, "%s", yj_col_text(st, 5));
-        snprintf(d->region, sizeof d->region, "%s", yj_col_text(st, 6));
-        d->must_ack = yj_col_int(st, 7) != 0;
-        snprintf(d->plan, sizeof d->plan, "%s", yj_col_text(st, 8));
-        d->step = (int)yj_col_int(st, 9);
-        d->cycle = (int)yj_col_int(st, 10);
-        snprintf(d->state, sizeof d->state, "%s", yj_col_text(st, 11));
-        snprintf(d->token, sizeof d->token, "%s", yj_col_text(st, 12));
-        d->attempts = (int)yj_col_int(st, 13);
-        snprintf(d->identifier, sizeof d->identifier, "%s", yj_col_text(st, 14));
-        d->level = (int)yj_col_int(st, 15);
-        snprintf(d->sender_name, sizeof d->sender_name, "%s", yj_col_text(st, 16));
-        snprintf(d->event_type, sizeof d->event_type, "%s", yj_col_text(st, 17));
-        snprintf(d->headline, sizeof d->headline, "%s", yj_col_text(st, 18));
-        d->description = strdup(yj_col_text(st, 19));
-        d->instruction = yj_col_null(st, 20) ? NULL : strdup(yj_col_text(st, 20));
-        snprintf(d->wstate, sizeof d->wstate, "%s", yj_col_text(st, 21));
+        yj_stmt_done(st);
+        if (r < 0)
+            return YJ_EINTERNAL;
+        if (*nout >= 1000)
+            break;
     }
-    yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return YJ_OK;
 }
 
 /* Decide what each due delivery does now (no store access; sends happen
@@ -701,7 +713,12 @@ static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, 
                 : NULL;
         if (self)
             next = target_next_person(&t, self, e->scope, &up);
-        else if (strcmp(e->kind, "contact") == 0 || strcmp(e->kind, "enterprise") == 0) {
+        else if (strcmp(e->kind, "responsible") == 0 || strcmp(e->kind, "escalation") == 0) {
+            /* the person went off duty (离岗) since: whoever is on duty for
+             * the place now, else the place above */
+            next = target_person_above(&t, e->region, e->scope);
+            up = next && strcmp(next->region, e->region) != 0;
+        } else if (strcmp(e->kind, "contact") == 0 || strcmp(e->kind, "enterprise") == 0) {
             /* a vulnerable person's contact, an enterprise: the place's own
              * responsible person takes over (the same place: not a level up) */
             next = target_person_above(&t, e->region, e->scope);
@@ -1047,7 +1064,8 @@ static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acke
         /* which warning: the message replied to when the gateway knows it,
          * else the newest warning with something open for that number */
         yj_stmt *st = yj_prepare(c,
-                                 "SELECT d.warning_id, d.id FROM delivery d JOIN warning w"
+                                 "SELECT d.warning_id, d.id, d.region_code FROM delivery d"
+                                 " JOIN warning w"
                                  " ON w.id = d.warning_id WHERE d.address = ? AND d.must_ack = 1"
                                  " AND d.acked_at IS NULL AND w.state = 'published'"
                                  " AND (? = 0 OR d.id = ?) ORDER BY d.id DESC LIMIT 1",
@@ -1059,6 +1077,9 @@ static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acke
         yj_bind_int(st, 3, id);
         int r = yj_step(st, err);
         int64_t wid = r == 1 ? yj_col_int(st, 0) : 0, first = r == 1 ? yj_col_int(st, 1) : 0;
+        char where[16] = "";
+        if (r == 1)
+            snprintf(where, sizeof where, "%s", yj_col_text(st, 2));
         yj_stmt_done(st);
         if (r < 0)
             return YJ_EINTERNAL;
@@ -1068,9 +1089,10 @@ static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acke
         }
         if (!reply_says_yes(text)) {
             (*other)++;
-            char note[200];
-            snprintf(note, sizeof note, "短信回复（未计为应答）：%.150s", text);
-            return event(c, wid, first, now, "reply", from, note, NULL, err);
+            char cut[160], note[220];
+            utf8_cut(text, 150, cut);
+            snprintf(note, sizeof note, "短信回复（未计为应答）：%s", cut);
+            return event(c, wid, first, now, "reply", from, note, where, err);
         }
         /* one "1" answers for everything that number was asked in that
          * warning (a township head asked for the township and to follow

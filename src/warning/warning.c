@@ -1491,10 +1491,11 @@ yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t le
              a->msg_type);
     if (rc == YJ_OK)
         rc = add_event(c, id, now, u->username, "received", note, err);
-    /* updates and cancels replace what they reference — only messages
-     * received from the same sender: another agency's message never ends
-     * one of ours, nor a third agency's */
-    if (rc == YJ_OK && a->references &&
+    /* updates and cancels replace what they reference — only real
+     * (Actual) ones, and only messages received from the same sender:
+     * another agency's message never ends one of ours, nor a third
+     * agency's, and an exercise never ends a real warning */
+    if (rc == YJ_OK && a->references && strcmp(a->status, "Actual") == 0 &&
         (strcmp(a->msg_type, "Update") == 0 || strcmp(a->msg_type, "Cancel") == 0)) {
         char refs[4096];
         snprintf(refs, sizeof refs, "%s", a->references);

@@ -430,4 +430,24 @@ test('an imported Cancel or Update ends only what the same agency sent us, never
   const now = (await call('duty', 'GET', `/api/v1/warnings/${ours.id}`)).json;
   assert.equal(now.state, 'published', 'still in force');
   assert.equal(now.superseded_by, null);
+  // the agency's own real warning is not ended by its exercise cancel, only by a real one
+  const theirs = base.replace(/14052541100000_20261205120000_0/g, '14052541100000_20261205190000_0')
+    .replace('<sent>2026-12-05T12:00:00+08:00</sent>', '<sent>2026-12-05T19:00:00+08:00</sent>')
+    .replace(/<expires>[^<]*<\/expires>/, '<expires>2099-12-31T23:00:00+08:00</expires>');
+  r = await S.api('POST', '/api/v1/warnings/import', { auth: await S.as('duty'), body: theirs });
+  assert.equal(r.status, 201, desc(r));
+  const got = r.json;
+  const cancelTheirs = (ident, status) => base.replace(/14052541100000_20261205120000_0/g, ident)
+    .replace('<status>Actual</status>', `<status>${status}</status>`)
+    .replace('<msgType>Alert</msgType>', '<msgType>Cancel</msgType>')
+    .replace('<code>GB/T 35965.1-2018</code>', `<code>GB/T 35965.1-2018</code>\n  <references>${sender},14052541100000_20261205190000_0,2026-12-05T19:00:00+08:00</references>`)
+    .replace(/<expires>[^<]*<\/expires>/, '<expires>2099-12-31T23:00:00+08:00</expires>');
+  r = await S.api('POST', '/api/v1/warnings/import', { auth: await S.as('duty'), body: cancelTheirs('14052541100000_20261205191000_0', 'Exercise') });
+  assert.equal(r.status, 201, desc(r));
+  assert.equal((await call('duty', 'GET', `/api/v1/warnings/${got.id}`)).json.state, 'published', 'an exercise ends nothing real');
+  r = await S.api('POST', '/api/v1/warnings/import', { auth: await S.as('duty'), body: cancelTheirs('14052541100000_20261205192000_0', 'Actual') });
+  assert.equal(r.status, 201, desc(r));
+  const ended = (await call('duty', 'GET', `/api/v1/warnings/${got.id}`)).json;
+  assert.equal(ended.state, 'cancelled');
+  assert.match(ended.timeline.at(-1).note, /被解除：14052541100000_20261205192000_0/);
 });

@@ -323,15 +323,25 @@ test('call-up: answers by SMS reply, voice, link, app and phone; escalation to t
 
 test('call-up guards: must-answer first, long instructions keep the link, "未收到" is no answer, one "1" answers all, one follow-up per person', async () => {
   await fetch(`${aux.gwBase}/requests`, { method: 'DELETE' });
+  // four more vulnerable people whose contacts stay silent: nine must answer
+  const admin = await S.as('admin');
+  for (let i = 0; i < 4; i++) {
+    const r = await S.api('POST', '/api/v1/registries/resident', { auth: admin, body: {
+      code: uniq('R'), name: `孕妇${i}`, vulnerable: ['孕'], contact_name: `包保人${i}`,
+      contact_phone: `1380000${600 + i * 2}0`, region_code: V.code } });
+    assert.equal(r.status, 201, desc(r));
+  }
   const long = '请沿河群众立即向高处转移，'.repeat(100); // 1,300 characters (3,900 bytes): far over any SMS
   const w = await publishVillageWarning({ level: 3, instruction: long });
   const t0 = Date.now() + 1000;
+  // sms at 5/s: the nine who must answer in the first two seconds, residents after
   await tick(t0);
-  // sms at 5/s: the first five go to the five who must answer, residents after
+  await tick(t0 + 1000);
   let sms = (await gwRequests()).filter((q) => q.channel === 'sms');
-  assert.equal(sms.length, 5);
-  assert.ok(sms.every((q) => q.must_ack), sms.map((q) => `${q.to}:${q.must_ack}`).join());
-  for (let k = 1; k < 5; k++) await tick(t0 + k * 1000);
+  assert.equal(sms.length, 10);
+  assert.ok(sms.slice(0, 9).every((q) => q.must_ack), sms.map((q) => `${q.to}:${q.must_ack}`).join());
+  assert.ok(!sms[9].must_ack);
+  for (let k = 2; k < 8; k++) await tick(t0 + k * 1000);
   sms = (await gwRequests()).filter((q) => q.channel === 'sms');
   assert.ok(sms.every((q) => q.answered_with === '200' || q.to.endsWith('9')), 'no message refused for its length');
   const head = sms.find((q) => q.to === '13800000204');
@@ -361,6 +371,28 @@ test('call-up guards: must-answer first, long instructions keep the link, "未�
   assert.equal(open, 2, 'his own and the follow-up for the contact');
   r = await S.api('POST', '/api/v1/warnings/callback', { headers: { authorization: `Bearer ${TOKEN}` }, body: { type: 'reply', from: '13800000204', text: '1 收到' } });
   assert.equal(r.json.acked, 2, desc(r));
+  await tick(0);
+  await call('commander', 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
+});
+
+test('call-up: someone who goes off duty after being asked is passed to whoever is on duty there now', async () => {
+  const admin = await S.as('admin');
+  const put = async (body) => {
+    const r = await S.api('POST', '/api/v1/registries/responsible_person', { auth: admin, body });
+    assert.equal(r.status, 201, desc(r));
+    return r.json;
+  };
+  const first = await put({ name: '值守村干部', phone: '13800000700', level: '村级', call_order: 1, region_code: V.other });
+  await put({ name: '接替村干部', phone: '13800000710', level: '村级', call_order: 2, region_code: V.other });
+  const w = await publishVillageWarning({ level: 3, area: { regions: [V.other] } });
+  const t0 = Date.now() + 1000;
+  for (let k = 0; k < 3; k++) await tick(t0 + k * 1000);
+  const r = await S.api('PATCH', `/api/v1/registries/responsible_person/${first.id}`, { auth: admin, body: { status: '离岗' }, headers: { 'if-match': `"${first.version}"` } });
+  assert.equal(r.status, 200, desc(r));
+  await tick(t0 + 10 * MIN + 5000);
+  const b = await board(w.id);
+  assert.ok(b.people.some((p) => p.kind === 'escalation' && p.name === '接替村干部'), JSON.stringify(b.people.map((p) => [p.kind, p.name])));
+  assert.ok(!b.events.some((e) => e.action === 'escalation_exhausted' && e.region_code === V.other));
   await tick(0);
   await call('commander', 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
 });

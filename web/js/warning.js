@@ -365,7 +365,7 @@ async function renderComposer(view, ctx, id) {
       h('div', { class: 'form-control' }, control, opts.hint ? h('div', { class: 'hint' }, opts.hint) : null, errs[name]));
   };
   const v = (x) => (x === null || x === undefined ? '' : String(x));
-  const eventType = h('input', { id: 'w-event_type', list: 'event-types', maxlength: 40, value: v(w && w.event_type), required: true });
+  const eventType = h('input', { id: 'w-event_type', list: 'event-types', maxlength: 20, value: v(w && w.event_type), required: true });
   const category = h('select', { id: 'w-category' },
     Object.entries(CATEGORIES).map(([k, l]) => h('option', { value: k, selected: (w ? w.category : 'Met') === k }, `${l}（${k}）`)));
   const level = h('select', { id: 'w-level' },

@@ -60,7 +60,6 @@ export const DELIVERY_STATES = {
   pending: '待发送',
   sent: '已发送',
   delivered: '已送达',
-  played: '已播放',
   acked: '已应答',
   failed: '发送失败',
   nochannel: '无可用渠道',
@@ -78,6 +77,7 @@ export const CALLUP_EVENTS = {
   nochannel: '无可用渠道',
   stopped: '停止发送',
   played: '广播已播放',
+  reply: '短信回复（未计为应答）',
 };
 
 /** Who approves which level (the server's table; shown as a hint). */
