@@ -29,17 +29,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { freePort, launchChromium, watch, client, PASSWORD } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = process.env.YINGJI_BIN || path.join(ROOT, 'build/yingji');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'build/screenshots');
-const PASSWORD = 'Test-Passw0rd!';
 const STEP_TIMEOUT = 15000;
 const ZEZHOU = '140525';
 
@@ -52,18 +49,6 @@ let logins;
 const fx = {}; // fixtures made through the API
 
 /* ---- server and API --------------------------------------------------------- */
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitHealthy(url, ms) {
   const deadline = Date.now() + ms;
@@ -95,33 +80,7 @@ function stopServer() {
 
 process.on('exit', () => { if (server && server.exitCode === null) server.kill('SIGKILL'); });
 
-function account(username) {
-  const a = logins.find((l) => l.username === username);
-  assert.ok(a, `demo logins have no user ${username}`);
-  return { username: a.username, password: a.password || PASSWORD };
-}
-
-async function api(method, p, { token, body, headers } = {}) {
-  const h = { ...(headers || {}) };
-  if (token) h.authorization = `Bearer ${token}`;
-  if (body !== undefined) h['content-type'] = 'application/json';
-  const res = await fetch(base + p, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  assert.ok(res.ok, `${method} ${p}: HTTP ${res.status} ${text}`);
-  return json;
-}
-
-const tokens = new Map();
-async function tokenOf(username) {
-  if (!tokens.has(username)) {
-    const { password } = account(username);
-    const r = await api('POST', '/api/v1/login', { body: { username, password } });
-    tokens.set(username, r.token);
-  }
-  return tokens.get(username);
-}
+const { account, api, tokenOf } = client(() => base, () => logins);
 
 let uniqN = 0;
 const uniq = (p) => `${p}${Date.now().toString(36)}${++uniqN}`;
@@ -198,12 +157,7 @@ before(async () => {
   assert.ok(fx.gasAlarm, 'combustible-gas alarm raised');
   await tick();
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required'],
-  });
+  browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
 });
 
 after(async () => {
@@ -216,13 +170,6 @@ after(async () => {
 });
 
 /* ---- page helpers ------------------------------------------------------------- */
-
-function watch(page, problems) {
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
-  });
-}
 
 async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `monitor-${name}.png`), fullPage: false });

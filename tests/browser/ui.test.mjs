@@ -17,17 +17,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { freePort, launchChromium, watch, PASSWORD } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = process.env.YINGJI_BIN || path.join(ROOT, 'build/yingji');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'build/screenshots');
-const PASSWORD = 'Test-Passw0rd!';
 const STEP_TIMEOUT = 15000;
 
 let tmp;
@@ -38,18 +35,6 @@ let browser;
 let logins;
 
 /* ---- fixtures ------------------------------------------------------------ */
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitHealthy(url, ms) {
   const deadline = Date.now() + ms;
@@ -96,11 +81,7 @@ before(async () => {
   server.stdout.on('data', keep);
   server.stderr.on('data', keep);
   await waitHealthy(`${base}/healthz`, 20000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -118,15 +99,6 @@ function account(username) {
   const a = logins.find((l) => l.username === username);
   assert.ok(a, `demo logins have no user ${username}: ${logins.map((l) => l.username).join(', ')}`);
   return { username: a.username, password: a.password || PASSWORD };
-}
-
-/* Collect console errors and failed requests so a failure says why. */
-function watch(page, problems) {
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  // "Failed to load resource" is the browser's note on an expected 4xx (e.g. /me before login).
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
-  });
 }
 
 async function shot(page, name) {

@@ -80,6 +80,20 @@ export function fmtValue(field, v) {
   }
 }
 
+/**
+ * A page's hash with some query parameters changed (empty values removed);
+ * any change but of `offset` itself goes back to the first page.
+ */
+export function hashWith(base, query, changes) {
+  const next = new URLSearchParams(query);
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === '' || v === null || v === undefined) next.delete(k); else next.set(k, v);
+  }
+  if (!('offset' in changes)) next.delete('offset');
+  const s = next.toString();
+  return `${base}${s ? `?${s}` : ''}`;
+}
+
 /** Debounce a function by ms milliseconds. */
 export function debounce(fn, ms) {
   let t = null;

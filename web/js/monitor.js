@@ -14,7 +14,7 @@
  * refreshed in place, without reloading the page.
  */
 import { request, get, ifMatch, errorText } from './api.js';
-import { h, setChildren, fmtTime, toast, debounce } from './dom.js';
+import { h, setChildren, fmtTime, toast, debounce, hashWith } from './dom.js';
 import { granted, topRegions } from './session.js';
 import {
   ALARM_STATES, CONDS, VERDICTS, RULE_KINDS, TIMELINE_ACTIONS, WORKORDER_STATES, REJECT_REASONS, SOURCES,
@@ -81,16 +81,6 @@ export function decorateRegistryPage(view, reg, id) {
 }
 
 /* ---- shared bits ------------------------------------------------------------- */
-
-function hashWith(base, query, changes) {
-  const next = new URLSearchParams(query);
-  for (const [k, v] of Object.entries(changes)) {
-    if (v === '' || v === null || v === undefined) next.delete(k); else next.set(k, v);
-  }
-  if (!('offset' in changes)) next.delete('offset');
-  const s = next.toString();
-  return `${base}${s ? `?${s}` : ''}`;
-}
 
 function regionSelect(query, onChange) {
   const sel = h('select', { class: 'filter', id: 'filter-region', 'aria-label': '区县', onchange: () => onChange(sel.value) },

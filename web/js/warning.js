@@ -17,7 +17,7 @@
  * (`event: warning`, live.js) and reloads its figures at most once a second.
  */
 import { request, get, ifMatch, errorText } from './api.js';
-import { h, setChildren, fmtTime, toast, debounce } from './dom.js';
+import { h, setChildren, fmtTime, toast, debounce, hashWith } from './dom.js';
 import { granted, topRegions, regionChildren } from './session.js';
 import { levelPill, levelInfo, regionText } from './monshared.js';
 import { onWarningEvent, onResync } from './live.js';
@@ -76,16 +76,6 @@ export function alarmWarningButton(alarmId) {
 }
 
 /* ---- shared bits ------------------------------------------------------------- */
-
-function hashWith(base, query, changes) {
-  const next = new URLSearchParams(query);
-  for (const [k, v] of Object.entries(changes)) {
-    if (v === '' || v === null || v === undefined) next.delete(k); else next.set(k, v);
-  }
-  if (!('offset' in changes)) next.delete('offset');
-  const s = next.toString();
-  return `${base}${s ? `?${s}` : ''}`;
-}
 
 function errorBox(id) {
   return h('div', { class: 'form-error', role: 'alert', id, hidden: true });
