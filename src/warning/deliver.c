@@ -450,7 +450,7 @@ static yj_code load_due(yj_conn *c, int64_t now, due_item **out, size_t *nout, y
     " w.state FROM delivery d JOIN warning w ON w.id = d.warning_id"                               \
     " WHERE d.next_at <= ? AND d.next_at IS NOT NULL AND d.must_ack = " ack                        \
     " ORDER BY d.next_at, d.id LIMIT ?"
-    /* literal must_ack values, so the partial index delivery_due_ack serves the first */
+    /* both served by the index delivery_due (must_ack, next_at) */
     static const char *const sql[2] = {DUE_SQL("1"), DUE_SQL("0")};
     for (int k = 0; k < 2; k++) {
         yj_stmt *st = yj_prepare(c, sql[k], err);

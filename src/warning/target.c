@@ -164,19 +164,44 @@ static bool on_segment(double lat, double lon, const double a[2], const double b
            lon >= fmin(a[1], b[1]) - 1e-12 && lon <= fmax(a[1], b[1]) + 1e-12;
 }
 
+/* One edge p-q (p the previous vertex) for the point: true if the point is
+ * on it; else *in flips when the edge crosses the point's meridian north
+ * of it. */
+static inline bool edge_step(double lat, double lon, const double p[2], const double q[2], bool *in)
+{
+    if (on_segment(lat, lon, p, q))
+        return true; /* the boundary belongs to the area */
+    /* even-odd crossing along lon = const, latitude as the ray axis */
+    if ((q[1] > lon) != (p[1] > lon)) {
+        double t = (lon - q[1]) / (p[1] - q[1]);
+        double x = q[0] + t * (p[0] - q[0]);
+        if (lat < x)
+            *in = !*in;
+    }
+    return false;
+}
+
 bool target_point_in_ring(double lat, double lon, const double (*ring)[2], size_t n)
 {
     bool in = false;
-    for (size_t i = 0, j = n - 1; i < n; j = i++) {
-        if (on_segment(lat, lon, ring[j], ring[i]))
-            return true; /* the boundary belongs to the area */
-        /* even-odd crossing along lon = const, latitude as the ray axis */
-        if ((ring[i][1] > lon) != (ring[j][1] > lon)) {
-            double t = (lon - ring[i][1]) / (ring[j][1] - ring[i][1]);
-            double x = ring[i][0] + t * (ring[j][0] - ring[i][0]);
-            if (lat < x)
-                in = !in;
-        }
+    for (size_t i = 0, j = n - 1; i < n; j = i++)
+        if (edge_step(lat, lon, ring[j], ring[i], &in))
+            return true;
+    return in;
+}
+
+/* The same test over the listed edges only (edge k runs from vertex k - 1,
+ * or n - 1, to k): the same answer for a point whose longitude every
+ * unlisted edge's longitudes stay clear of, since only an edge that spans
+ * the point's meridian or touches the point can count. */
+static bool point_in_ring_edges(double lat, double lon, const double (*ring)[2], size_t n,
+                                const uint32_t *edges, size_t ne)
+{
+    bool in = false;
+    for (size_t e = 0; e < ne; e++) {
+        size_t i = edges[e];
+        if (edge_step(lat, lon, ring[i == 0 ? n - 1 : i - 1], ring[i], &in))
+            return true;
     }
     return in;
 }
@@ -500,6 +525,57 @@ static uint8_t *edge_cells(const double (*ring)[2], size_t n, int cy0, int cx0, 
     return b;
 }
 
+/* For each of the w grid columns from cx0, the edges whose longitudes
+ * reach it or a column next to it (edge k: vertex k - 1 to k), as one list:
+ * column c's edges are list[start[c] .. start[c + 1]).  A point's test
+ * needs only its column's edges (point_in_ring_edges): a county outline of
+ * 461 points has a handful per column.  false when out of memory. */
+static bool column_edges(const double (*ring)[2], size_t n, int cx0, size_t w, uint32_t **start,
+                         uint32_t **list)
+{
+    *start = calloc(w + 1, sizeof **start);
+    *list = NULL;
+    if (*start == NULL)
+        return false;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < n; k++) {
+            const double *a = ring[k == 0 ? n - 1 : k - 1], *e = ring[k];
+            double c0 = floor(fmin(a[1], e[1]) * CELL) - 1 - cx0,
+                   c1 = floor(fmax(a[1], e[1]) * CELL) + 1 - cx0;
+            if (!(c1 >= 0 && c0 < (double)w)) /* clear of every column (or NaN) */
+                continue;
+            for (size_t c = c0 < 0 ? 0 : (size_t)c0; c < w && (double)c <= c1; c++)
+                if (pass == 0)
+                    (*start)[c + 1]++;
+                else
+                    (*list)[(*start)[c]++] = (uint32_t)k;
+        }
+        if (pass == 0) {
+            for (size_t c = 0; c < w; c++)
+                (*start)[c + 1] += (*start)[c];
+            *list = malloc(((*start)[w] ? (*start)[w] : 1) * sizeof **list);
+            if (*list == NULL) {
+                free(*start);
+                *start = NULL;
+                return false;
+            }
+        }
+    }
+    /* the fill moved each start to the next column's: move them back */
+    for (size_t c = w; c > 0; c--)
+        (*start)[c] = (*start)[c - 1];
+    (*start)[0] = 0;
+    return true;
+}
+
+/* The point in the polygon: by its column's edges, or (ce NULL) all. */
+static bool in_polygon(double lat, double lon, const double (*ring)[2], size_t n,
+                       const uint32_t *ce, size_t nce)
+{
+    return ce ? point_in_ring_edges(lat, lon, ring, n, ce, nce)
+              : target_point_in_ring(lat, lon, ring, n);
+}
+
 /* A cell coordinate v (any double, however absurd) kept within [lo, hi]. */
 static int clip(double v, int lo, int hi)
 {
@@ -554,26 +630,32 @@ static void mark_area(layer *L, const json_t *area, const char *scope)
         }
         size_t w = (size_t)(cx1 - cx0) + 1;
         uint8_t *edges = edge_cells(cring, n, cy0, cx0, (size_t)(cy1 - cy0) + 1, w);
+        uint32_t *cstart = NULL, *clist = NULL;
+        bool cols = column_edges(cring, n, cx0, w, &cstart, &clist);
         for (int cy = cy0; cy <= cy1; cy++)
             for (int cx = cx0; cx <= cx1; cx++) {
                 uint32_t first = 0, cnt = grid_cell(L->g, cy, cx, &first);
                 if (cnt == 0)
                     continue;
+                const uint32_t *ce = cols ? clist + cstart[cx - cx0] : NULL;
+                size_t nce = cols ? cstart[cx - cx0 + 1] - cstart[cx - cx0] : 0;
                 /* away from every edge the cell is all in or all out */
                 int all = -1;
                 if (edges && !edges[(size_t)(cy - cy0) * w + (size_t)(cx - cx0)])
-                    all = target_point_in_ring((cy + 0.5) / CELL, (cx + 0.5) / CELL, cring, n);
+                    all = in_polygon((cy + 0.5) / CELL, (cx + 0.5) / CELL, cring, n, ce, nce);
                 if (all == 0)
                     continue;
                 for (uint32_t q = 0; q < cnt; q++) {
                     uint32_t idx = L->g->order[first + q];
                     if (L->mark[idx] || strncmp(region_of(L, idx), scope, sl) != 0)
                         continue;
-                    if (all == 1 || target_point_in_ring(lat_of(L, idx), lon_of(L, idx), cring, n))
+                    if (all == 1 || in_polygon(lat_of(L, idx), lon_of(L, idx), cring, n, ce, nce))
                         L->mark[idx] = 1;
                 }
             }
         free(edges);
+        free(cstart);
+        free(clist);
         free(ring);
     }
     json_array_foreach(json_object_get(area, "circles"), i, v) {

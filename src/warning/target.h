@@ -8,8 +8,9 @@
  * an area is then: region codes by binary search, polygons and circles by
  * the grid cells their bounding box covers and an exact test per point
  * (a point on a polygon's edge or a circle's rim is inside) — for a
- * polygon only in the cells one of its edges passes near; a cell away
- * from every edge is inside or outside as a whole, as its centre is.  The
+ * polygon only in the cells one of its edges passes near, and against
+ * only the edges that reach the point's grid column; a cell away from
+ * every edge is inside or outside as a whole, as its centre is.  The
  * union of everything the area names, each recipient once.
  */
 #ifndef YJ_WARNING_TARGET_H
