@@ -45,6 +45,7 @@ static struct {
     json_t *requests;    /* every request, in order */
     json_t *attempts;    /* "<id>/<channel>" -> attempts */
     json_t *pending;     /* callback url -> [events] */
+    json_t *plays;       /* loudspeaker commands to confirm: [{topic, id}] */
     json_t *stats;       /* counters */
     struct mosquitto *m; /* terminals */
     volatile sig_atomic_t stop;
@@ -236,15 +237,20 @@ static void post_events(const char *url, json_t *events)
     free(text);
 }
 
+static void confirm_plays(json_t *plays);
+
 static void *callback_main(void *arg)
 {
     (void)arg;
     while (!G.stop) {
         usleep((useconds_t)(G.delay_ms > 0 ? G.delay_ms : 20) * 1000);
         pthread_mutex_lock(&G.mu);
-        json_t *batch = G.pending;
+        json_t *batch = G.pending, *plays = G.plays;
         G.pending = json_object();
+        G.plays = json_array();
         pthread_mutex_unlock(&G.mu);
+        confirm_plays(plays);
+        json_decref(plays);
         const char *url;
         json_t *events;
         json_object_foreach(batch, url, events)
@@ -276,18 +282,33 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
     bump("broadcast");
     pthread_mutex_unlock(&G.mu);
     if (json_is_integer(id) && !ends_in(msg->topic, G.dead)) {
-        if (G.delay_ms > 0)
-            usleep((useconds_t)G.delay_ms * 1000);
-        char topic[300], payload[64];
+        /* played: confirmed with the next batch of callbacks (after the
+         * delay), not by sleeping here, which would play one at a time */
+        char topic[300];
         snprintf(topic, sizeof topic, "%s/ack", msg->topic);
+        pthread_mutex_lock(&G.mu);
+        json_array_append_new(G.plays, json_pack("{s:s,s:O}", "topic", topic, "id", id));
+        pthread_mutex_unlock(&G.mu);
+    }
+    json_decref(cmd);
+    (void)m;
+}
+
+/* Confirm the loudspeakers that played since the last round. */
+static void confirm_plays(json_t *plays)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(plays, i, p) {
+        char payload[64];
         snprintf(payload, sizeof payload, "{\"delivery\":%lld,\"played\":true}",
-                 (long long)json_integer_value(id));
-        mosquitto_publish(m, NULL, topic, (int)strlen(payload), payload, 1, false);
+                 (long long)json_integer_value(json_object_get(p, "id")));
+        const char *topic = json_string_value(json_object_get(p, "topic"));
+        mosquitto_publish(G.m, NULL, topic, (int)strlen(payload), payload, 1, false);
         pthread_mutex_lock(&G.mu);
         bump("played");
         pthread_mutex_unlock(&G.mu);
     }
-    json_decref(cmd);
 }
 
 static void on_signal(int sig)
@@ -309,6 +330,7 @@ int gateway_sim_run(const gateway_sim_config *cfg)
     G.requests = json_array();
     G.attempts = json_object();
     G.pending = json_object();
+    G.plays = json_array();
     G.stats = json_object();
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
@@ -355,6 +377,7 @@ int gateway_sim_run(const gateway_sim_config *cfg)
     json_decref(G.requests);
     json_decref(G.attempts);
     json_decref(G.pending);
+    json_decref(G.plays);
     json_decref(G.stats);
     curl_global_cleanup();
     return 0;
