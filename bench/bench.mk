@@ -19,13 +19,13 @@ BENCH_BINS     := build/bench/ingest_inproc build/bench/mqtt_pub build/bench/mqt
                   build/bench/warning_bench
 
 # In-process ingest: linked against the release objects (-O2, the project's CFLAGS).
-build/bench/ingest_inproc: bench/ingest_inproc.c bench/mon_gen.h $(REL_OBJ)
+build/bench/ingest_inproc: bench/ingest_inproc.c bench/mon_gen.h bench/bench_util.h $(REL_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "CC-BENCH $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(REL_OBJ) $(LDLIBS)
 
 # M3 targeting and acknowledgements: also linked against the release objects.
-build/bench/warning_bench: bench/warning_bench.c $(REL_OBJ)
+build/bench/warning_bench: bench/warning_bench.c bench/bench_util.h $(REL_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "CC-BENCH $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(REL_OBJ) $(LDLIBS)

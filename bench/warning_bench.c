@@ -102,19 +102,13 @@ static void die(const char *what, const yj_err *err)
     exit(1);
 }
 
+#include "bench_util.h"
+
 static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static const char *arg(int argc, char **argv, const char *name, const char *def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return def;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -137,44 +131,6 @@ static double min_of(const double *v, size_t n)
     for (size_t i = 1; i < n; i++)
         m = fmin(m, v[i]);
     return m;
-}
-
-/* Short git commit, "-dirty" with uncommitted changes to tracked files
- * (as bench/ingest_inproc.c tags its rows). */
-static void git_commit(char *out, size_t n)
-{
-    snprintf(out, n, "none");
-    FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
-    if (p == NULL)
-        return;
-    char line[64] = "";
-    bool ok = fgets(line, sizeof line, p) != NULL;
-    pclose(p);
-    line[strcspn(line, "\n")] = '\0';
-    if (!ok || line[0] == '\0')
-        return;
-    p = popen("git status --porcelain --untracked-files=no -- . ':!bench/results' 2>/dev/null",
-              "r");
-    char any[8] = "";
-    bool dirty = p && fgets(any, sizeof any, p) != NULL;
-    if (p)
-        pclose(p);
-    snprintf(out, n, "%s%s", line, dirty ? "-dirty" : "");
-}
-
-/* A /proc/self/status field in MB (VmRSS, VmHWM). */
-static double proc_mb(const char *field)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    double mb = -1;
-    size_t n = strlen(field);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, field, n) == 0 && line[n] == ':')
-            mb = strtod(line + n + 1, NULL) / 1024.0;
-    if (f)
-        fclose(f);
-    return mb;
 }
 
 static double load_average(void)
@@ -234,13 +190,6 @@ static const char *pick(uint64_t *s, const yj_demo_words *w)
 }
 
 /* ---- store helpers ------------------------------------------------------------------ */
-
-static void exec_sql(yj_conn *c, const char *sql)
-{
-    yj_err err;
-    if (yj_exec(c, sql, &err) != YJ_OK)
-        die(sql, &err);
-}
 
 static int64_t query_int(yj_store *s, const char *sql, int64_t bind)
 {

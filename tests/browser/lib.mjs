@@ -70,3 +70,13 @@ export function client(baseOf, loginsOf) {
   }
   return { account, api, tokenOf };
 }
+
+/* Log in through the login page as {username, password}. */
+export async function loginPage(page, base, { username, password }, timeout) {
+  await page.goto(`${base}/`);
+  await page.locator('#login-username').waitFor({ timeout });
+  await page.fill('#login-username', username);
+  await page.fill('#login-password', password);
+  await page.click('#login-submit');
+  await page.locator('#user-name').waitFor({ timeout });
+}

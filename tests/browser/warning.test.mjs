@@ -32,7 +32,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, launchChromium, watch, client, PASSWORD } from './lib.mjs';
+import { freePort, launchChromium, watch, client, PASSWORD, loginPage } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = process.env.YINGJI_BIN || path.join(ROOT, 'build/yingji');
@@ -151,13 +151,7 @@ async function shot(page, name) {
 }
 
 async function login(page, who) {
-  const { username, password } = account(who);
-  await page.goto(`${base}/`);
-  await page.locator('#login-username').waitFor({ timeout: STEP_TIMEOUT });
-  await page.fill('#login-username', username);
-  await page.fill('#login-password', password);
-  await page.click('#login-submit');
-  await page.locator('#user-name').waitFor({ timeout: STEP_TIMEOUT });
+  await loginPage(page, base, account(who), STEP_TIMEOUT);
 }
 
 async function session(who, viewport = { width: 1366, height: 900 }) {
