@@ -182,6 +182,10 @@ static int cmd_serve(int argc, char **argv)
          "                         person, cycles=N through the channels, retry=SEC between "
          "cycles\n"
          "                         (default wait=5,escalate=10,cycles=3,retry=60)"},
+        {"--channel-plans", true,
+         "channels tried in turn, per kind of recipient: residents=, answer= (those who\n"
+         "                         must answer), terminals=; channels joined by +\n"
+         "                         (default residents=sms,answer=sms+voice,terminals=broadcast)"},
         {"--cap-dir", true, "watch this directory for CAP warnings of other agencies"},
         {"--cap-agency", true,
          "GB/T 35965.1 sender code after the region: DDD (GB/T 4657 institution code),\n"
@@ -297,6 +301,39 @@ static int cmd_serve(int argc, char **argv)
                        yj_store_close(s), 2;
         }
     }
+    const char *plans = OPT("--channel-plans", NULL);
+    if (plans) {
+        char buf[300];
+        snprintf(buf, sizeof buf, "%s", plans);
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            char orig[300];
+            snprintf(orig, sizeof orig, "%s", t); /* t is cut up below */
+            char *eq = strchr(t, '=');
+            char *dst = NULL;
+            if (eq && strncmp(t, "residents=", 10) == 0)
+                dst = ccfg.plan_resident;
+            else if (eq && strncmp(t, "answer=", 7) == 0)
+                dst = ccfg.plan_ack;
+            else if (eq && strncmp(t, "terminals=", 10) == 0)
+                dst = ccfg.plan_terminal;
+            /* each channel must exist: sms+wechat -> "sms,wechat" */
+            bool ok = dst != NULL && eq[1] != '\0' && strlen(eq + 1) < sizeof ccfg.plan_ack;
+            char plan[64] = "";
+            for (char *s2 = NULL, *c = ok ? strtok_r(eq + 1, "+", &s2) : NULL; c && ok;
+                 c = strtok_r(NULL, "+", &s2)) {
+                ok = chan_index(c) >= 0;
+                size_t pl = strlen(plan);
+                snprintf(plan + pl, sizeof plan - pl, "%s%s", pl ? "," : "", c);
+            }
+            if (!ok)
+                return fprintf(stderr,
+                               "yingji: --channel-plans: cannot read \"%s\" (kinds: residents, "
+                               "answer, terminals; channels: sms, voice, wechat, broadcast)\n",
+                               orig),
+                       yj_store_close(s), 2;
+            snprintf(dst, sizeof ccfg.plan_ack, "%s", plan);
+        }
+    }
     deliver_configure(&ccfg);
     char cb[400];
     snprintf(cb, sizeof cb, "%s/api/v1/warnings/callback", public_url);
@@ -336,6 +373,7 @@ static int cmd_serve(int argc, char **argv)
         yj_store_close(s);
         return 1;
     }
+    deliver_check_plans(stderr);
     if (cap_init(&err) != YJ_OK) {
         fprintf(stderr, "yingji: CAP schemas: %s\n", err.message);
         yj_store_close(s);

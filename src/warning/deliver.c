@@ -348,6 +348,32 @@ static int plan_parse(const char *plan, int out[8])
     return n;
 }
 
+/* Say at startup which recipients no configured channel can reach (a plan
+ * of "wechat" with no --wechat-webhook): their messages would be recorded
+ * as undeliverable, which the operator should know before a warning goes out. */
+int deliver_check_plans(FILE *out)
+{
+    const struct {
+        const char *kind, *plan;
+    } plans[] = {{"residents", cfg.plan_resident},
+                 {"answer", cfg.plan_ack},
+                 {"terminals", cfg.plan_terminal}};
+    int bad = 0;
+    for (size_t k = 0; k < sizeof plans / sizeof plans[0]; k++) {
+        int ch[8], n = plan_parse(plans[k].plan, ch), usable = 0;
+        for (int i = 0; i < n; i++)
+            usable += chan_available(ch[i]);
+        if (usable == 0) {
+            fprintf(out,
+                    "yingji: warning: no channel of the %s plan (%s) is configured; those "
+                    "messages will be recorded as undeliverable\n",
+                    plans[k].kind, plans[k].plan);
+            bad++;
+        }
+    }
+    return bad;
+}
+
 /* At most max bytes of s into out (size > max), cut at a character
  * boundary and marked with "…" when shortened.  s is valid UTF-8 (every
  * text field is checked on the way in). */

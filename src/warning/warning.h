@@ -21,6 +21,7 @@
 #include "../store/store.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -99,6 +100,9 @@ typedef struct {
     char plan_resident[64], plan_ack[64], plan_terminal[64];
 } callup_config;
 void deliver_configure(const callup_config *cfg);
+/* Warns on out about each recipient kind no configured channel reaches;
+ * returns how many. */
+int deliver_check_plans(FILE *out);
 
 /* One round of the dispatcher: attempts and escalations that are due. */
 yj_code warning_dispatch_due(yj_store *s, int64_t now, yj_err *err);

@@ -16,7 +16,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  setupServer, freePort, sleep, assertError, desc, uniq, BIN, REPO, ZEZHOU, GAOPING,
+  setupServer, freePort, sleep, assertError, desc, uniq, BIN, REPO, ZEZHOU, GAOPING, startServe, api, PASSWORD,
 } from './harness.mjs';
 
 const TOKEN = 'gw-test-token-' + Date.now();
@@ -395,4 +395,53 @@ test('call-up: someone who goes off duty after being asked is passed to whoever 
   assert.ok(!b.events.some((e) => e.action === 'escalation_exhausted' && e.region_code === V.other));
   await tick(0);
   await call('commander', 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
+});
+
+test('serve --channel-plans: residents by WeChat/app push, those who must answer by push then SMS; bad plans refused', async () => {
+  const srv = await startServe(S.db, S.dir, ['--test-hooks', '--wechat-webhook', `${aux.gwBase}/wechat`,
+    '--sms-gateway', `${aux.gwBase}/sms`, '--gateway-token', TOKEN,
+    '--channel-plans', 'residents=wechat,answer=wechat+sms', '--channel-rates', 'wechat=100,sms=100']);
+  try {
+    await fetch(`${aux.gwBase}/requests`, { method: 'DELETE' });
+    const as = async (username) => {
+      const r = await api(srv.base, 'POST', '/api/v1/login', { body: { username, password: PASSWORD } });
+      assert.equal(r.status, 200, desc(r));
+      return r.json.token;
+    };
+    const duty = await as('duty_gaoping');
+    const cmd = await as('commander');
+    const adm = await as('admin');
+    const call2 = async (token, method, path, body) => {
+      const r = await api(srv.base, method, path, { token, body });
+      assert.ok(r.status < 300, desc(r));
+      return r.json;
+    };
+    const w = await call2(duty, 'POST', '/api/v1/warnings', {
+      event_type: '山洪', level: 3, headline: uniq('山洪黄色预警'), description: '上游强降雨。',
+      area: { regions: [V.code] }, expires: Date.now() + 3600000 });
+    await call2(duty, 'POST', `/api/v1/warnings/${w.id}/submit`);
+    await call2(cmd, 'POST', `/api/v1/warnings/${w.id}/approve`);
+    await call2(duty, 'POST', `/api/v1/warnings/${w.id}/publish`);
+    const t0 = Date.now() + 1000;
+    for (let k = 0; k < 3; k++) await call2(adm, 'POST', '/api/v1/warnings/tick', { now: t0 + k * 1000 });
+    const reqs = (await gwRequests()).filter((q) => q.warning && q.channel);
+    const residents = reqs.filter((q) => !q.must_ack);
+    assert.ok(residents.length >= 9, JSON.stringify(reqs.map((q) => q.channel)));
+    assert.ok(residents.every((q) => q.channel === 'wechat'), 'residents by push only');
+    assert.ok(reqs.filter((q) => q.must_ack).every((q) => q.channel === 'wechat'), 'push first for those who must answer');
+    await call2(cmd, 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
+    await call2(adm, 'POST', '/api/v1/warnings/tick', { now: 0 });
+  } finally {
+    await srv.stop();
+  }
+  for (const bad of ['residents=sms+fax', 'pager=sms', 'answer=']) {
+    const out = spawnSync(BIN, ['serve', '--db', S.db, '--listen', '127.0.0.1:1', '--channel-plans', bad], { encoding: 'utf8' });
+    assert.equal(out.status, 2, `${bad}: ${out.stderr}`);
+    assert.match(out.stderr, /--channel-plans: cannot read/);
+  }
+  // a plan no configured channel can carry is said at startup
+  const warn = spawnSync(BIN, ['serve', '--db', S.db, '--listen', `127.0.0.1:${await freePort()}`,
+    '--sms-gateway', `${aux.gwBase}/sms`, '--channel-plans', 'residents=wechat'], { encoding: 'utf8', timeout: 5000 });
+  assert.match(warn.stderr, /no channel of the residents plan \(wechat\) is configured/);
+  assert.doesNotMatch(warn.stderr, /answer plan/);
 });
