@@ -117,7 +117,8 @@ yj_code callup_ack_delivery(yj_store *s, const yj_user *u, int64_t delivery_id, 
                             const char *note, json_t **out, yj_err *err);
 yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_err *err);
 /* Record acknowledgements of deliveries by id in one transaction, each
- * with its call-up event, as the callback path does per event. */
+ * with its call-up event, as the callback path records voice answers
+ * (two set statements, not one per answer). */
 yj_code callup_ack_batch(yj_store *s, const int64_t *ids, size_t n, const char *via, int64_t now,
                          size_t *recorded, yj_err *err);
 

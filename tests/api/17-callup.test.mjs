@@ -371,6 +371,30 @@ test('call-up guards: must-answer first, long instructions keep the link, "未�
   assert.equal(open, 2, 'his own and the follow-up for the contact');
   r = await S.api('POST', '/api/v1/warnings/callback', { headers: { authorization: `Bearer ${TOKEN}` }, body: { type: 'reply', from: '13800000204', text: '1 收到' } });
   assert.equal(r.json.acked, 2, desc(r));
+  // a gateway's batch: voice answers are recorded together, but in order
+  // with SMS replies — the deputy's key press (twice) comes before his "1",
+  // so the reply finds nothing open; an answered or unknown id is no answer
+  b = await board(w.id);
+  const deputy = b.people.find((p) => p.kind === 'escalation' && p.name === '村主任' && !p.acked_at);
+  const done = b.people.find((p) => p.name === '村支书' && p.acked_at);
+  assert.ok(deputy && done, JSON.stringify(b.people.map((p) => [p.kind, p.name, p.acked_at])));
+  r = await S.api('POST', '/api/v1/warnings/callback', { headers: { authorization: `Bearer ${TOKEN}` }, body: { events: [
+    { type: 'answer', id: deputy.id }, { type: 'answer', id: deputy.id }, { type: 'answer', id: done.id },
+    { type: 'answer', id: 999999999 }, { type: 'receipt', id: deputy.id, status: 'failed' },
+    { type: 'reply', from: '13800000218', text: '1' }] } });
+  assert.equal(r.status, 200, desc(r));
+  assert.deepEqual(r.json, { acked: 1, recorded: 2 });
+  b = await board(w.id);
+  const after = b.people.find((p) => p.id === deputy.id);
+  assert.equal(after.acked_via, 'voice');
+  assert.equal(b.people.find((p) => p.id === done.id).acked_via, 'sms', 'an earlier answer stands');
+  assert.equal(b.events.filter((e) => e.action === 'acked' && e.delivery_id === deputy.id).length, 1, 'one event per answer');
+  // a bad event anywhere rolls the whole batch back, answers included
+  const other = b.people.find((p) => !p.acked_at && p.kind !== 'terminal');
+  assert.ok(other, 'someone is still open');
+  assertError(await S.api('POST', '/api/v1/warnings/callback', { headers: { authorization: `Bearer ${TOKEN}` }, body: { events: [
+    { type: 'answer', id: other.id }, { type: 'receipt', id: other.id, status: 'lost' }] } }), 422, 'invalid', 'status');
+  assert.equal((await board(w.id)).people.find((p) => p.id === other.id).acked_at, null);
   await tick(0);
   await call('commander', 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
 });
