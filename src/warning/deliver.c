@@ -1123,8 +1123,6 @@ static bool reply_says_yes(const char *t)
     return false;
 }
 
-/* One gateway event; *acked / *other count what it changed, ns collects
- * the boards to tell. */
 /* Voice answers of one callback, recorded as one set (ack_set) before
  * the next SMS reply (which may answer the same delivery) and at the end. */
 typedef struct {
@@ -1142,6 +1140,8 @@ static yj_code answers_flush(yj_conn *c, answer_list *a, int64_t now, int *acked
     return rc;
 }
 
+/* One gateway event; *acked / *other count what it changed, ns collects
+ * the boards to tell; voice answers wait in answers. */
 static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acked, int *other,
                              answer_list *answers, notes *ns, yj_err *err)
 {
