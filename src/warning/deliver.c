@@ -294,6 +294,42 @@ yj_code deliver_stop(yj_conn *c, int64_t warning_id, const char *why, int64_t no
     return rc;
 }
 
+yj_code deliver_cancel_notices(yj_conn *c, int64_t warning_id, int64_t cancel_id,
+                               const char *region, int64_t now, int64_t *n_out, yj_err *err)
+{
+    *n_out = 0;
+    /* reached: sent (accepted by a gateway or the broker), delivered or
+     * answered; one notice per address (a township head asked for several
+     * villages gets one), keeping the first delivery's kind and record —
+     * SQLite takes the bare columns from the row of MIN(id) */
+    yj_stmt *st =
+        yj_prepare(c,
+                   "INSERT INTO delivery (warning_id, kind, ref_id, address, region_code,"
+                   " must_ack, plan, state, next_at) SELECT ?, kind, ref_id, address,"
+                   " region_code, 0, CASE WHEN kind = 'terminal' THEN ? ELSE ? END, 'pending', ?"
+                   " FROM (SELECT kind, ref_id, address, region_code, MIN(id) AS first"
+                   " FROM delivery WHERE warning_id = ? AND state IN ('sent', 'delivered',"
+                   " 'acked') AND address <> '' GROUP BY kind = 'terminal', address)"
+                   " ORDER BY kind = 'terminal' DESC, first",
+                   err);
+    if (st == NULL)
+        return YJ_EINTERNAL;
+    yj_bind_int(st, 1, cancel_id);
+    yj_bind_text(st, 2, cfg.plan_terminal);
+    yj_bind_text(st, 3, cfg.plan_resident);
+    yj_bind_int(st, 4, now);
+    yj_bind_int(st, 5, warning_id);
+    int r = yj_step(st, err);
+    int64_t n = r >= 0 ? yj_stmt_changes(st) : 0;
+    yj_stmt_done(st);
+    if (r < 0)
+        return YJ_EINTERNAL;
+    *n_out = n;
+    char note[160];
+    snprintf(note, sizeof note, "解除通知 %lld 个号码和广播终端（原预警已送达的）", (long long)n);
+    return event(c, cancel_id, 0, now, "targeted", "system", note, region, err);
+}
+
 /* ---- the dispatcher ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -325,7 +361,7 @@ typedef struct {
     int64_t defer_to; /* deferred: when the channel will have room for it */
     int step, cycle, attempts;
     /* the warning */
-    char identifier[40], sender_name[128], event_type[64], headline[256], wstate[16];
+    char identifier[40], sender_name[128], event_type[64], headline[256], wstate[16], msg_type[12];
     int level;
     char *description, *instruction;
     /* the attempt */
@@ -403,7 +439,11 @@ static void compose(const due_item *d, char *out, size_t n)
     char body[INSTR_MAX + 1];
     utf8_cut(d->instruction ? d->instruction : (d->description ? d->description : ""), INSTR_MAX,
              body);
-    if (strcmp(d->kind, "escalation") == 0) {
+    if (strcmp(d->msg_type, "Cancel") == 0) {
+        /* 解除通知: the headline says "解除：<the warning's headline>", the
+         * description is the reason */
+        snprintf(out, n, "【%s】%s。%s", d->sender_name, d->headline, body);
+    } else if (strcmp(d->kind, "escalation") == 0) {
         snprintf(
             out, n,
             "【%s】%s%s预警叫应：%s，下级责任人尚未应答，请督促落实并回复1确认。%s/ack.html#%s",
@@ -473,7 +513,7 @@ static yj_code load_due(yj_conn *c, int64_t now, due_item **out, size_t *nout, y
     "SELECT d.id, d.warning_id, d.kind, d.ref_id, d.for_id, d.address, d.region_code,"             \
     " d.must_ack, d.plan, d.step, d.cycle, d.state, d.token, d.attempts, w.identifier,"            \
     " w.level, w.sender_name, w.event_type, w.headline, w.description, w.instruction,"             \
-    " w.state FROM delivery d JOIN warning w ON w.id = d.warning_id"                               \
+    " w.state, w.msg_type FROM delivery d JOIN warning w ON w.id = d.warning_id"                   \
     " WHERE d.next_at <= ? AND d.next_at IS NOT NULL AND d.must_ack = " ack                        \
     " ORDER BY d.next_at, d.id LIMIT ?"
     /* both served by the index delivery_due (must_ack, next_at) */
@@ -518,6 +558,7 @@ static yj_code load_due(yj_conn *c, int64_t now, due_item **out, size_t *nout, y
             d->description = strdup(yj_col_text(st, 19));
             d->instruction = yj_col_null(st, 20) ? NULL : strdup(yj_col_text(st, 20));
             snprintf(d->wstate, sizeof d->wstate, "%s", yj_col_text(st, 21));
+            snprintf(d->msg_type, sizeof d->msg_type, "%s", yj_col_text(st, 22));
         }
         yj_stmt_done(st);
         if (r < 0)

@@ -23,5 +23,11 @@ void deliver_public_url(const char *url);
 void deliver_terminal_played(yj_store *s, int64_t delivery_id);
 /* Inside the transaction that ends a warning: no more attempts. */
 yj_code deliver_stop(yj_conn *c, int64_t warning_id, const char *why, int64_t now, yj_err *err);
+/* Inside the cancelling transaction: the cancel message cancel_id goes to
+ * every phone and terminal the cancelled warning reached (解除通知), once
+ * each, informational (nobody is asked to answer), all due now.
+ * *n_out: deliveries created. */
+yj_code deliver_cancel_notices(yj_conn *c, int64_t warning_id, int64_t cancel_id,
+                               const char *region, int64_t now, int64_t *n_out, yj_err *err);
 
 #endif

@@ -1043,6 +1043,11 @@ static yj_code do_cancel(yj_conn *c, const yj_user *u, json_t *w, const char *re
         rc = add_event(c, cid, now, u->username, "published", note, err);
     if (rc == YJ_OK)
         rc = deliver_stop(c, id, "预警已解除", now, err);
+    /* those the warning reached are told it is lifted */
+    int64_t notices = 0;
+    if (rc == YJ_OK)
+        rc = deliver_cancel_notices(
+            c, id, cid, json_string_value(json_object_get(w, "region_code")), now, &notices, err);
     if (rc == YJ_OK) {
         yj_stmt *st = yj_prepare(c,
                                  "UPDATE warning SET state = 'cancelled', superseded_by = ?,"

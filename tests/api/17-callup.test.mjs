@@ -3,7 +3,7 @@
 // mosquitto for the village loudspeakers, and the warning clock driven by
 // the test (serve --test-hooks): throttling, retries, answers by SMS reply,
 // voice, link, app and duty officer, escalation to the next person and the
-// level above, stopping on cancel, coverage figures.
+// level above, stopping on cancel and telling those reached, coverage figures.
 //
 // The stand-in's rules (deterministic, by the recipient's last digit):
 //   ...9  fails its first attempt on each channel
@@ -235,7 +235,7 @@ test('delivery: throttled per channel, retried after a failure, receipts and lou
   await call('commander', 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
 });
 
-test('call-up: answers by SMS reply, voice, link, app and phone; escalation to the next person and the level above; cancel stops it', async () => {
+test('call-up: answers by SMS reply, voice, link, app and phone; escalation to the next person and the level above; cancel stops it and tells those reached', async () => {
   await fetch(`${aux.gwBase}/requests`, { method: 'DELETE' });
   const w = await publishVillageWarning({ level: 3 });
   const t0 = Date.now() + 1000;
@@ -305,13 +305,29 @@ test('call-up: answers by SMS reply, voice, link, app and phone; escalation to t
   assert.equal(cov.total.answered, 3, 'village head (app), township head (sms), county head (phone)');
   assert.equal(cov.total.vulnerable, 2);
   assert.equal(cov.total.confirmed, 1);
-  // cancel: nothing more is attempted, what was sent stays recorded
-  const before = (await gwRequests()).length;
+  // cancel: nothing more of the warning is attempted, what was sent stays
+  // recorded, and everyone it reached is told it is lifted (解除通知), once
+  const sentBefore = await gwRequests();
+  const before = sentBefore.length;
   r = await call('commander', 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '降雨减弱' });
   assert.equal(r.status, 200, desc(r));
-  await tick(t0 + 20 * MIN);
+  const cancelMsg = (await call('duty', 'GET', `/api/v1/warnings/${r.json.superseded_by}`)).json;
+  for (let k = 0; k < 10; k++) await tick(t0 + 20 * MIN + k * 1000);
   await tick(t0 + 40 * MIN);
-  assert.equal((await gwRequests()).length, before, 'no attempt after the cancel');
+  const notices = (await gwRequests()).slice(before);
+  assert.ok(notices.length > 0, 'notices went out');
+  assert.ok(notices.every((q) => q.warning === cancelMsg.identifier), 'nothing more of the warning itself');
+  const sms = notices.filter((q) => q.channel === 'sms');
+  assert.ok(sms.every((q) => /^【[^】]+】解除：.*山洪.*。降雨减弱$/.test(q.text) && !q.must_ack), sms.map((q) => q.text).join('\n'));
+  // one notice per number (a failing number is retried: the same delivery)
+  const to = [...new Set(sms.map((q) => q.to))];
+  assert.equal(new Set(sms.map((q) => q.id)).size, to.length, 'one notice per number');
+  const reached = new Set(sentBefore.filter((q) => q.warning === w.identifier && q.answered_with === '200' && q.channel !== 'broadcast').map((q) => q.to));
+  const asked = new Set(sentBefore.filter((q) => q.warning === w.identifier).map((q) => q.to));
+  for (const a of reached) assert.ok(to.includes(a), `${a} was reached and not told`);
+  for (const a of to) assert.ok(asked.has(a), `${a} was never sent the warning`);
+  const cancelBoard = await board(cancelMsg.id);
+  assert.ok(cancelBoard.events.some((e) => e.action === 'targeted' && /解除通知/.test(e.note)), JSON.stringify(cancelBoard.events));
   const after = await deliveries(w.id);
   assert.ok(after.items.every((x) => x.state !== 'pending'), 'nothing left pending');
   assert.ok((await board(w.id)).events.some((e) => e.action === 'stopped'));

@@ -414,3 +414,33 @@ test('an alarm becomes a warning draft in one click; read-only roles get no comp
     await phone.context.close();
   }
 });
+
+test('the commander lifts the warning; the cancel message goes to those it reached, shown on its own page', async () => {
+  assert.ok(fx.id, 'published by the first test');
+  const cmd = await session('commander');
+  const { page } = cmd;
+  page.on('dialog', (d) => d.accept());
+  try {
+    await page.goto(`${base}/#/warn/${fx.id}`);
+    await page.locator('#act-cancel').waitFor({ timeout: STEP_TIMEOUT });
+    await page.click('#act-cancel');
+    assert.match(await page.locator('#warn-detail').innerText(), /解除预警须填写原因/);
+    await page.fill('#act-note', '雨势减弱，险情解除');
+    await page.click('#act-cancel');
+    await page.locator('#warn-detail .page-head .wstate-cancelled').waitFor({ timeout: STEP_TIMEOUT });
+    await page.click('#w-superseded');
+    await page.locator('#delivery-table').waitFor({ timeout: STEP_TIMEOUT });
+    assert.match(await page.locator('#warn-detail').innerText(), /解除通知发送/);
+    assert.equal(await page.locator('#callup-board').count(), 0, 'nobody is asked to answer a cancellation');
+    // the stand-in gateway sends them: sent or delivered, live
+    await page.waitForFunction(() => [...document.querySelectorAll('#delivery-table td[data-state="sent"], #delivery-table td[data-state="delivered"]')]
+      .some((td) => Number(td.textContent) > 0), null, { timeout: LIVE_TIMEOUT });
+    assert.match(await page.locator('#delivery-table').innerText(), /居民/);
+    await shot(page, '06-cancel-notices');
+    assert.deepEqual(cmd.problems, []);
+  } finally {
+    await cmd.context.close();
+  }
+  const reqs = await (await fetch(`${gwBase}/requests`)).json();
+  assert.ok(reqs.some((q) => /解除：.*雨势减弱，险情解除$/.test(q.text || '')), 'a notice went out through the gateway');
+});

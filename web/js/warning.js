@@ -586,7 +586,7 @@ async function renderDetail(view, ctx, id) {
       return;
     }
     if (a === 'publish' && !confirm(`确认发布「${w.headline}」？发布后将立即向预警区域内的居民、责任人和广播终端发送。`)) return;
-    if (a === 'cancel' && !confirm('确认解除该预警？将停止尚未完成的发送并通知订阅方。')) return;
+    if (a === 'cancel' && !confirm('确认解除该预警？将停止尚未完成的发送，并向已收到预警的人员和广播终端发送解除通知。')) return;
     const bodyFor = { approve: { note: text || undefined }, reject: { reason: text }, cancel: { reason: text } };
     for (const b of actionsBox.querySelectorAll('button')) b.disabled = true;
     try {
@@ -656,31 +656,36 @@ function progressPanel(box, ctx, current) {
 
   async function load() {
     const w = current();
-    if (!['published', 'updated', 'cancelled', 'expired'].includes(w.state) || w.source !== 'local' || w.msg_type === 'Cancel') {
+    if (!['published', 'updated', 'cancelled', 'expired'].includes(w.state) || w.source !== 'local') {
       box.replaceChildren();
       return;
     }
+    // a Cancel message goes to those the warning reached (解除通知): its
+    // sending, no call-up and no coverage
+    const notice = w.msg_type === 'Cancel';
     if (loading) { again = true; return; }
     loading = true;
     try {
       const [del, cov, cu] = await Promise.all([
         get(`warnings/${w.id}/deliveries`, { limit: 1 }),
-        get(`warnings/${w.id}/coverage`, { group_by: groupBy }),
+        notice ? null : get(`warnings/${w.id}/coverage`, { group_by: groupBy }),
         get(`warnings/${w.id}/callup`, { region: region || undefined }),
       ]);
       if (!ctx.alive()) return;
       board = cu;
       if (!box.firstChild) {
         setChildren(box,
-          h('div', { class: 'progress-head' }, h('h3', {}, '发送与叫应'), liveNote),
-          h('h4', {}, '覆盖情况'), covEl,
+          h('div', { class: 'progress-head' }, h('h3', {}, notice ? '解除通知发送' : '发送与叫应'), liveNote),
+          notice ? null : [h('h4', {}, '覆盖情况'), covEl],
           h('h4', {}, '发送进度'), sumEl,
-          h('h4', {}, '叫应看板'), boardEl,
+          notice ? null : [h('h4', {}, '叫应看板'), boardEl],
           h('h4', {}, '最新动态'), eventsEl);
       }
       renderSummary(del);
-      renderCoverage(cov);
-      renderBoard();
+      if (!notice) {
+        renderCoverage(cov);
+        renderBoard();
+      }
       renderEvents(cu.events || []);
       liveNote.textContent = `更新于 ${new Date().toLocaleTimeString('zh-CN', { hour12: false })}`;
     } catch (e) {
