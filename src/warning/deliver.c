@@ -1634,14 +1634,17 @@ yj_code callup_coverage(yj_store *s, const yj_user *u, int64_t warning_id, const
     char lo[16], hi[24];
     user_range(u, NULL, lo, hi);
     /* residents: reached when their own message was delivered or their
-     * village's loudspeaker confirmed playing, whichever came first */
+     * village's loudspeaker confirmed playing, whichever came first — but
+     * a resident who is away (外出) hears no loudspeaker at home */
     yj_stmt *st =
         rc == YJ_OK
             ? yj_prepare(c,
                          "SELECT d.kind, d.region_code, d.delivered_at, d.acked_at, d.must_ack,"
+                         " CASE WHEN d.kind = 'resident' AND EXISTS (SELECT 1 FROM resident r"
+                         " WHERE r.id = d.ref_id AND r.status = '外出') THEN NULL ELSE"
                          " (SELECT MIN(t.delivered_at) FROM delivery t WHERE t.warning_id ="
                          " d.warning_id AND t.kind = 'terminal' AND t.region_code = d.region_code"
-                         " AND t.delivered_at IS NOT NULL) AS played_at"
+                         " AND t.delivered_at IS NOT NULL) END AS played_at"
                          " FROM delivery d WHERE d.warning_id = ? AND d.region_code >= ?"
                          " AND d.region_code < ? AND d.kind <> 'escalation'",
                          err)
