@@ -259,6 +259,10 @@ yj_code deliver_create(yj_conn *c, yj_store *s, int64_t warning_id, const char *
     for (size_t i = 0; i < t.nterm && rc == YJ_OK; i++)
         rc = insert_one(&in, "terminal", t.term[i]->id, 0, t.term[i]->topic, t.term[i]->region,
                         false, cfg.plan_terminal, false, err);
+    /* grid workers before the residents: they go door to door */
+    for (size_t i = 0; i < t.ninf && rc == YJ_OK; i++)
+        rc = insert_one(&in, "informant", t.inf[i]->id, 0, t.inf[i]->phone, t.inf[i]->region, false,
+                        cfg.plan_resident, t.inf[i]->phone[0] == '\0', err);
     for (size_t i = 0; i < t.nres && rc == YJ_OK; i++) {
         const tgt_resident *r = t.res[i];
         rc = insert_one(&in, "resident", r->id, 0, r->phone, r->region, false, cfg.plan_resident,
@@ -268,8 +272,9 @@ yj_code deliver_create(yj_conn *c, yj_store *s, int64_t warning_id, const char *
     if (rc == YJ_OK) {
         char note[200];
         snprintf(note, sizeof note,
-                 "居民 %zu（特殊群体 %zu，包保联系人 %zu），责任人 %zu，企业 %zu，广播终端 %zu",
-                 t.nres, t.nvulnerable, t.ncontacts, t.nresp, t.nent, t.nterm);
+                 "居民 %zu（特殊群体 %zu，包保联系人 %zu），责任人 %zu，企业 %zu，广播终端 %zu，"
+                 "信息员/网格员 %zu",
+                 t.nres, t.nvulnerable, t.ncontacts, t.nresp, t.nent, t.nterm, t.ninf);
         rc = event(c, warning_id, 0, now, "targeted", "system", note, region, err);
     }
     target_set_free(&t);
@@ -448,6 +453,9 @@ static void compose(const due_item *d, char *out, size_t n)
             out, n,
             "【%s】%s%s预警叫应：%s，下级责任人尚未应答，请督促落实并回复1确认。%s/ack.html#%s",
             d->sender_name, lc, d->event_type, d->headline, public_url, d->token);
+    } else if (strcmp(d->kind, "informant") == 0) {
+        snprintf(out, n, "【%s】%s%s预警：%s。请立即通知网格内群众，协助做好转移避险。%s",
+                 d->sender_name, lc, d->event_type, d->headline, body);
     } else if (strcmp(d->kind, "contact") == 0) {
         snprintf(out, n,
                  "【%s】%s%s预警：%s。请立即通知您包保的特殊群体人员并回复1确认。%s/ack.html#%s",
@@ -1685,7 +1693,7 @@ yj_code callup_coverage(yj_store *s, const yj_user *u, int64_t warning_id, const
                 } else if (strcmp(kind, "terminal") == 0) {
                     x->terminals++;
                     x->played += !yj_col_null(st, 2);
-                } else {
+                } else if (yj_col_int(st, 4) != 0) { /* responsible people, enterprises */
                     x->responsible++;
                     x->answered += !yj_col_null(st, 3);
                 }

@@ -35,6 +35,8 @@ struct target_snapshot {
     size_t nent;
     tgt_person *persons;
     size_t npersons;
+    tgt_informant *inf;
+    size_t ninf;
     grid gres, gterm, gent;
 };
 
@@ -219,7 +221,7 @@ static double km_between(double lat1, double lon1, double lat2, double lon2)
 
 #define GEN_SQL                                                                                    \
     "SELECT COALESCE(SUM(gen), 0) FROM table_generation WHERE name IN"                             \
-    " ('resident', 'broadcast_terminal', 'enterprise', 'responsible_person')"
+    " ('resident', 'broadcast_terminal', 'enterprise', 'responsible_person', 'informant')"
 
 static void copy_region(char dst[13], const char *src)
 {
@@ -259,6 +261,7 @@ static void snapshot_free(target_snapshot *s)
     free(s->term);
     free(s->ent);
     free(s->persons);
+    free(s->inf);
     free(s);
 }
 
@@ -383,6 +386,23 @@ static yj_code load(yj_conn *c, int64_t gen, target_snapshot **out, yj_err *err)
     yj_stmt_done(st);
     if (r < 0)
         goto fail;
+    cap = 0;
+    st = yj_prepare(c,
+                    "SELECT id, region_code, phone FROM informant WHERE status = '在岗'"
+                    " ORDER BY region_code, id",
+                    err);
+    if (st == NULL)
+        goto fail;
+    while ((r = yj_step(st, err)) == 1) {
+        GROW(s->inf, s->ninf, cap);
+        tgt_informant *x = &s->inf[s->ninf++];
+        x->id = yj_col_int(st, 0);
+        copy_region(x->region, yj_col_text(st, 1));
+        snprintf(x->phone, sizeof x->phone, "%s", yj_col_text(st, 2));
+    }
+    yj_stmt_done(st);
+    if (r < 0)
+        goto fail;
     if (!grid_build(&s->gres, s->res, s->nres, sizeof *s->res, offsetof(tgt_resident, lat),
                     offsetof(tgt_resident, lon)) ||
         !grid_build(&s->gterm, s->term, s->nterm, sizeof *s->term, offsetof(tgt_terminal, lat),
@@ -425,9 +445,9 @@ static yj_code acquire(yj_store *store, target_snapshot **out, yj_err *err)
             release(T.cur);
             T.cur = fresh;
             yj_log(YJ_LOG_INFO, "warning.targets_loaded",
-                   "%zu residents, %zu terminals, %zu enterprises, %zu responsible people in "
-                   "%lld ms",
-                   fresh->nres, fresh->nterm, fresh->nent, fresh->npersons,
+                   "%zu residents, %zu terminals, %zu enterprises, %zu responsible people, "
+                   "%zu informants in %lld ms",
+                   fresh->nres, fresh->nterm, fresh->nent, fresh->npersons, fresh->ninf,
                    (long long)(yj_now_ms() - t0));
         }
     }
@@ -851,6 +871,13 @@ yj_code target_resolve(yj_store *s, const char *scope, const json_t *area, targe
         if (hit)
             out->resp[out->nresp++] = p;
     }
+    /* informants and grid workers: all on duty in every covering region */
+    out->inf = malloc((snap->ninf ? snap->ninf : 1) * sizeof *out->inf);
+    if (out->inf == NULL)
+        goto oom;
+    for (size_t k = 0; k < snap->ninf; k++)
+        if (strncmp(snap->inf[k].region, scope, sl) == 0 && rset_has(&covered, snap->inf[k].region))
+            out->inf[out->ninf++] = &snap->inf[k];
     free(mres);
     free(mterm);
     free(ment);
@@ -871,6 +898,7 @@ void target_set_free(target_set *t)
     free(t->term);
     free(t->ent);
     free(t->resp);
+    free(t->inf);
     release(t->snap);
     memset(t, 0, sizeof *t);
 }

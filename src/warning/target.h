@@ -60,6 +60,15 @@ typedef struct {
     int64_t enterprise_id;
 } tgt_person;
 
+/* A disaster-information officer or grid worker (灾害信息员/网格员, the
+ * informant registry) on duty: told of a warning over their region so they
+ * can go door to door; nobody asks them to answer. */
+typedef struct {
+    int64_t id;
+    char region[13];
+    char phone[20];
+} tgt_informant;
+
 typedef struct target_snapshot target_snapshot;
 
 typedef struct {
@@ -72,6 +81,8 @@ typedef struct {
     size_t nent;
     const tgt_person **resp; /* first in call order at each covering level */
     size_t nresp;
+    const tgt_informant **inf; /* every one on duty in a covered region */
+    size_t ninf;
 } target_set;
 
 /* Resolve an area ({regions, polygons, circles}) inside `scope` (a region

@@ -1666,14 +1666,14 @@ yj_code warning_preview_targets(yj_store *s, const yj_user *u, const json_t *are
             villages++;
             last = t.res[i]->region;
         }
-    *out =
-        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:s}", "residents",
-                  (json_int_t)t.nres, "vulnerable", (json_int_t)t.nvulnerable, "contacts",
-                  (json_int_t)t.ncontacts, "terminals", (json_int_t)t.nterm, "enterprises",
-                  (json_int_t)t.nent, "responsible", (json_int_t)t.nresp, "responsible_by_level",
-                  "village", (json_int_t)by_level[1], "township", (json_int_t)by_level[2], "county",
-                  (json_int_t)by_level[3], "city", (json_int_t)by_level[4], "enterprise",
-                  (json_int_t)by_level[5], "places", (json_int_t)villages, "area_desc", desc);
+    *out = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:s}", "residents",
+                     (json_int_t)t.nres, "vulnerable", (json_int_t)t.nvulnerable, "contacts",
+                     (json_int_t)t.ncontacts, "terminals", (json_int_t)t.nterm, "enterprises",
+                     (json_int_t)t.nent, "responsible", (json_int_t)t.nresp, "responsible_by_level",
+                     "village", (json_int_t)by_level[1], "township", (json_int_t)by_level[2],
+                     "county", (json_int_t)by_level[3], "city", (json_int_t)by_level[4],
+                     "enterprise", (json_int_t)by_level[5], "informants", (json_int_t)t.ninf,
+                     "places", (json_int_t)villages, "area_desc", desc);
     target_set_free(&t);
     return YJ_OK;
 }

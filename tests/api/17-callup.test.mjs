@@ -110,7 +110,10 @@ async function makeVillage() {
       assert.equal(r.status, 200, desc(r));
     }
   };
-  for (const region of [V.code, V.other, V.town, GAOPING]) await aside('responsible_person', region, '离岗', true);
+  for (const region of [V.code, V.other, V.town, GAOPING]) {
+    await aside('responsible_person', region, '离岗', true);
+    await aside('informant', region, '离岗', true);
+  }
   for (const region of [V.code, V.other]) {
     await aside('resident', region, '迁出', false);
     await aside('broadcast_terminal', region, '故障', false);
@@ -127,6 +130,7 @@ async function makeVillage() {
   V.vDeputy = await put('responsible_person', { name: '村主任', phone: p(218), level: '村级', call_order: 2, region_code: V.code });
   V.tHead = await put('responsible_person', { name: '镇长', phone: p(305), level: '乡级', call_order: 1, region_code: V.town });
   V.cHead = await put('responsible_person', { name: '县应急局长', phone: p(406), level: '县级', call_order: 1, region_code: GAOPING });
+  V.grid = await put('informant', { name: '网格员', phone: p(520), level: '村级', kind: '网格员', region_code: V.code });
   V.term1 = await put('broadcast_terminal', { code: uniq('T') + 'A1', name: '村委会大喇叭', kind: '村级大喇叭', region_code: V.code, lat: 35.5, lon: 112.9 });
   V.term7 = await put('broadcast_terminal', { code: uniq('T') + 'A7', name: '村口音柱', kind: '室外音柱', region_code: V.code, lat: 35.5, lon: 112.9 });
 }
@@ -156,6 +160,7 @@ test('targeting: the preview counts who an area reaches; bad areas refused', asy
   assert.equal(r.json.vulnerable, 2);
   assert.equal(r.json.contacts, 2);
   assert.equal(r.json.terminals, 2);
+  assert.equal(r.json.informants, 1, 'the village grid worker');
   assert.equal(r.json.responsible_by_level.village, 1, 'the first in call order');
   assert.equal(r.json.responsible_by_level.township, 1);
   assert.equal(r.json.responsible_by_level.county, 1);
@@ -176,7 +181,7 @@ test('delivery: throttled per channel, retried after a failure, receipts and lou
   let d = await deliveries(w.id);
   const kinds = {};
   for (const x of d.items) kinds[x.kind] = (kinds[x.kind] ?? 0) + 1;
-  assert.deepEqual(kinds, { resident: 12, contact: 2, responsible: 3, terminal: 2 }, JSON.stringify(kinds));
+  assert.deepEqual(kinds, { resident: 12, contact: 2, responsible: 3, terminal: 2, informant: 1 }, JSON.stringify(kinds));
   assert.equal(d.counts.resident.nochannel, 2, 'no phone: loudspeaker only');
   // sms at 5/s: one round sends five, the next second five more
   await tick(t0);
@@ -188,7 +193,7 @@ test('delivery: throttled per channel, retried after a failure, receipts and lou
   for (let k = 2; k < 6; k++) await tick(t0 + k * 1000);
   const reqs = await gwRequests();
   sms = reqs.filter((q) => q.channel === 'sms');
-  assert.equal(new Set(sms.map((q) => q.id)).size, 15, 'every phone got its SMS: 10 residents, 2 contacts, 3 responsible people');
+  assert.equal(new Set(sms.map((q) => q.id)).size, 16, 'every phone got its SMS: 10 residents, 2 contacts, 3 responsible people, the grid worker');
   // the text: agency and level first; must-answer ones carry the ask and a link
   const toVillage = sms.find((q) => q.to === '13800000204');
   assert.match(toVillage.text, /^【高平市应急管理局】橙色山洪预警：/);
@@ -196,6 +201,9 @@ test('delivery: throttled per channel, retried after a failure, receipts and lou
   assert.ok(toVillage.must_ack && toVillage.ack_url.includes('/ack.html#'));
   const plain = sms.find((q) => q.to === '13800000011');
   assert.ok(!plain.must_ack && !/回复1/.test(plain.text));
+  const grid = sms.find((q) => q.to === '13800000520');
+  assert.match(grid.text, /^【高平市应急管理局】橙色山洪预警：.*。请立即通知网格内群众，协助做好转移避险。沿河群众立即向高处转移。$/);
+  assert.ok(!grid.must_ack, 'grid workers are told, not asked to answer');
   for (const q of sms) assert.equal(q.segments, Math.max(1, Math.ceil([...q.text].length / ([...q.text].length <= 70 ? 70 : 67))));
   // ...99 failed once: plan "sms" only, so the next cycle after 60 s
   const failing = sms.filter((q) => q.to === '13800000099');

@@ -202,6 +202,20 @@ static int64_t person(const char *label, const char *region, const char *level, 
     return create('p', label, "responsible_person", o);
 }
 
+/* An informant or grid worker (信息员/网格员); status NULL for 在岗. */
+static int64_t informant(const char *label, const char *region, const char *level,
+                         const char *status)
+{
+    json_t *o = base(region, NAN, NAN);
+    json_object_set_new(o, "name", json_string(label));
+    json_object_set_new(o, "phone", phone());
+    json_object_set_new(o, "level", json_string(level));
+    json_object_set_new(o, "kind", json_string("网格员"));
+    if (status)
+        json_object_set_new(o, "status", json_string(status));
+    return create('i', label, "informant", o);
+}
+
 static const char *label_of(char kind, int64_t id)
 {
     for (size_t i = 0; i < nrows; i++)
@@ -266,6 +280,15 @@ static const char *resp_of(const target_set *t)
     for (size_t i = 0; i < t->nresp; i++)
         ids[i] = t->resp[i]->id;
     return joined('p', ids, t->nresp);
+}
+
+static const char *inf_of(const target_set *t)
+{
+    int64_t ids[128];
+    assert_true(t->ninf <= N_OF(ids));
+    for (size_t i = 0; i < t->ninf; i++)
+        ids[i] = t->inf[i]->id;
+    return joined('i', ids, t->ninf);
 }
 
 static const char *who(const tgt_person *p)
@@ -907,6 +930,39 @@ static void test_responsible(void **state)
     target_set_free(&s);
 }
 
+/* ---- grid workers: every one on duty in a covered region ------------------------------------ */
+
+static void test_informants(void **state)
+{
+    (void)state;
+    const char *v201 = "140525100201";
+    resident("r1", v201, 35.50, 112.85, NULL, false, NULL);
+    resident("r3", "140525101201", 35.60, 112.95, NULL, false, NULL);
+    informant("g1", v201, "村级", NULL);
+    informant("g2", v201, "村级", NULL); /* two in one village: both */
+    informant("gx", v201, "村级", "离岗");
+    informant("g3", "140525101201", "村级", NULL); /* 巴公村: not reached */
+    informant("gt", "140525100", "乡级", NULL);
+    informant("gc", "140525", "县级", NULL);
+    informant("gg", "140581", "县级", NULL); /* 高平 */
+    /* U_POLY reaches r1 in village 201: its grid workers on duty and those
+     * of the township and county above it */
+    target_set t = resolve("1405", "{\"polygons\":[" U_POLY "]}");
+    assert_string_equal(res_of(&t), "r1");
+    assert_string_equal(inf_of(&t), "g1 g2 gc gt");
+    target_set_free(&t);
+    /* by code: 巴公村 and its levels; scope 泽州县 keeps 高平's out */
+    t = resolve("140525", "{\"regions\":[\"140525101201\", \"140581\"]}");
+    assert_string_equal(inf_of(&t), "g3 gc");
+    target_set_free(&t);
+    /* a new grid worker is seen at once (the informant registry is part
+     * of the snapshot's generation) */
+    informant("g4", v201, "村级", NULL);
+    t = resolve("1405", "{\"polygons\":[" U_POLY "]}");
+    assert_string_equal(inf_of(&t), "g1 g2 g4 gc gt");
+    target_set_free(&t);
+}
+
 /* ---- the snapshot follows the registries --------------------------------------------------------
  */
 
@@ -1063,6 +1119,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_circle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_responsible, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_informants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalidation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_areas, setup, teardown),
     };

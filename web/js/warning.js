@@ -327,7 +327,7 @@ function targetBox() {
         h('div', { class: 'target-main' }, '覆盖居民 ', h('strong', { id: 'target-residents', class: 'num' }, String(t.residents)), ' 人'),
         h('div', { class: 'target-line' },
           `其中特殊群体（老幼病残孕）${t.vulnerable} 人，包保联系人 ${t.contacts} 人；`,
-          `广播终端 ${t.terminals} 个，企业 ${t.enterprises} 家；`,
+          `广播终端 ${t.terminals} 个，企业 ${t.enterprises} 家，信息员/网格员 ${t.informants ?? 0} 人；`,
           h('span', { id: 'target-responsible' }, `须叫应的责任人 ${t.responsible} 人`),
           `（村级 ${by.village || 0}、乡级 ${by.township || 0}、县级 ${by.county || 0}、市级 ${by.city || 0}、企业 ${by.enterprise || 0}）`),
         h('div', { class: 'hint' }, `区域：${t.area_desc || ''}`));

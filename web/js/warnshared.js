@@ -54,6 +54,7 @@ export const KINDS = {
   enterprise: '企业安全员',
   resident: '居民',
   terminal: '广播终端',
+  informant: '信息员/网格员',
 };
 
 export const DELIVERY_STATES = {
