@@ -998,6 +998,7 @@ static int cmd_gateway_sim(int argc, char **argv)
         {"--silent-channels", true, "channels that never bring an answer, e.g. sms"},
         {"--dead-terminals", true, "terminals whose code ends in these digits never play"},
         {"--delay-ms", true, "wait before calling back and confirming (default 200)"},
+        {"--latency-ms", true, "take this long to answer each message (default 0)"},
         {"--mqtt", true, "HOST:PORT of the broker: also play the broadcast terminals"},
     };
     if (wants_help(argc, argv)) {
@@ -1020,7 +1021,8 @@ static int cmd_gateway_sim(int argc, char **argv)
                             .dead_terminals = OPT("--dead-terminals", NULL),
                             .answer_share =
                                 OPT("--answer-share", NULL) ? atof(OPT("--answer-share", "0")) : -1,
-                            .delay_ms = atoi(OPT("--delay-ms", "200"))};
+                            .delay_ms = atoi(OPT("--delay-ms", "200")),
+                            .latency_ms = atoi(OPT("--latency-ms", "0"))};
     if (g.token == NULL || g.token[0] == '\0')
         return fprintf(stderr, "yingji: gateway-sim: --token is required\n"), 2;
     char host[256];

@@ -40,7 +40,8 @@
 static struct {
     char token[128], fail_digits[16], answer_digits[16], silent[64], dead[16];
     double answer_share;
-    int delay_ms;
+    int delay_ms, latency_ms;
+    int in_flight; /* messages being answered now; stats "max_in_flight" */
     pthread_mutex_t mu;
     json_t *requests;    /* every request, in order */
     json_t *attempts;    /* "<id>/<channel>" -> attempts */
@@ -103,7 +104,17 @@ static int handle_message(const char *body, size_t len, const char *auth)
         json_decref(m);
         return 400;
     }
+    /* a real gateway takes its time to answer: how many messages the
+     * platform has in flight at once shows in /stats */
     pthread_mutex_lock(&G.mu);
+    G.in_flight++;
+    if (G.in_flight > json_integer_value(json_object_get(G.stats, "max_in_flight")))
+        json_object_set_new(G.stats, "max_in_flight", json_integer(G.in_flight));
+    pthread_mutex_unlock(&G.mu);
+    if (G.latency_ms > 0)
+        usleep((useconds_t)G.latency_ms * 1000);
+    pthread_mutex_lock(&G.mu);
+    G.in_flight--;
     char key[64];
     snprintf(key, sizeof key, "%lld/%s", (long long)id, channel);
     json_int_t n = json_integer_value(json_object_get(G.attempts, key)) + 1;
@@ -327,6 +338,7 @@ int gateway_sim_run(const gateway_sim_config *cfg)
     snprintf(G.dead, sizeof G.dead, "%s", cfg->dead_terminals ? cfg->dead_terminals : "");
     G.answer_share = cfg->answer_share;
     G.delay_ms = cfg->delay_ms;
+    G.latency_ms = cfg->latency_ms;
     G.requests = json_array();
     G.attempts = json_object();
     G.pending = json_object();

@@ -117,7 +117,7 @@ typedef struct {
     const char *listen, *token;
     const char *fail_digits, *answer_digits, *silent_channels, *dead_terminals;
     double answer_share; /* < 0: use answer_digits */
-    int delay_ms;
+    int delay_ms, latency_ms;
     const char *mqtt_host;
     int mqtt_port;
 } gateway_sim_config;

@@ -40,6 +40,7 @@
 #include "../core/util.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -577,8 +578,83 @@ static yj_code load_due(yj_conn *c, int64_t now, due_item **out, size_t *nout, y
     return YJ_OK;
 }
 
-/* Decide what each due delivery does now (no store access; sends happen
- * here, outside any transaction). */
+/* The senders: a gateway answers in tens of milliseconds, so one request at
+ * a time would cap a channel at a few dozen messages a second whatever its
+ * rate.  A round's sends go out from SENDERS threads at once (each with its
+ * own kept-alive curl handle); the round waits for all of them.  Rounds
+ * (the clock thread, a test's tick) take turns. */
+#define SENDERS 16
+static struct {
+    pthread_mutex_t mu, turn;
+    pthread_cond_t work, done;
+    due_item *items;
+    size_t n, next, finished;
+    int64_t now;
+    int threads; /* started; 0: sequential */
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .turn = PTHREAD_MUTEX_INITIALIZER,
+       .work = PTHREAD_COND_INITIALIZER,
+       .done = PTHREAD_COND_INITIALIZER};
+static pthread_once_t senders_once = PTHREAD_ONCE_INIT;
+
+static void *sender_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&P.mu);
+    for (;;) {
+        while (P.next >= P.n)
+            pthread_cond_wait(&P.work, &P.mu);
+        due_item *d = &P.items[P.next++];
+        int64_t now = P.now;
+        pthread_mutex_unlock(&P.mu);
+        if (d->ch >= 0)
+            attempt(d, now);
+        pthread_mutex_lock(&P.mu);
+        if (++P.finished == P.n)
+            pthread_cond_signal(&P.done);
+    }
+    return NULL;
+}
+
+static void senders_start(void)
+{
+    for (int i = 0; i < SENDERS; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, sender_main, NULL) != 0)
+            break;
+        pthread_detach(t);
+        P.threads++;
+    }
+}
+
+/* Every item with a channel (ch >= 0) attempted once. */
+static void send_round(due_item *items, size_t n, int64_t now)
+{
+    pthread_once(&senders_once, senders_start);
+    if (P.threads == 0) { /* no threads to be had: one at a time */
+        for (size_t i = 0; i < n; i++)
+            if (items[i].ch >= 0)
+                attempt(&items[i], now);
+        return;
+    }
+    pthread_mutex_lock(&P.turn);
+    pthread_mutex_lock(&P.mu);
+    P.items = items;
+    P.now = now;
+    P.finished = 0;
+    P.next = 0;
+    P.n = n;
+    pthread_cond_broadcast(&P.work);
+    while (P.finished < P.n)
+        pthread_cond_wait(&P.done, &P.mu);
+    P.items = NULL;
+    P.n = P.next = P.finished = 0;
+    pthread_mutex_unlock(&P.mu);
+    pthread_mutex_unlock(&P.turn);
+}
+
+/* Decide what each due delivery does now (no store access), then send
+ * (send_round, outside any transaction). */
 static void plan_round(due_item *items, size_t n, int64_t now)
 {
     int waiting[8] = {0}; /* per channel: how many were deferred this round */
@@ -626,8 +702,8 @@ static void plan_round(due_item *items, size_t n, int64_t now)
             continue;
         }
         d->ch = ch;
-        attempt(d, now);
     }
+    send_round(items, n, now);
 }
 
 static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, yj_err *err)
