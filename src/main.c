@@ -999,6 +999,7 @@ static int cmd_gateway_sim(int argc, char **argv)
         {"--dead-terminals", true, "terminals whose code ends in these digits never play"},
         {"--delay-ms", true, "wait before calling back and confirming (default 200)"},
         {"--latency-ms", true, "take this long to answer each message (default 0)"},
+        {"--receipt-first", false, "post each receipt before answering the message"},
         {"--mqtt", true, "HOST:PORT of the broker: also play the broadcast terminals"},
     };
     if (wants_help(argc, argv)) {
@@ -1022,7 +1023,8 @@ static int cmd_gateway_sim(int argc, char **argv)
                             .answer_share =
                                 OPT("--answer-share", NULL) ? atof(OPT("--answer-share", "0")) : -1,
                             .delay_ms = atoi(OPT("--delay-ms", "200")),
-                            .latency_ms = atoi(OPT("--latency-ms", "0"))};
+                            .latency_ms = atoi(OPT("--latency-ms", "0")),
+                            .receipt_first = OPT("--receipt-first", NULL) != NULL};
     if (g.token == NULL || g.token[0] == '\0')
         return fprintf(stderr, "yingji: gateway-sim: --token is required\n"), 2;
     char host[256];

@@ -41,7 +41,8 @@ static struct {
     char token[128], fail_digits[16], answer_digits[16], silent[64], dead[16];
     double answer_share;
     int delay_ms, latency_ms;
-    int in_flight; /* messages being answered now; stats "max_in_flight" */
+    bool receipt_first; /* post the receipt before answering the message */
+    int in_flight;      /* messages being answered now; stats "max_in_flight" */
     pthread_mutex_t mu;
     json_t *requests;    /* every request, in order */
     json_t *attempts;    /* "<id>/<channel>" -> attempts */
@@ -84,6 +85,8 @@ static void queue_event(const char *callback, json_t *ev)
     }
     json_array_append_new(list, ev);
 }
+
+static void post_events(const char *url, json_t *events);
 
 /* One message; returns the HTTP status to answer. */
 static int handle_message(const char *body, size_t len, const char *auth)
@@ -128,8 +131,17 @@ static int handle_message(const char *body, size_t len, const char *auth)
     if (fail) {
         bump("failed");
     } else if (callback && callback[0]) {
-        queue_event(callback,
-                    json_pack("{s:s,s:I,s:s}", "type", "receipt", "id", id, "status", "delivered"));
+        json_t *receipt =
+            json_pack("{s:s,s:I,s:s}", "type", "receipt", "id", id, "status", "delivered");
+        if (G.receipt_first) { /* the platform hears of it before the send returns */
+            json_t *one = json_pack("[o]", receipt);
+            pthread_mutex_unlock(&G.mu);
+            post_events(callback, one);
+            json_decref(one);
+            pthread_mutex_lock(&G.mu);
+        } else {
+            queue_event(callback, receipt);
+        }
         if (must_ack && answers(to) && !strstr(G.silent, channel)) {
             if (strcmp(channel, "voice") == 0)
                 queue_event(callback, json_pack("{s:s,s:I}", "type", "answer", "id", id));
@@ -339,6 +351,7 @@ int gateway_sim_run(const gateway_sim_config *cfg)
     G.answer_share = cfg->answer_share;
     G.delay_ms = cfg->delay_ms;
     G.latency_ms = cfg->latency_ms;
+    G.receipt_first = cfg->receipt_first;
     G.requests = json_array();
     G.attempts = json_object();
     G.pending = json_object();

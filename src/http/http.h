@@ -118,6 +118,7 @@ typedef struct {
     const char *fail_digits, *answer_digits, *silent_channels, *dead_terminals;
     double answer_share; /* < 0: use answer_digits */
     int delay_ms, latency_ms;
+    bool receipt_first;
     const char *mqtt_host;
     int mqtt_port;
 } gateway_sim_config;

@@ -774,15 +774,20 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, y
             arm = now + (int64_t)cfg.escalate_s * 1000;
         else if (d->must_ack && (strcmp(state, "failed") == 0 || strcmp(state, "nochannel") == 0))
             arm = now;
-        yj_stmt *st = yj_prepare(c,
-                                 "UPDATE delivery SET state = ?, step = ?, cycle = ?, next_at = ?,"
-                                 " attempts = attempts + ?, sent_at = CASE WHEN ? = 'sent' THEN"
-                                 " COALESCE(sent_at, ?) ELSE sent_at END,"
-                                 " escalate_at = CASE WHEN ? IS NOT NULL AND sent_at IS NULL"
-                                 " AND escalated_to IS NULL THEN COALESCE(escalate_at, ?)"
-                                 " ELSE escalate_at END"
-                                 " WHERE id = ? AND acked_at IS NULL",
-                                 err);
+        /* A gateway's receipt (or a loudspeaker's playback) can come back
+         * before this round commits: a message it confirms that needs no
+         * answer is then delivered already, with nothing more to do. */
+        yj_stmt *st = yj_prepare(
+            c,
+            "UPDATE delivery SET state = CASE WHEN ?1 = 'sent' AND must_ack = 0 AND"
+            " delivered_at IS NOT NULL THEN 'delivered' ELSE ?1 END, step = ?2, cycle = ?3,"
+            " next_at = CASE WHEN ?1 = 'sent' AND must_ack = 0 AND delivered_at IS NOT NULL"
+            " THEN NULL ELSE ?4 END, attempts = attempts + ?5,"
+            " sent_at = CASE WHEN ?1 = 'sent' THEN COALESCE(sent_at, ?6) ELSE sent_at END,"
+            " escalate_at = CASE WHEN ?7 IS NOT NULL AND sent_at IS NULL"
+            " AND escalated_to IS NULL THEN COALESCE(escalate_at, ?7) ELSE escalate_at END"
+            " WHERE id = ?8 AND acked_at IS NULL",
+            err);
         if (st == NULL)
             return YJ_EINTERNAL;
         yj_bind_text(st, 1, state);
@@ -793,15 +798,12 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, y
         else
             yj_bind_null(st, 4);
         yj_bind_int(st, 5, d->ch >= 0 ? 1 : 0);
-        yj_bind_text(st, 6, state);
-        yj_bind_int(st, 7, now);
-        for (int k = 8; k <= 9; k++) {
-            if (arm >= 0)
-                yj_bind_int(st, k, arm);
-            else
-                yj_bind_null(st, k);
-        }
-        yj_bind_int(st, 10, d->id);
+        yj_bind_int(st, 6, now);
+        if (arm >= 0)
+            yj_bind_int(st, 7, arm);
+        else
+            yj_bind_null(st, 7);
+        yj_bind_int(st, 8, d->id);
         rc = step_done(st, err);
         if (rc == YJ_OK && (d->ch == -2 || d->ch == -3) && d->must_ack)
             rc = event(c, d->warning_id, d->id, now, d->ch == -2 ? "unanswered" : "nochannel",

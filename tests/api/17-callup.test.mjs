@@ -544,3 +544,51 @@ test('a slow gateway does not slow the round: its messages are in flight togethe
     gw2.kill('SIGKILL');
   }
 });
+
+test('a receipt that comes back before the round is recorded still counts: delivered, not sent again', async () => {
+  const port = await freePort();
+  const gw2 = spawn(BIN, ['gateway-sim', '--listen', `127.0.0.1:${port}`, '--token', TOKEN, '--receipt-first',
+    '--answer-digits', '', '--delay-ms', '0'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+  const gw2Base = `http://127.0.0.1:${port}`;
+  let srv = null;
+  try {
+    for (let i = 0; i < 100; i++) {
+      try { if ((await fetch(`${gw2Base}/stats`)).status === 200) break; } catch { /* not yet */ }
+      await sleep(100);
+    }
+    srv = await startServe(S.db, S.dir, ['--test-hooks', '--sms-gateway', `${gw2Base}/sms`, '--gateway-token', TOKEN,
+      '--channel-rates', 'sms=100']);
+    const as = async (username) => (await api(srv.base, 'POST', '/api/v1/login', { body: { username, password: PASSWORD } })).json.token;
+    const [duty, cmd, adm] = [await as('duty_gaoping'), await as('commander'), await as('admin')];
+    const call2 = async (token, method, path, body) => {
+      const r = await api(srv.base, method, path, { token, body });
+      assert.ok(r.status < 300, desc(r));
+      return r.json;
+    };
+    const w = await call2(duty, 'POST', '/api/v1/warnings', {
+      event_type: '山洪', level: 3, headline: uniq('山洪黄色预警'), description: '上游强降雨。',
+      area: { regions: [V.code] }, expires: Date.now() + 3600000 });
+    await call2(duty, 'POST', `/api/v1/warnings/${w.id}/submit`);
+    await call2(cmd, 'POST', `/api/v1/warnings/${w.id}/approve`);
+    const pub = await call2(duty, 'POST', `/api/v1/warnings/${w.id}/publish`);
+    const t0 = Date.now() + 1000;
+    await call2(adm, 'POST', '/api/v1/warnings/tick', { now: t0 });
+    let c = (await call2(duty, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1`)).counts;
+    assert.equal(c.resident.sent ?? 0, 0, JSON.stringify(c));
+    assert.equal(c.resident.delivered, 10, JSON.stringify(c));
+    assert.equal(c.informant.delivered, 1, 'the grid worker too');
+    // those who must answer stay "sent" (delivered, not answered) and are
+    // asked again after the wait; residents are not sent anything more
+    await call2(adm, 'POST', '/api/v1/warnings/tick', { now: t0 + 6 * MIN });
+    const mine = (await (await fetch(`${gw2Base}/requests`)).json()).filter((q) => q.warning === pub.identifier);
+    const residents = mine.filter((q) => !q.must_ack);
+    assert.equal(residents.length, new Set(residents.map((q) => q.id)).size, 'one message per resident');
+    c = (await call2(duty, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1`)).counts;
+    assert.ok((c.responsible.sent ?? 0) > 0, JSON.stringify(c));
+    await call2(cmd, 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
+    await call2(adm, 'POST', '/api/v1/warnings/tick', { now: 0 });
+  } finally {
+    if (srv) await srv.stop();
+    gw2.kill('SIGKILL');
+  }
+});
