@@ -7,6 +7,8 @@
 #                        warning_bench     1,000,000 residents: targeting a polygon beside a
 #                                          full scan and PostGIS (bench/pg_peer.sh, installed
 #                                          by scripts/deps.sh --bench), acknowledgements/s
+#                        dispatch.sh       a county's SMS through a gateway answering in 50 ms,
+#                                          beside wrk on the same gateway
 #   make bench-warning only warning_bench, full size (about a minute and a half)
 #   make bench-smoke   tiny runs, only checks the benchmarks work and prints
 #                      numbers (part of `make test`; never fails on the figures);
@@ -46,6 +48,8 @@ bench: build/yingji $(NODE_DATA) $(BENCH_BINS)
 	@echo
 	@$(MAKE) --no-print-directory bench-warning
 	@echo
+	DURATION=10 YINGJI_BIN=$(CURDIR)/build/yingji bench/dispatch.sh
+	@echo
 	@echo "Reminder: copy these figures into BENCHMARKS.md (every run is kept in bench/results/*.tsv)."
 
 # M3: 1,000,000 residents; the PostGIS peer is skipped, with the reason
@@ -68,3 +72,5 @@ bench-smoke: build/yingji $(NODE_DATA) $(BENCH_BINS)
 	build/bench/warning_bench --residents 30000 --repeat 2 --ack-batch 100,1000 --ack-single 100 \
 	  --results $(CURDIR)/build/bench/warning_target-smoke.tsv \
 	  --ack-results $(CURDIR)/build/bench/warning_ack-smoke.tsv
+	LATENCY_MS=20 AREA=140525100 DURATION=2 YINGJI_BIN=$(CURDIR)/build/yingji \
+	  RESULTS=$(CURDIR)/build/bench/dispatch-smoke.tsv bench/dispatch.sh
