@@ -52,24 +52,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A free TCP port on 127.0.0.1 (asked of the kernel, then released).
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# Wait until a URL answers (any HTTP status), up to 20 s.
-wait_http() {
-    local url=$1 pid=$2 log=$3
-    for _ in $(seq 1 200); do
-        if curl -s -o /dev/null "$url"; then return 0; fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "api_list.sh: server exited early; log:" >&2; tail -n 30 "$log" >&2; return 1
-        fi
-        sleep 0.1
-    done
-    echo "api_list.sh: $url did not answer in 20 s; log:" >&2; tail -n 30 "$log" >&2
-    return 1
-}
+BENCH_NAME=api_list.sh
+. "$ROOT/bench/lib.sh"
 
 # wrk latency ("812.00us", "1.53ms", "1.02s", "2.00m") -> milliseconds.
 to_ms() {
@@ -179,10 +163,7 @@ NGINX_PID=
 
 # ---- report ------------------------------------------------------------------
 RATIO=$(awk -v a="$yj_RPS" -v b="$ng_RPS" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo none)
-if [ "$COMMIT" != none ] && [ -n "$(git status --porcelain --untracked-files=no -- . ':!bench/results' 2>/dev/null)" ]; then
-    COMMIT="$COMMIT-dirty"
-fi
+COMMIT=$(bench_commit)
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 echo

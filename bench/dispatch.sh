@@ -58,24 +58,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_http() {
-    local url=$1 pid=$2 log=$3
-    for _ in $(seq 1 200); do
-        if curl -s -o /dev/null "$url"; then return 0; fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "dispatch.sh: process exited early; log:" >&2; tail -n 30 "$log" >&2; return 1
-        fi
-        sleep 0.1
-    done
-    echo "dispatch.sh: $url did not answer in 20 s" >&2; tail -n 30 "$log" >&2
-    return 1
-}
-
-now_ms() { date +%s%3N; }
+BENCH_NAME=dispatch.sh
+. "$ROOT/bench/lib.sh"
 
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 
@@ -158,10 +142,7 @@ PEER_RATE=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.txt")
 SEQ_BOUND=$(awk -v l="$LATENCY_MS" 'BEGIN { printf "%.1f", (l > 0 ? 1000 / l : 0) }')
 RATIO=$(awk -v a="$YJ_RATE" -v b="$PEER_RATE" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo none)
-if [ "$COMMIT" != none ] && [ -n "$(git status --porcelain --untracked-files=no -- . ':!bench/results' 2>/dev/null)" ]; then
-    COMMIT="$COMMIT-dirty"
-fi
+COMMIT=$(bench_commit)
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 echo

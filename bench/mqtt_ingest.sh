@@ -76,11 +76,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-now_ms() { date +%s%3N; }
+BENCH_NAME=mqtt_ingest.sh
+. "$ROOT/bench/lib.sh"
 
 # Start a fresh broker; sets MQ_PORT, MQ_PID.
 start_broker() {
@@ -267,10 +264,7 @@ stop_pid "$MQ_PID"
 
 # ---- 5. report ---------------------------------------------------------------------------
 RATIO=$(awk -v a="$BEST_RPS" -v b="$SINK_RPS" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo none)
-if [ "$COMMIT" != none ] && [ -n "$(git status --porcelain --untracked-files=no -- . ':!bench/results' 2>/dev/null)" ]; then
-    COMMIT="$COMMIT-dirty"
-fi
+COMMIT=$(bench_commit)
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 PER_N=$(for n in $CONSUMERS; do printf '%s:%s ' "$n" "${RPS[$n]}"; done)
 BEST_RSS=${RSS[$BEST_N]}

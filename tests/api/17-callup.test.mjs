@@ -449,43 +449,68 @@ test('call-up: someone who goes off duty after being asked is passed to whoever 
   await call('commander', 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
 });
 
-test('serve --channel-plans: residents by WeChat/app push, those who must answer by push then SMS; bad plans refused', async () => {
-  const srv = await startServe(S.db, S.dir, ['--test-hooks', '--wechat-webhook', `${aux.gwBase}/wechat`,
-    '--sms-gateway', `${aux.gwBase}/sms`, '--gateway-token', TOKEN,
-    '--channel-plans', 'residents=wechat,answer=wechat+sms', '--channel-rates', 'wechat=100,sms=100']);
+// A second server on the same database (its own options and clock) and,
+// when asked, a gateway-sim of its own; fn gets {srv, gw, as, call, publish}.
+async function withSecondServer({ gwArgs = null, serveArgs }, fn) {
+  let gw = null, gwProc = null, srv = null;
   try {
-    await fetch(`${aux.gwBase}/requests`, { method: 'DELETE' });
+    if (gwArgs) {
+      const port = await freePort();
+      gw = `http://127.0.0.1:${port}`;
+      gwProc = spawn(BIN, ['gateway-sim', '--listen', `127.0.0.1:${port}`, '--token', TOKEN, ...gwArgs],
+        { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+      for (let i = 0; i < 100; i++) {
+        try { if ((await fetch(`${gw}/stats`)).status === 200) break; } catch { /* not yet */ }
+        await sleep(100);
+      }
+    }
+    srv = await startServe(S.db, S.dir, ['--test-hooks', '--gateway-token', TOKEN, ...serveArgs(gw)]);
     const as = async (username) => {
       const r = await api(srv.base, 'POST', '/api/v1/login', { body: { username, password: PASSWORD } });
       assert.equal(r.status, 200, desc(r));
       return r.json.token;
     };
-    const duty = await as('duty_gaoping');
-    const cmd = await as('commander');
-    const adm = await as('admin');
-    const call2 = async (token, method, path, body) => {
+    const call = async (token, method, path, body) => {
       const r = await api(srv.base, method, path, { token, body });
       assert.ok(r.status < 300, desc(r));
       return r.json;
     };
-    const w = await call2(duty, 'POST', '/api/v1/warnings', {
-      event_type: '山洪', level: 3, headline: uniq('山洪黄色预警'), description: '上游强降雨。',
-      area: { regions: [V.code] }, expires: Date.now() + 3600000 });
-    await call2(duty, 'POST', `/api/v1/warnings/${w.id}/submit`);
-    await call2(cmd, 'POST', `/api/v1/warnings/${w.id}/approve`);
-    await call2(duty, 'POST', `/api/v1/warnings/${w.id}/publish`);
+    const [duty, cmd, adm] = [await as('duty_gaoping'), await as('commander'), await as('admin')];
+    // a yellow flood warning over the test village, published; returns it
+    const publish = async () => {
+      const w = await call(duty, 'POST', '/api/v1/warnings', {
+        event_type: '山洪', level: 3, headline: uniq('山洪黄色预警'), description: '上游强降雨。',
+        area: { regions: [V.code] }, expires: Date.now() + 3600000 });
+      await call(duty, 'POST', `/api/v1/warnings/${w.id}/submit`);
+      await call(cmd, 'POST', `/api/v1/warnings/${w.id}/approve`);
+      return call(duty, 'POST', `/api/v1/warnings/${w.id}/publish`);
+    };
+    const tick2 = (now) => call(adm, 'POST', '/api/v1/warnings/tick', { now });
+    const end = async (w) => {
+      await call(cmd, 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
+      await tick2(0);
+    };
+    await fn({ srv, gw, duty, call, publish, tick: tick2, end });
+  } finally {
+    if (srv) await srv.stop();
+    if (gwProc) gwProc.kill('SIGKILL');
+  }
+}
+
+test('serve --channel-plans: residents by WeChat/app push, those who must answer by push then SMS; bad plans refused', async () => {
+  await withSecondServer({ serveArgs: () => ['--wechat-webhook', `${aux.gwBase}/wechat`, '--sms-gateway', `${aux.gwBase}/sms`,
+    '--channel-plans', 'residents=wechat,answer=wechat+sms', '--channel-rates', 'wechat=100,sms=100'] }, async ({ publish, tick, end }) => {
+    await fetch(`${aux.gwBase}/requests`, { method: 'DELETE' });
+    const w = await publish();
     const t0 = Date.now() + 1000;
-    for (let k = 0; k < 3; k++) await call2(adm, 'POST', '/api/v1/warnings/tick', { now: t0 + k * 1000 });
-    const reqs = (await gwRequests()).filter((q) => q.warning && q.channel);
+    for (let k = 0; k < 3; k++) await tick(t0 + k * 1000);
+    const reqs = (await gwRequests()).filter((q) => q.warning === w.identifier);
     const residents = reqs.filter((q) => !q.must_ack);
     assert.ok(residents.length >= 9, JSON.stringify(reqs.map((q) => q.channel)));
     assert.ok(residents.every((q) => q.channel === 'wechat'), 'residents by push only');
     assert.ok(reqs.filter((q) => q.must_ack).every((q) => q.channel === 'wechat'), 'push first for those who must answer');
-    await call2(cmd, 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
-    await call2(adm, 'POST', '/api/v1/warnings/tick', { now: 0 });
-  } finally {
-    await srv.stop();
-  }
+    await end(w);
+  });
   for (const bad of ['residents=sms+fax', 'pager=sms', 'answer=']) {
     const out = spawnSync(BIN, ['serve', '--db', S.db, '--listen', '127.0.0.1:1', '--channel-plans', bad], { encoding: 'utf8' });
     assert.equal(out.status, 2, `${bad}: ${out.stderr}`);
@@ -499,96 +524,44 @@ test('serve --channel-plans: residents by WeChat/app push, those who must answer
 });
 
 test('a slow gateway does not slow the round: its messages are in flight together', async () => {
-  const port = await freePort();
-  const gw2 = spawn(BIN, ['gateway-sim', '--listen', `127.0.0.1:${port}`, '--token', TOKEN, '--latency-ms', '300',
-    '--delay-ms', '0'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
-  const gw2Base = `http://127.0.0.1:${port}`;
-  let srv = null;
-  try {
-    for (let i = 0; i < 100; i++) {
-      try { if ((await fetch(`${gw2Base}/stats`)).status === 200) break; } catch { /* not yet */ }
-      await sleep(100);
-    }
-    srv = await startServe(S.db, S.dir, ['--test-hooks', '--sms-gateway', `${gw2Base}/sms`, '--gateway-token', TOKEN,
-      '--channel-rates', 'sms=100']);
-    const as = async (username) => (await api(srv.base, 'POST', '/api/v1/login', { body: { username, password: PASSWORD } })).json.token;
-    const [duty, cmd, adm] = [await as('duty_gaoping'), await as('commander'), await as('admin')];
-    const call2 = async (token, method, path, body) => {
-      const r = await api(srv.base, method, path, { token, body });
-      assert.ok(r.status < 300, desc(r));
-      return r.json;
-    };
-    const w = await call2(duty, 'POST', '/api/v1/warnings', {
-      event_type: '山洪', level: 3, headline: uniq('山洪黄色预警'), description: '上游强降雨。',
-      area: { regions: [V.code] }, expires: Date.now() + 3600000 });
-    await call2(duty, 'POST', `/api/v1/warnings/${w.id}/submit`);
-    await call2(cmd, 'POST', `/api/v1/warnings/${w.id}/approve`);
-    const pub = await call2(duty, 'POST', `/api/v1/warnings/${w.id}/publish`);
+  await withSecondServer({ gwArgs: ['--latency-ms', '300', '--delay-ms', '0'],
+    serveArgs: (gw) => ['--sms-gateway', `${gw}/sms`, '--channel-rates', 'sms=100'] }, async ({ gw, duty, call, publish, tick, end }) => {
+    const w = await publish();
     // one round: every SMS of the village at once (about 20 < 100/s), each
     // answered after 300 ms by the gateway (what else is due in the shared
     // database goes out too)
-    const phones = Object.entries((await call2(duty, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1`)).counts)
+    const phones = Object.entries((await call(duty, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1`)).counts)
       .filter(([kind]) => kind !== 'terminal').reduce((n, [, st]) => n + (st.pending ?? 0), 0);
     assert.ok(phones >= 16, `${phones} phones`);
-    await call2(adm, 'POST', '/api/v1/warnings/tick', { now: Date.now() + 1000 });
-    const mine = (await (await fetch(`${gw2Base}/requests`)).json()).filter((q) => q.warning === pub.identifier);
+    await tick(Date.now() + 1000);
+    const mine = (await (await fetch(`${gw}/requests`)).json()).filter((q) => q.warning === w.identifier);
     assert.equal(mine.length, phones, JSON.stringify(mine.map((q) => q.to)));
-    const stats = await (await fetch(`${gw2Base}/stats`)).json();
+    const stats = await (await fetch(`${gw}/stats`)).json();
     assert.ok(stats.max_in_flight > 1, `one at a time: ${JSON.stringify(stats)}`);
-    const d = (await call2(duty, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1`)).counts;
+    const d = (await call(duty, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1`)).counts;
     assert.equal(d.resident.pending ?? 0, 0, JSON.stringify(d));
-    await call2(cmd, 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
-    await call2(adm, 'POST', '/api/v1/warnings/tick', { now: 0 });
-  } finally {
-    if (srv) await srv.stop();
-    gw2.kill('SIGKILL');
-  }
+    await end(w);
+  });
 });
 
 test('a receipt that comes back before the round is recorded still counts: delivered, not sent again', async () => {
-  const port = await freePort();
-  const gw2 = spawn(BIN, ['gateway-sim', '--listen', `127.0.0.1:${port}`, '--token', TOKEN, '--receipt-first',
-    '--answer-digits', '', '--delay-ms', '0'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
-  const gw2Base = `http://127.0.0.1:${port}`;
-  let srv = null;
-  try {
-    for (let i = 0; i < 100; i++) {
-      try { if ((await fetch(`${gw2Base}/stats`)).status === 200) break; } catch { /* not yet */ }
-      await sleep(100);
-    }
-    srv = await startServe(S.db, S.dir, ['--test-hooks', '--sms-gateway', `${gw2Base}/sms`, '--gateway-token', TOKEN,
-      '--channel-rates', 'sms=100']);
-    const as = async (username) => (await api(srv.base, 'POST', '/api/v1/login', { body: { username, password: PASSWORD } })).json.token;
-    const [duty, cmd, adm] = [await as('duty_gaoping'), await as('commander'), await as('admin')];
-    const call2 = async (token, method, path, body) => {
-      const r = await api(srv.base, method, path, { token, body });
-      assert.ok(r.status < 300, desc(r));
-      return r.json;
-    };
-    const w = await call2(duty, 'POST', '/api/v1/warnings', {
-      event_type: '山洪', level: 3, headline: uniq('山洪黄色预警'), description: '上游强降雨。',
-      area: { regions: [V.code] }, expires: Date.now() + 3600000 });
-    await call2(duty, 'POST', `/api/v1/warnings/${w.id}/submit`);
-    await call2(cmd, 'POST', `/api/v1/warnings/${w.id}/approve`);
-    const pub = await call2(duty, 'POST', `/api/v1/warnings/${w.id}/publish`);
+  await withSecondServer({ gwArgs: ['--receipt-first', '--answer-digits', '', '--delay-ms', '0'],
+    serveArgs: (gw) => ['--sms-gateway', `${gw}/sms`, '--channel-rates', 'sms=100'] }, async ({ gw, duty, call, publish, tick, end }) => {
+    const w = await publish();
     const t0 = Date.now() + 1000;
-    await call2(adm, 'POST', '/api/v1/warnings/tick', { now: t0 });
-    let c = (await call2(duty, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1`)).counts;
+    await tick(t0);
+    let c = (await call(duty, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1`)).counts;
     assert.equal(c.resident.sent ?? 0, 0, JSON.stringify(c));
     assert.equal(c.resident.delivered, 10, JSON.stringify(c));
     assert.equal(c.informant.delivered, 1, 'the grid worker too');
     // those who must answer stay "sent" (delivered, not answered) and are
     // asked again after the wait; residents are not sent anything more
-    await call2(adm, 'POST', '/api/v1/warnings/tick', { now: t0 + 6 * MIN });
-    const mine = (await (await fetch(`${gw2Base}/requests`)).json()).filter((q) => q.warning === pub.identifier);
+    await tick(t0 + 6 * MIN);
+    const mine = (await (await fetch(`${gw}/requests`)).json()).filter((q) => q.warning === w.identifier);
     const residents = mine.filter((q) => !q.must_ack);
     assert.equal(residents.length, new Set(residents.map((q) => q.id)).size, 'one message per resident');
-    c = (await call2(duty, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1`)).counts;
+    c = (await call(duty, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1`)).counts;
     assert.ok((c.responsible.sent ?? 0) > 0, JSON.stringify(c));
-    await call2(cmd, 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
-    await call2(adm, 'POST', '/api/v1/warnings/tick', { now: 0 });
-  } finally {
-    if (srv) await srv.stop();
-    gw2.kill('SIGKILL');
-  }
+    await end(w);
+  });
 });
