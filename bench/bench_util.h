@@ -1,7 +1,7 @@
 /*
  * bench_util.h — small helpers the C benchmarks share: command-line
  * options, the git commit a result row is tagged with, the process's
- * memory, running SQL that must not fail.  Each benchmark defines
+ * memory, running SQL that must not fail, opening a migrated store.  Each benchmark defines
  * die(what, err) before including this (it names the program).
  */
 #ifndef YJ_BENCH_UTIL_H
@@ -64,6 +64,20 @@ static void exec_sql(yj_conn *c, const char *sql)
     yj_err err;
     if (yj_exec(c, sql, &err) != YJ_OK)
         die(sql, &err);
+}
+
+/* The store at path (pool connections), migrated to the current schema. */
+static yj_store *open_store(const char *path, int pool)
+{
+    yj_err err;
+    yj_store *s = yj_store_open(path, pool, &err);
+    if (s == NULL)
+        die(path, &err);
+    size_t nm = 0;
+    const yj_migration *m = yj_migrations(&nm);
+    if (yj_store_migrate(s, m, nm, &err) != YJ_OK)
+        die("migrate", &err);
+    return s;
 }
 
 #endif

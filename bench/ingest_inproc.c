@@ -219,14 +219,7 @@ static size_t fill_db(yj_store *s, size_t nload, size_t nprobe, FILE *list)
 static yj_store *create_db(const char *path, size_t nload, size_t nprobe, FILE *list,
                            size_t *nrules)
 {
-    yj_err err;
-    yj_store *s = yj_store_open(path, 2, &err);
-    if (s == NULL)
-        die(path, &err);
-    size_t nm = 0;
-    const yj_migration *m = yj_migrations(&nm);
-    if (yj_store_migrate(s, m, nm, &err) != YJ_OK)
-        die("migrate", &err);
+    yj_store *s = open_store(path, 2);
     *nrules = fill_db(s, nload, nprobe, list);
     return s;
 }

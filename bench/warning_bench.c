@@ -208,19 +208,6 @@ static int64_t query_int(yj_store *s, const char *sql, int64_t bind)
     return v;
 }
 
-static yj_store *open_store(const char *path, int pool)
-{
-    yj_err err;
-    yj_store *s = yj_store_open(path, pool, &err);
-    if (s == NULL)
-        die(path, &err);
-    size_t nm = 0;
-    const yj_migration *m = yj_migrations(&nm);
-    if (yj_store_migrate(s, m, nm, &err) != YJ_OK)
-        die("migrate", &err);
-    return s;
-}
-
 /* ---- county outlines ------------------------------------------------------------------ */
 
 typedef struct {

@@ -105,11 +105,18 @@ trap 'cleanup; exit 143' TERM
 # last, once both are done with it.
 setsid mosquitto -c "$CONF" &
 mq_pid=$!
-for _ in $(seq 50); do
-  port_busy "$port" && break
-  kill -0 "$mq_pid" 2>/dev/null || { echo "run: mosquitto did not start (see $MQDIR/mosquitto.log)" >&2; exit 1; }
-  sleep 0.1
-done
+# wait_up TRIES PID WHAT CHECK...: run CHECK every 0.1 s until it succeeds;
+# give up (exit 1) as soon as PID has gone.
+wait_up() {
+  local tries=$1 pid=$2 what=$3
+  shift 3
+  for _ in $(seq "$tries"); do
+    "$@" && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "run: $what did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+wait_up 50 "$mq_pid" "mosquitto (see $MQDIR/mosquitto.log)" port_busy "$port"
 echo "run: mosquitto on 127.0.0.1:$port (config build/mosquitto.conf, log build/mosquitto/mosquitto.log)"
 
 # ---- the stand-in gateway (M3 warnings) ---------------------------------------------
@@ -122,11 +129,7 @@ fi
 "$BIN" gateway-sim --listen "$GW_LISTEN" --token "$gw_token" --mqtt "127.0.0.1:$port" \
   --answer-share 0.6 --delay-ms 1500 >build/gateway-sim.log 2>&1 &
 gw_pid=$!
-for _ in $(seq 50); do
-  curl -sf -o /dev/null "http://$GW_LISTEN/stats" && break
-  kill -0 "$gw_pid" 2>/dev/null || { echo "run: gateway-sim did not start (see build/gateway-sim.log)" >&2; exit 1; }
-  sleep 0.1
-done
+wait_up 50 "$gw_pid" "gateway-sim (see build/gateway-sim.log)" curl -sf -o /dev/null "http://$GW_LISTEN/stats"
 echo "run: stand-in SMS/voice gateway on http://$GW_LISTEN (GET /requests, /stats; log build/gateway-sim.log)"
 
 # ---- the platform ------------------------------------------------------------------
@@ -135,11 +138,7 @@ echo "run: stand-in SMS/voice gateway on http://$GW_LISTEN (GET /requests, /stat
   --wechat-webhook "http://$GW_LISTEN/wechat" --gateway-token "$gw_token" \
   --public-url "http://$LISTEN" --callup wait=1,escalate=3,retry=60 &
 serve_pid=$!
-for _ in $(seq 300); do
-  curl -sf -o /dev/null "http://$LISTEN/healthz" && break
-  kill -0 "$serve_pid" 2>/dev/null || { echo "run: yingji serve did not start" >&2; exit 1; }
-  sleep 0.1
-done
+wait_up 300 "$serve_pid" "yingji serve" curl -sf -o /dev/null "http://$LISTEN/healthz"
 
 # ---- the field ---------------------------------------------------------------------
 "$BIN" simulate --db "$DEMO_DB" --mqtt "127.0.0.1:$port" --speed "$SIM_SPEED" \

@@ -148,6 +148,20 @@ static yj_user cli_user(void)
 
 /* ---- serve ----------------------------------------------------------------- */
 
+/* Stop what serve started, in reverse (each part is a no-op when it was
+ * never started), and close the store; the exit status. */
+static int serve_stop(yj_store *s, int status)
+{
+    warning_cap_stop();
+    mon_kj_stop();
+    mon_mqtt_stop();
+    warning_runtime_stop();
+    chan_stop();
+    mon_stop();
+    yj_store_close(s);
+    return status;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     static const opt_spec spec[] = {
@@ -370,25 +384,20 @@ static int cmd_serve(int argc, char **argv)
     }
     if (chan_start(&chc, &err) != YJ_OK) {
         fprintf(stderr, "yingji: delivery channels: %s\n", err.message);
-        yj_store_close(s);
-        return 1;
+        return serve_stop(s, 1);
     }
     deliver_check_plans(stderr);
     if (cap_init(&err) != YJ_OK) {
         fprintf(stderr, "yingji: CAP schemas: %s\n", err.message);
-        yj_store_close(s);
-        return 1;
+        return serve_stop(s, 1);
     }
     if (mon_start(s, &mcfg, &err) != YJ_OK) {
         fprintf(stderr, "yingji: monitoring: %s\n", err.message);
-        yj_store_close(s);
-        return 1;
+        return serve_stop(s, 1);
     }
     if (warning_runtime_start(s, app.test_hooks, &err) != YJ_OK) {
         fprintf(stderr, "yingji: warnings: %s\n", err.message);
-        mon_stop();
-        yj_store_close(s);
-        return 1;
+        return serve_stop(s, 1);
     }
     const char *mqtt = OPT("--mqtt", NULL);
     if (mqtt) {
@@ -402,44 +411,24 @@ static int cmd_serve(int argc, char **argv)
                               .consumers = atoi(OPT("--mqtt-consumers", "1"))};
         if (port <= 0 || port > 65535 || mon_mqtt_start(&mq, &err) != YJ_OK) {
             fprintf(stderr, "yingji: --mqtt %s: %s\n", mqtt, port > 0 ? err.message : "bad port");
-            warning_runtime_stop();
-            mon_stop();
-            yj_store_close(s);
-            return 1;
+            return serve_stop(s, 1);
         }
     }
     const char *kjdir = OPT("--kj-dir", NULL);
     if (kjdir && mon_kj_watch(s, kjdir, &err) != YJ_OK) {
         fprintf(stderr, "yingji: --kj-dir: %s\n", err.message);
-        if (mqtt)
-            mon_mqtt_stop();
-        warning_runtime_stop();
-        mon_stop();
-        yj_store_close(s);
-        return 1;
+        return serve_stop(s, 1);
     }
     const char *capdir = OPT("--cap-dir", NULL);
     if (capdir && warning_cap_watch(s, capdir, &err) != YJ_OK) {
         fprintf(stderr, "yingji: --cap-dir: %s\n", err.message);
-        mon_kj_stop();
-        if (mqtt)
-            mon_mqtt_stop();
-        warning_runtime_stop();
-        mon_stop();
-        yj_store_close(s);
-        return 1;
+        return serve_stop(s, 1);
     }
     const char *listen = OPT("--listen", "127.0.0.1:8080");
     yj_server *srv = http_server_start(&app, listen, &err);
     if (srv == NULL) {
         fprintf(stderr, "yingji: %s\n", err.message);
-        mon_kj_stop();
-        if (mqtt)
-            mon_mqtt_stop();
-        warning_runtime_stop();
-        mon_stop();
-        yj_store_close(s);
-        return 1;
+        return serve_stop(s, 1);
     }
     yj_log(YJ_LOG_INFO, "listening", "yingji serving on http://%s/ (store %s)", listen,
            yj_store_driver_name(s));
@@ -449,15 +438,7 @@ static int cmd_serve(int argc, char **argv)
     sigwait(&set, &sig);
     yj_log(YJ_LOG_INFO, "stopping", "signal %d", sig);
     http_server_stop(srv);
-    warning_cap_stop();
-    mon_kj_stop();
-    if (mqtt)
-        mon_mqtt_stop();
-    warning_runtime_stop();
-    chan_stop();
-    mon_stop();
-    yj_store_close(s);
-    return 0;
+    return serve_stop(s, 0);
 }
 
 /* ---- demo ------------------------------------------------------------------ */
