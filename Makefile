@@ -18,17 +18,24 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 # build/gen/: sources generated at build time (the CAP schemas, embedded).
 GEN_SRC  := build/gen/cap_schemas.c
-LIB_SRC  := src/schema.c $(sort $(wildcard src/core/*.c src/store/*.c src/auth/*.c src/registry/*.c \
-                              src/demo/*.c src/http/*.c src/monitor/*.c src/warning/*.c)) $(GEN_SRC)
+# Every folder under src/ is compiled: a new module is its folder and one
+# line of src/base/modules.c.  Test builds (the -san binary and the unit
+# tests) also hold the modules under tests/modules/ (YJ_TEST_MODULES).
+LIB_SRC  := $(sort $(wildcard src/*/*.c)) $(GEN_SRC)
+TESTMOD_SRC := $(sort $(wildcard tests/modules/*/*.c))
+TESTMOD_WEB := $(patsubst tests/modules/%/web,web/m/%,$(wildcard tests/modules/*/web))
 MAIN_SRC := src/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
-SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o)
+SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o) $(TESTMOD_SRC:%.c=build/san/%.o)
+build/san/src/base/modules.o: CPPFLAGS += -DYJ_TEST_MODULES
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 NODE_DATA := build/data/regions.csv build/data/boundaries.geojson
 VENDOR    := web/vendor/leaflet/leaflet.js web/vendor/echarts/echarts.min.js
+# Each module's pages (src/<module>/web/) are served from web/m/<module>/.
+MOD_WEB   := $(patsubst src/%/web,web/m/%,$(wildcard src/*/web))
 
 .PHONY: all deps build run test unit api browser fuzz fuzz-smoke bench bench-smoke format clean
 
@@ -37,7 +44,16 @@ all: build
 deps:
 	@scripts/deps.sh
 
-build: build/yingji build/yingji-san $(NODE_DATA) $(VENDOR)
+build: build/yingji build/yingji-san $(NODE_DATA) $(VENDOR) $(MOD_WEB) $(TESTMOD_WEB)
+
+# A module's web files, copied whole (the directory's mtime follows its files').
+web/m/%: src/%/web $(wildcard src/*/web/*)
+	@mkdir -p $@
+	@rm -rf $@/* && cp -r $</. $@/
+
+web/m/%: tests/modules/%/web $(wildcard tests/modules/*/web/*)
+	@mkdir -p $@
+	@rm -rf $@/* && cp -r $</. $@/
 
 build/yingji: $(REL_OBJ) build/rel/src/main.o
 	@echo "LD      $@"
@@ -126,7 +142,8 @@ test: deps
 -include bench/bench.mk
 
 format:
-	clang-format -i $(filter-out $(GEN_SRC),$(LIB_SRC)) $(MAIN_SRC) $(UNIT_SRC) $(wildcard src/*/*.h tests/fuzz/*.c bench/*.c bench/*.h)
+	clang-format -i $(filter-out $(GEN_SRC),$(LIB_SRC)) $(MAIN_SRC) $(UNIT_SRC) $(TESTMOD_SRC) \
+	  $(wildcard src/*/*.h tests/fuzz/*.c bench/*.c bench/*.h)
 
 clean:
 	rm -rf build

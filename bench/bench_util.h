@@ -7,6 +7,7 @@
 #ifndef YJ_BENCH_UTIL_H
 #define YJ_BENCH_UTIL_H
 
+#include "../src/base/module.h"
 #include "../src/store/store.h"
 
 #include <stdbool.h>
@@ -73,9 +74,7 @@ static yj_store *open_store(const char *path, int pool)
     yj_store *s = yj_store_open(path, pool, &err);
     if (s == NULL)
         die(path, &err);
-    size_t nm = 0;
-    const yj_migration *m = yj_migrations(&nm);
-    if (yj_store_migrate(s, m, nm, &err) != YJ_OK)
+    if (app_migrate(s, &err) != YJ_OK)
         die("migrate", &err);
     return s;
 }

@@ -2,21 +2,22 @@
  * app.js — entry point of the yingji web UI.
  *
  * Boot: GET /api/v1/me decides between the login page and the app shell.
- * The shell (header, module navigation) is rendered once per login; the
- * hash router renders one page at a time into <main>:
+ * The shell (header, navigation) is rendered once per login from /me: a
+ * navigation group per module, as the module list on the server declares
+ * them (with the registries the user may read), and the modules' page
+ * scripts (js/modules.js).  The hash router renders one page at a time
+ * into <main>:
  *
- *   #/map                       一张图 (js/onemap.js)
+ *   #/map                       一张图 (js/onemap.js, with the modules' layers)
  *   #/reg/<reg>[?filters]       registry list        (js/registry.js)
  *   #/reg/<reg>/new             new record form
  *   #/reg/<reg>/<id>            record detail
  *   #/reg/<reg>/<id>/edit       edit form
  *   #/admin/users               用户管理 (js/admin.js; user read)
  *   #/admin/audit[?entity=&offset=]  审计日志 (js/admin.js; audit read)
- *   #/mon/alarms[/<id>]         实时报警 board and 报警详情 (js/monitor.js; alarm read)
- *   #/mon/sensors[/<id>]        监测数据 and the sensor page (js/sensors.js; monitor read)
- *   #/mon/workorders            维修工单 (alarm read)
- *   #/mon/health, #/mon/rejects 设备健康, 拒收数据 (monitor read)
- *   #/warn[/approvals|/new|/<id>[/edit]]  预警发布与叫应 (js/warning.js; warning read)
+ *   #/<prefix>/...              a module's page: render(view, ctx, parts) of
+ *                               the script it declares (e.g. #/mon/alarms:
+ *                               m/monitor/monitor.js, #/warn: m/warning/warning.js)
  *
  * Each page gets a fresh view element and a ctx with onDispose() so maps,
  * timers and event subscriptions die with the page.  The live alarm stream
@@ -25,14 +26,13 @@
  */
 import { errorText, setUnauthenticatedHandler } from './js/api.js';
 import { h, setChildren, toast, safeColour } from './js/dom.js';
-import { session, loadMe, login, logout, reset, loadSchema, readableRegistries, granted } from './js/session.js';
+import { session, loadMe, login, logout, reset, loadSchema } from './js/session.js';
 import { renderOneMap } from './js/onemap.js';
 import { renderList, renderDetail, renderForm } from './js/registry.js';
 import { renderUsers, renderAudit } from './js/admin.js';
-import { renderMonitor, monitorNav, decorateRegistryPage } from './js/monitor.js';
 import { startLive, stopLive, onUnread } from './js/live.js';
 import { resetMonShared } from './js/monshared.js';
-import { renderWarning, warningNav } from './js/warning.js';
+import { loadModules, pageFor, hooks, resetModules } from './js/modules.js';
 
 const app = document.getElementById('app');
 let main = null;
@@ -96,25 +96,18 @@ function renderShell() {
       h('span', { class: 'user-region' }, u.region_name || u.region_code || ''),
       h('button', { type: 'button', class: 'btn btn-small', id: 'logout-btn', onclick: doLogout }, '退出')));
 
-  const regs = readableRegistries();
-  // Administration entries only for roles granted them (the admin role).
-  const adminItems = [
-    granted('user', 'read') ? h('a', { class: 'nav-item nav-sub', href: '#/admin/users', id: 'nav-admin-users', dataset: { route: 'admin/users' } }, '用户管理') : null,
-    granted('audit', 'read') ? h('a', { class: 'nav-item nav-sub', href: '#/admin/audit', id: 'nav-admin-audit', dataset: { route: 'admin/audit' } }, '审计日志') : null,
-  ].filter(Boolean);
-  // M2 监测预警: pages by the alarm / monitor permissions; unread alarm messages counted.
-  const monItems = monitorNav().map((m) => h('a', { class: 'nav-item nav-sub', href: m.href, id: m.id, dataset: { route: m.route } },
-    m.label, m.unread ? h('span', { class: 'nav-count', id: 'nav-unread', hidden: true, title: '未读报警消息' }) : null));
-  // M3 预警发布与叫应: by the warning permission.
-  const warnItems = warningNav().map((m) => h('a', { class: 'nav-item nav-sub', href: m.href, id: m.id, dataset: { route: m.route } }, m.label));
+  // A group per module, in the server's module order: its pages and its registries.
+  const groups = session.nav.map((g) => [
+    h('div', { class: 'nav-group' }, g.label),
+    g.items.map((it) => h('a', { class: 'nav-item nav-sub', href: it.hash, id: it.id,
+      dataset: { route: it.hash.replace(/^#\//, '') } },
+    it.icon ? h('span', { class: 'swatch', style: `background:${safeColour(it.icon)}` }) : null,
+    it.label,
+    it.unread ? h('span', { class: 'nav-count', id: 'nav-unread', hidden: true, title: '未读报警消息' }) : null)),
+  ]);
   nav = h('nav', { class: 'app-nav', id: 'app-nav', 'aria-label': '功能导航' },
     h('a', { class: 'nav-item', href: '#/map', dataset: { route: 'map' } }, '一张图'),
-    monItems.length ? [h('div', { class: 'nav-group' }, 'M2 监测预警'), monItems] : null,
-    warnItems.length ? [h('div', { class: 'nav-group' }, 'M3 预警发布'), warnItems] : null,
-    h('div', { class: 'nav-group' }, 'M1 基础数据库'),
-    regs.map((r) => h('a', { class: 'nav-item nav-sub', href: `#/reg/${r.name}`, dataset: { route: `reg/${r.name}` } },
-      h('span', { class: 'swatch', style: `background:${safeColour(r.icon)}` }), r.label)),
-    adminItems.length ? [h('div', { class: 'nav-group' }, '系统管理'), adminItems] : null,
+    groups,
     h('div', { class: 'nav-group' }, '其他业务模块'),
     LATER_MODULES.map((m) => h('span', { class: 'nav-item nav-disabled', 'aria-disabled': 'true', title: '该模块建设中' },
       m, h('span', { class: 'badge' }, '建设中'))));
@@ -142,6 +135,7 @@ function toggleNav(open) {
 async function doLogout() {
   stopLive();
   resetMonShared();
+  resetModules();
   try {
     await logout();
   } catch (e) {
@@ -185,11 +179,15 @@ async function route() {
   };
   main.className = 'app-main';
   setChildren(main, view);
+  // The entry whose route is the longest prefix of the page's path is lit.
+  let best = null;
   for (const a of nav.querySelectorAll('.nav-item[data-route]')) {
-    const r = a.dataset.route;
-    a.classList.toggle('active', parts.join('/') === r || ((r.startsWith('reg/') || r.startsWith('mon/')) && parts.slice(0, 2).join('/') === r)
-      || (r === 'warn' && parts[0] === 'warn' && /^\d+$/.test(parts[1] || '')));
+    const r = a.dataset.route.split('/');
+    const covers = r.every((seg, i) => parts[i] === seg) && (r.length === parts.length || /^\d+$/.test(parts[r.length]) || r[0] === 'reg');
+    if (covers && (!best || r.length > best.dataset.route.split('/').length)) best = a;
+    a.classList.remove('active');
   }
+  if (best) best.classList.add('active');
   try {
     if (parts[0] === 'map' && parts.length === 1) {
       main.classList.add('main-full');
@@ -199,11 +197,11 @@ async function route() {
       if (!reg) throw new Error(`没有名为“${parts[1]}”的数据库`);
       if (parts.length === 2) {
         await renderList(view, ctx, reg);
-        if (ctx.alive()) decorateRegistryPage(view, reg, null);
+        if (ctx.alive()) for (const f of hooks('decorateRegistryPage')) f(view, reg, null);
       } else if (parts.length === 3 && parts[2] === 'new') await renderForm(view, ctx, reg, null);
       else if (parts.length === 3) {
         await renderDetail(view, ctx, reg, parts[2]);
-        if (ctx.alive()) decorateRegistryPage(view, reg, parts[2]);
+        if (ctx.alive()) for (const f of hooks('decorateRegistryPage')) f(view, reg, parts[2]);
       }
       else if (parts.length === 4 && parts[3] === 'edit') await renderForm(view, ctx, reg, parts[2]);
       else throw new Error('页面不存在');
@@ -211,10 +209,8 @@ async function route() {
       await renderUsers(view, ctx);
     } else if (parts[0] === 'admin' && parts.length === 2 && parts[1] === 'audit') {
       await renderAudit(view, ctx);
-    } else if (parts[0] === 'mon' && parts.length >= 2) {
-      await renderMonitor(view, ctx, parts.slice(1));
-    } else if (parts[0] === 'warn') {
-      await renderWarning(view, ctx, parts.slice(1));
+    } else if (pageFor(parts[0])) {
+      await pageFor(parts[0]).render(view, ctx, parts.slice(1));
     } else {
       throw new Error('页面不存在');
     }
@@ -232,6 +228,7 @@ async function route() {
 
 async function startApp() {
   await loadSchema();
+  await loadModules(session.pages);
   renderShell();
   startLive();
   await route();
@@ -241,6 +238,7 @@ setUnauthenticatedHandler(() => {
   if (!session.user) return;
   stopLive();
   resetMonShared();
+  resetModules();
   reset();
   renderLogin('登录已过期，请重新登录');
 });

@@ -49,12 +49,38 @@ yj_scope user_scope(const yj_user *u);
 
 typedef enum { YJ_ACT_READ, YJ_ACT_WRITE, YJ_ACT_COUNT } yj_action;
 
-/* resource: a registry name, or "user", "audit", "region". */
+/* A bit per role, for the roles column of the permission table. */
+#define YJ_ROLE_BIT(r) (1u << (r))
+#define YJ_R(name)     YJ_ROLE_BIT(YJ_ROLE_##name)
+/* Every role that logs in (all but the public). */
+#define YJ_ROLES_STAFF ((1u << YJ_ROLE_PUBLIC) - 1u)
+
+/* One row of the permission table: who may `action` `resource`.  Rows are
+ * declared by the modules that own the resource (base/module.h).  A row
+ * with a field narrows what the resource row allows for that one field
+ * (who may see a vulnerable resident's tags, a tipster's identity).
+ * No row for a resource and action: denied to every role. */
+typedef struct {
+    const char *resource;
+    yj_action action;
+    unsigned roles; /* YJ_R(DUTY) | ...; 0: nobody (an explicit decision) */
+    const char *field;
+} yj_perm;
+
+/* May role `act` on resource?  False for an unknown resource, a missing
+ * row, or a bad role: the table fails closed. */
 bool perm_allowed(yj_role role, const char *resource, yj_action act);
+/* Is there an explicit row (a decision, even "nobody") for resource/act? */
+bool perm_decided(const char *resource, yj_action act);
+/* May role read this field of resource?  The field's row if there is one,
+ * else the resource's. */
+bool perm_field_readable(yj_role role, const char *resource, const char *field);
 /* {"<resource>":["read","write"], ...} for one role. */
 json_t *perm_role_json(yj_role role);
-/* Every resource the table knows, NULL-terminated. */
+/* Every resource the modules declare, NULL-terminated, in module order. */
 const char *const *perm_resources(void);
+/* The Chinese label of a resource (its name if it has none). */
+const char *perm_resource_label(const char *resource);
 
 /* ---- users (user.c) ------------------------------------------------------ */
 
@@ -107,6 +133,8 @@ yj_code region_children(yj_store *s, const yj_user *u, const char *parent, json_
 /* Load "code,name,parent" rows (header line first) into the region table,
  * replacing existing names; one transaction. */
 yj_code region_import_csv(yj_conn *c, const char *path, int *count, yj_err *err);
+/* The same in its own transaction, audited as actor's "load". */
+yj_code region_load(yj_store *s, const yj_user *actor, const char *path, int *count, yj_err *err);
 /* Store / fetch boundary GeoJSON features (one per region code). */
 yj_code region_set_boundary(yj_conn *c, const char *code, const char *geojson, yj_err *err);
 yj_code region_boundaries(yj_store *s, const yj_user *u, json_t **out, yj_err *err);
@@ -135,10 +163,5 @@ yj_code audit_check_head(yj_store *s, const char *head, yj_audit_check *out, yj_
  * ("" = all); entity NULL = all; record_id 0 = all. */
 yj_code audit_list(yj_store *s, const char *region, const char *entity, int64_t record_id,
                    int limit, int64_t offset, json_t **out, yj_err *err);
-
-/* ---- schema -------------------------------------------------------------- */
-
-/* All migrations of the platform, in order (schema.c at the top level). */
-const yj_migration *yj_migrations(size_t *n);
 
 #endif

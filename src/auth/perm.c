@@ -1,22 +1,21 @@
 /*
- * perm.c — roles and the permission table (role x resource x action).
+ * perm.c — roles and the permission table (resource x action -> roles).
  *
- * Resources are registry names plus the platform's own: "user", "audit",
- * "region", "monitor", "rule", "alarm", "gateway" and "warning" (M3: read
- * by every role; written by duty officers and commanders; who approves
- * which level is warning.c's table).  The
- * table is the single source of truth: the HTTP router checks it before a
- * handler runs, GET /api/v1/me reports it to the UI, and the tests walk it.
- * "registry:*" in a row stands for every registry.
+ * Every module declares the resources it owns (its registries are
+ * resources too) and its rows of the table (base/module.h).  The table
+ * fails closed: a resource or action without an explicit row is denied to
+ * every role, and there are no wildcards, so a new registry or route is
+ * nobody's until a row says whose.  The HTTP router checks the table before
+ * a handler runs, GET /api/v1/me reports it to the UI, SSE filters events
+ * by it, and the tests walk every route and role against it.
  */
 #include "auth.h"
+#include "../base/module.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-#define R  (1u << YJ_ACT_READ)
-#define W  (1u << YJ_ACT_WRITE)
-#define RW (R | W)
 
 static const struct {
     const char *name, *label;
@@ -33,166 +32,93 @@ static const struct {
     [YJ_ROLE_PUBLIC] = {"public", "公众"},
 };
 
-static const struct {
-    yj_role role;
-    const char *resource;
-    unsigned acts;
-} perm_table[] = {
-    {YJ_ROLE_ADMIN, "registry:*", RW},
-    {YJ_ROLE_ADMIN, "user", RW},
-    {YJ_ROLE_ADMIN, "audit", R},
-    {YJ_ROLE_ADMIN, "region", R},
-    {YJ_ROLE_ADMIN, "monitor", R},
-    {YJ_ROLE_ADMIN, "rule", RW},
-    {YJ_ROLE_ADMIN, "alarm", RW},
-    {YJ_ROLE_ADMIN, "gateway", RW},
-    {YJ_ROLE_ADMIN, "warning", RW},
+/* The rows themselves live with the modules that own the resources
+ * (base/module.h): platform rows in auth/platform.c, registry rows in
+ * registry/module.c, and so on.  This file only reads them. */
 
-    {YJ_ROLE_DUTY, "registry:*", R},
-    {YJ_ROLE_DUTY, "rescue_team", RW},
-    {YJ_ROLE_DUTY, "shelter", RW},
-    {YJ_ROLE_DUTY, "informant", RW},
-    {YJ_ROLE_DUTY, "duty_contact", RW},
-    {YJ_ROLE_DUTY, "region", R},
-    {YJ_ROLE_DUTY, "monitor", R},
-    {YJ_ROLE_DUTY, "alarm", RW},
-    {YJ_ROLE_DUTY, "warning", RW},
-    {YJ_ROLE_DUTY, "household", RW},
-    {YJ_ROLE_DUTY, "resident", RW},
-    {YJ_ROLE_DUTY, "broadcast_terminal", RW},
-    {YJ_ROLE_DUTY, "responsible_person", RW},
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+static const char **resource_names; /* NULL-terminated, module order */
+static const char **resource_labels;
 
-    {YJ_ROLE_COMMANDER, "registry:*", R},
-    {YJ_ROLE_COMMANDER, "region", R},
-    {YJ_ROLE_COMMANDER, "monitor", R},
-    {YJ_ROLE_COMMANDER, "alarm", R},
-    {YJ_ROLE_COMMANDER, "warning", RW},
-
-    {YJ_ROLE_SUPERVISOR, "registry:*", R},
-    {YJ_ROLE_SUPERVISOR, "enterprise", RW},
-    {YJ_ROLE_SUPERVISOR, "hazard_source", RW},
-    {YJ_ROLE_SUPERVISOR, "expert", RW},
-    {YJ_ROLE_SUPERVISOR, "region", R},
-    {YJ_ROLE_SUPERVISOR, "monitored_object", RW},
-    {YJ_ROLE_SUPERVISOR, "sensor", RW},
-    {YJ_ROLE_SUPERVISOR, "monitor", R},
-    {YJ_ROLE_SUPERVISOR, "rule", RW},
-    {YJ_ROLE_SUPERVISOR, "alarm", RW},
-    {YJ_ROLE_SUPERVISOR, "warning", R},
-
-    {YJ_ROLE_INSPECTOR, "enterprise", R},
-    {YJ_ROLE_INSPECTOR, "hazard_source", R},
-    {YJ_ROLE_INSPECTOR, "expert", R},
-    {YJ_ROLE_INSPECTOR, "region", R},
-    {YJ_ROLE_INSPECTOR, "warning", R},
-
-    {YJ_ROLE_WAREHOUSE, "warehouse", RW},
-    {YJ_ROLE_WAREHOUSE, "equipment", RW},
-    {YJ_ROLE_WAREHOUSE, "shelter", R},
-    {YJ_ROLE_WAREHOUSE, "rescue_team", R},
-    {YJ_ROLE_WAREHOUSE, "region", R},
-    {YJ_ROLE_WAREHOUSE, "warning", R},
-
-    /* own enterprise only: the store scopes these rows by enterprise id */
-    {YJ_ROLE_ENTERPRISE, "enterprise", RW},
-    {YJ_ROLE_ENTERPRISE, "hazard_source", RW},
-    {YJ_ROLE_ENTERPRISE, "region", R},
-    {YJ_ROLE_ENTERPRISE, "monitored_object", R},
-    {YJ_ROLE_ENTERPRISE, "sensor", R},
-    {YJ_ROLE_ENTERPRISE, "monitor", R},
-    {YJ_ROLE_ENTERPRISE, "alarm", RW},
-    {YJ_ROLE_ENTERPRISE, "warning", R},
-    {YJ_ROLE_ENTERPRISE, "responsible_person", RW}, /* its own 叫应 people */
-
-    {YJ_ROLE_INFORMANT, "shelter", R},
-    {YJ_ROLE_INFORMANT, "informant", R},
-    {YJ_ROLE_INFORMANT, "duty_contact", R},
-    {YJ_ROLE_INFORMANT, "rescue_team", R},
-    {YJ_ROLE_INFORMANT, "region", R},
-    {YJ_ROLE_INFORMANT, "warning", R},
-    /* grid workers keep their villages' households, residents and contacts */
-    {YJ_ROLE_INFORMANT, "household", RW},
-    {YJ_ROLE_INFORMANT, "resident", RW},
-    {YJ_ROLE_INFORMANT, "broadcast_terminal", R},
-    {YJ_ROLE_INFORMANT, "responsible_person", R},
-
-    {YJ_ROLE_EXPERT, "expert", R},
-    {YJ_ROLE_EXPERT, "enterprise", R},
-    {YJ_ROLE_EXPERT, "hazard_source", R},
-    {YJ_ROLE_EXPERT, "rescue_team", R},
-    {YJ_ROLE_EXPERT, "equipment", R},
-    {YJ_ROLE_EXPERT, "region", R},
-    {YJ_ROLE_EXPERT, "warning", R},
-    /* YJ_ROLE_PUBLIC: nothing behind a login */
-};
-
-/* Every resource the table speaks of.  Registry names must match
- * registry/schema.c (a unit test checks that they do). */
-static const char *const resources[] = {"rescue_team",
-                                        "expert",
-                                        "warehouse",
-                                        "shelter",
-                                        "equipment",
-                                        "enterprise",
-                                        "hazard_source",
-                                        "informant",
-                                        "duty_contact",
-                                        "user",
-                                        "audit",
-                                        "region",
-                                        "monitored_object",
-                                        "sensor",
-                                        "monitor",
-                                        "rule",
-                                        "alarm",
-                                        "gateway",
-                                        "warning",
-                                        "household",
-                                        "resident",
-                                        "broadcast_terminal",
-                                        "responsible_person",
-                                        NULL};
-
-/* A registry is any known resource other than the platform ones (unknown
- * names never reach this: perm_allowed refuses them first). */
-static bool is_registry_resource(const char *resource)
+static void index_build(void)
 {
-    static const char *const platform[] = {"user", "audit", "region",  "monitor",
-                                           "rule", "alarm", "gateway", "warning"};
-    for (size_t i = 0; i < sizeof platform / sizeof platform[0]; i++)
-        if (strcmp(resource, platform[i]) == 0)
-            return false;
-    return true;
+    size_t nm = 0, total = 0;
+    const yj_module *const *mods = yj_modules(&nm);
+    for (size_t m = 0; m < nm; m++) {
+        total += mods[m]->nresources + mods[m]->nregistries;
+    }
+    resource_names = calloc(total + 1, sizeof *resource_names);
+    resource_labels = calloc(total + 1, sizeof *resource_labels);
+    if (resource_names == NULL || resource_labels == NULL)
+        abort();
+    size_t k = 0;
+    for (size_t m = 0; m < nm; m++) {
+        for (size_t i = 0; i < mods[m]->nresources; i++) {
+            resource_labels[k] = mods[m]->resources[i].label;
+            resource_names[k++] = mods[m]->resources[i].name;
+        }
+        for (size_t i = 0; i < mods[m]->nregistries; i++) {
+            resource_labels[k] = mods[m]->registries[i]->label;
+            resource_names[k++] = mods[m]->registries[i]->name;
+        }
+    }
 }
 
-const char *const *perm_resources(void)
+static const yj_perm *row_of(const char *resource, yj_action act, const char *field)
 {
-    return resources;
+    size_t nm = 0;
+    const yj_module *const *mods = yj_modules(&nm);
+    for (size_t m = 0; m < nm; m++)
+        for (size_t i = 0; i < mods[m]->nperms; i++) {
+            const yj_perm *p = &mods[m]->perms[i];
+            if (p->action == act && strcmp(p->resource, resource) == 0 &&
+                (field ? p->field && strcmp(p->field, field) == 0 : p->field == NULL))
+                return p;
+        }
+    return NULL;
+}
+
+bool perm_decided(const char *resource, yj_action act)
+{
+    return resource && row_of(resource, act, NULL) != NULL;
 }
 
 bool perm_allowed(yj_role role, const char *resource, yj_action act)
 {
-    if ((int)role < 0 || role >= YJ_ROLE_COUNT || resource == NULL)
+    if ((int)role < 0 || role >= YJ_ROLE_COUNT || resource == NULL || (int)act < 0 ||
+        act >= YJ_ACT_COUNT)
         return false;
-    bool known = false;
-    for (size_t i = 0; resources[i] && !known; i++)
-        known = strcmp(resources[i], resource) == 0;
-    if (!known)
+    const yj_perm *p = row_of(resource, act, NULL);
+    return p && (p->roles & YJ_ROLE_BIT(role));
+}
+
+bool perm_field_readable(yj_role role, const char *resource, const char *field)
+{
+    if (!perm_allowed(role, resource, YJ_ACT_READ))
         return false;
-    for (size_t i = 0; i < sizeof perm_table / sizeof perm_table[0]; i++) {
-        if (perm_table[i].role != role || !(perm_table[i].acts & (1u << act)))
-            continue;
-        if (strcmp(perm_table[i].resource, resource) == 0)
-            return true;
-        if (strcmp(perm_table[i].resource, "registry:*") == 0 && is_registry_resource(resource))
-            return true;
-    }
-    return false;
+    const yj_perm *p = field ? row_of(resource, YJ_ACT_READ, field) : NULL;
+    return p == NULL || (p->roles & YJ_ROLE_BIT(role));
+}
+
+const char *const *perm_resources(void)
+{
+    pthread_once(&index_once, index_build);
+    return resource_names;
+}
+
+const char *perm_resource_label(const char *resource)
+{
+    pthread_once(&index_once, index_build);
+    for (size_t i = 0; resource && resource_names[i]; i++)
+        if (strcmp(resource_names[i], resource) == 0)
+            return resource_labels[i] ? resource_labels[i] : resource;
+    return resource;
 }
 
 json_t *perm_role_json(yj_role role)
 {
     static const char *const act_names[YJ_ACT_COUNT] = {"read", "write"};
+    const char *const *resources = perm_resources();
     json_t *o = json_object();
     for (size_t i = 0; resources[i]; i++) {
         json_t *acts = json_array();

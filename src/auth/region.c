@@ -177,6 +177,29 @@ out:
     return rc;
 }
 
+yj_code region_load(yj_store *s, const yj_user *actor, const char *path, int *count, yj_err *err)
+{
+    *count = 0;
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = yj_tx_begin(c, err);
+    if (rc == YJ_OK)
+        rc = region_import_csv(c, path, count, err);
+    if (rc == YJ_OK) {
+        /* a load concerns the whole deployment: the entry has no region */
+        json_t *after = json_pack("{s:s,s:i}", "file", path, "regions", *count);
+        rc = audit_append(c, actor->username, "load", "region", 0, NULL, after, err);
+        json_decref(after);
+    }
+    if (rc == YJ_OK)
+        rc = yj_tx_commit(c, err);
+    else
+        yj_tx_rollback(c);
+    yj_store_release(s, c);
+    if (rc != YJ_OK)
+        *count = 0;
+    return rc;
+}
+
 yj_code region_set_boundary(yj_conn *c, const char *code, const char *geojson, yj_err *err)
 {
     yj_stmt *st = yj_prepare(c,

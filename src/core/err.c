@@ -19,6 +19,7 @@ static const char *const code_names[YJ_CODE_COUNT] = {
     [YJ_ELOCKED] = "locked",
     [YJ_EMETHOD] = "method_not_allowed",
     [YJ_EUNSUPPORTED] = "unsupported_media_type",
+    [YJ_EBUSY] = "busy",
     [YJ_EIO] = "io_error",
     [YJ_EINTERNAL] = "internal",
 };
@@ -50,4 +51,9 @@ const char *yj_code_name(yj_code code)
     if ((int)code < 0 || code >= YJ_CODE_COUNT)
         return "internal";
     return code_names[code];
+}
+
+yj_code yj_fail(const yj_err *err)
+{
+    return err && err->code != YJ_OK ? err->code : YJ_EINTERNAL;
 }

@@ -23,9 +23,10 @@ typedef enum {
     YJ_ESTALE,        /* If-Match did not match the current version (412) */
     YJ_EPRECONDITION, /* If-Match missing on an update (428) */
     YJ_ETOOBIG,       /* body over the size limit (413) */
-    YJ_ELOCKED,       /* account locked after failed logins (429) */
+    YJ_ELOCKED,       /* too many attempts: throttled, try later (429) */
     YJ_EMETHOD,       /* method not allowed on this path (405) */
     YJ_EUNSUPPORTED,  /* unsupported media type (415) */
+    YJ_EBUSY,         /* the store or a limited resource is busy: try again (503) */
     YJ_EIO,           /* file or OS error */
     YJ_EINTERNAL,     /* store failure or bug (500) */
     YJ_CODE_COUNT
@@ -41,6 +42,10 @@ typedef struct {
 yj_code yj_err_set(yj_err *err, yj_code code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void yj_err_clear(yj_err *err);
+/* The code a failed call left in err (YJ_EINTERNAL when err is NULL or
+ * unset): store errors keep their meaning — busy, conflict, constraint —
+ * on their way up to the API. */
+yj_code yj_fail(const yj_err *err);
 /* Stable machine name of a code, e.g. "invalid", "not_found". */
 const char *yj_code_name(yj_code code);
 

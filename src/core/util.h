@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Elements of a fixed-size array. */
+#define YJ_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 int64_t yj_now_ms(void);   /* wall clock, ms since the epoch */
 uint64_t yj_mono_ns(void); /* monotonic clock for latency measurement */
 /* "2026-11-25T02:30:00.123Z" into out (at least 32 bytes). */

@@ -28,6 +28,7 @@
 #include "demo.h"
 
 #include "../auth/auth.h"
+#include "../base/module.h"
 #include "../core/buf.h"
 #include "../core/csv.h"
 #include "../core/util.h"
@@ -1952,23 +1953,6 @@ static bool monitor_inside(void *geo, const char *county, double lat, double lon
     return ci >= 0 && point_ok(geo, (size_t)ci, lon, lat);
 }
 
-/* The PRNG is put back afterwards, so the rest of the city (and the logins'
- * names) come out as they did before the monitoring was added. */
-static yj_code gen_monitoring(demo_ctx *d, yj_err *err)
-{
-    demo_rng saved = d->rng;
-    yj_demo_monitor_env env = {.conn = d->conn,
-                               .actor = &d->actor,
-                               .seed = rng_next(&d->rng),
-                               .out = d->out,
-                               .geo = d,
-                               .place = monitor_place,
-                               .inside = monitor_inside};
-    yj_code rc = demo_monitor_create(&env, err);
-    d->rng = saved;
-    return rc;
-}
-
 static yj_code gen_experts_default(demo_ctx *d, yj_err *err)
 {
     return gen_experts(d, 125, err);
@@ -2111,12 +2095,47 @@ static yj_code gen_callup(demo_ctx *d, yj_err *err)
     return rc;
 }
 
-/* In order: equipment is owned by teams, hazards by enterprises; monitoring
- * last, as it reads the enterprises and hazard sources back. */
+/* The registry module's part, in order: equipment is owned by teams,
+ * hazards by enterprises. */
 static const gen_fn generators[] = {
-    gen_rescue_teams, gen_experts_default, gen_warehouses,    gen_shelters,   gen_equipment_default,
-    gen_enterprises,  gen_informants,      gen_duty_contacts, gen_monitoring, gen_callup,
+    gen_rescue_teams,      gen_experts_default, gen_warehouses, gen_shelters,
+    gen_equipment_default, gen_enterprises,     gen_informants, gen_duty_contacts,
 };
+
+yj_code demo_registry_records(yj_demo *yd, yj_err *err)
+{
+    demo_ctx *d = yd->geo;
+    yj_code rc = YJ_OK;
+    for (size_t i = 0; rc == YJ_OK && i < COUNT_OF(generators); i++)
+        rc = generators[i](d, err);
+    return rc;
+}
+
+yj_code demo_warning_people(yj_demo *yd, yj_err *err)
+{
+    return gen_callup(yd->geo, err);
+}
+
+/* The handle a module's part gets.  The parts in this file draw from the
+ * city's stream directly.  Any other module's part gets the stream's next
+ * value as its own seed and borrows the stream (for placement) only for
+ * its turn: the caller puts it back afterwards, so adding a module changes
+ * no other module's data. */
+static bool own_part(yj_code (*fn)(yj_demo *, yj_err *))
+{
+    return fn == demo_registry_records || fn == demo_warning_people;
+}
+
+static yj_demo module_handle(demo_ctx *d)
+{
+    return (yj_demo){.conn = d->conn,
+                     .actor = &d->actor,
+                     .seed = rng_next(&d->rng),
+                     .out = d->out,
+                     .geo = d,
+                     .place = monitor_place,
+                     .inside = monitor_inside};
+}
 
 yj_code demo_create(yj_store *s, const yj_demo_opts *o, const char *logins_json_path, FILE *out,
                     yj_err *err)
@@ -2130,7 +2149,7 @@ yj_code demo_create(yj_store *s, const yj_demo_opts *o, const char *logins_json_
     snprintf(regions_path, sizeof regions_path, "%s/regions.csv", dir);
     snprintf(bounds_path, sizeof bounds_path, "%s/boundaries.geojson", dir);
 
-    registry_init(); /* idempotent; makes sure the tables are derived */
+    app_init(); /* idempotent; makes sure the registries are derived */
     demo_ctx *d = calloc(1, sizeof *d);
     if (d == NULL)
         return yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory");
@@ -2154,6 +2173,11 @@ yj_code demo_create(yj_store *s, const yj_demo_opts *o, const char *logins_json_
     if (rc == YJ_OK && (rc = yj_tx_begin(c, err)) == YJ_OK) {
         int nreg = 0;
         rc = region_import_csv(c, regions_path, &nreg, err);
+        if (rc == YJ_OK) {
+            json_t *after = json_pack("{s:s,s:i}", "file", regions_path, "regions", nreg);
+            rc = audit_append(c, d->actor.username, "load", "region", 0, NULL, after, err);
+            json_decref(after);
+        }
         if (rc == YJ_OK)
             rc = load_boundaries(d, bounds_path, err);
         if (rc == YJ_OK)
@@ -2163,10 +2187,21 @@ yj_code demo_create(yj_store *s, const yj_demo_opts *o, const char *logins_json_
         if (rc == YJ_OK && out)
             fprintf(out, "demo: %d regions, %d county boundaries loaded\n", nreg, NCOUNTY);
     }
-    /* 2: base-database records */
+    /* 2: every module's records, in module order */
+    size_t nm = 0;
+    const yj_module *const *mods = yj_modules(&nm);
     if (rc == YJ_OK && (rc = yj_tx_begin(c, err)) == YJ_OK) {
-        for (size_t i = 0; rc == YJ_OK && i < COUNT_OF(generators); i++)
-            rc = generators[i](d, err);
+        for (size_t i = 0; rc == YJ_OK && i < nm; i++) {
+            if (mods[i]->demo == NULL)
+                continue;
+            demo_rng saved = d->rng;
+            yj_demo yd = module_handle(d);
+            if (own_part(mods[i]->demo))
+                d->rng = saved;
+            rc = mods[i]->demo(&yd, err);
+            if (!own_part(mods[i]->demo))
+                d->rng = saved;
+        }
         if (rc == YJ_OK)
             rc = yj_tx_commit(c, err);
         else
@@ -2184,17 +2219,26 @@ yj_code demo_create(yj_store *s, const yj_demo_opts *o, const char *logins_json_
     /* 3: logins (user_add takes its own connection) */
     if (rc == YJ_OK)
         rc = create_logins(s, d, o ? o : &(yj_demo_opts){0}, logins_json_path, out, err);
-    /* 4: alarm recipient groups (their members are the logins) */
+    /* 4: what needs the logins (alarm recipient groups: their members) */
     if (rc == YJ_OK) {
         c = yj_store_acquire(s);
+        d->conn = c;
         if ((rc = yj_tx_begin(c, err)) == YJ_OK) {
-            rc = demo_monitor_groups(c, out, err);
+            for (size_t i = 0; rc == YJ_OK && i < nm; i++) {
+                if (mods[i]->demo_after_logins == NULL)
+                    continue;
+                demo_rng saved = d->rng;
+                yj_demo yd = module_handle(d);
+                rc = mods[i]->demo_after_logins(&yd, err);
+                d->rng = saved;
+            }
             if (rc == YJ_OK)
                 rc = yj_tx_commit(c, err);
             else
                 yj_tx_rollback(c);
         }
         yj_store_release(s, c);
+        d->conn = NULL;
     }
     if (rc == YJ_OK && out)
         fprintf(out, "demo: 晋城市 created in %.1f s\n", (double)(yj_now_ms() - t0) / 1000.0);

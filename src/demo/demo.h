@@ -48,29 +48,32 @@ extern const yj_demo_words demo_given_chars; /* characters for given names (名)
 extern const yj_demo_words demo_brands;      /* two-character trade names (字号) */
 extern const yj_demo_words demo_roads;       /* road and street names (路/街) */
 
-/* ---- internal: the demo city's monitoring (monitor_demo.c) ---------------- */
+/* ---- the demo city, as lent to each module's part ------------------------- */
 
-/* What demo.c lends the monitoring generator: its write transaction, its
- * actor, and placement inside the county outlines it loaded. */
-typedef struct {
+/* demo_create() walks the module list: each module's `demo` runs inside the
+ * demo's write transaction (module order: the base databases first, then
+ * monitoring, which reads the enterprises back, then who warnings reach),
+ * each `demo_after_logins` once the logins exist. */
+typedef struct yj_demo {
     yj_conn *conn; /* inside the demo's write transaction */
     const yj_user *actor;
-    uint64_t seed;
-    FILE *out; /* one summary line, or NULL */
-    void *geo; /* demo.c's generator state, passed back to the callbacks */
+    uint64_t seed; /* this module's own PRNG seed */
+    FILE *out;     /* one summary line per module, or NULL */
+    void *geo;     /* demo.c's generator state, passed back to the callbacks */
     /* A point at township level inside county ("140525"), near the township
      * named town (official name, e.g. "郑庄镇"; NULL or unknown: any). */
     yj_code (*place)(void *geo, const char *county, const char *town, char region[16], double *lat,
                      double *lon, char *address, size_t naddr, yj_err *err);
     /* Is (lat, lon) inside that county and no other? */
     bool (*inside)(void *geo, const char *county, double lat, double lon);
-} yj_demo_monitor_env;
+} yj_demo;
 
-/* Monitored objects, sensors and their rules for the records already made
- * (coal mines, hazard sources) and for the city (rain gauges, river and
- * reservoir stations, geological hazards, lifelines).  Same transaction. */
-yj_code demo_monitor_create(const yj_demo_monitor_env *env, yj_err *err);
-/* Alarm recipient groups (值班室, 安全监管); after the logins exist. */
-yj_code demo_monitor_groups(yj_conn *c, FILE *out, yj_err *err);
+/* The registry module's part (demo.c): rescue teams, experts, warehouses,
+ * shelters, equipment, enterprises (coal mines first), hazard sources,
+ * informants, duty contacts. */
+yj_code demo_registry_records(yj_demo *d, yj_err *err);
+/* The warning module's part (demo.c, as it walks every village of the
+ * city): responsible people, loudspeakers, households and residents. */
+yj_code demo_warning_people(yj_demo *d, yj_err *err);
 
 #endif

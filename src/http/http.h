@@ -1,9 +1,10 @@
 /*
  * http.h — the request/response model every API handler sees.
  *
- * Handlers never include microhttpd.h: server.c adapts libmicrohttpd to
- * yj_req/yj_resp, routes.c declares the route table (method, path pattern,
- * handler, resource, action), and the router checks login, CSRF and the
+ * Handlers live in their module's folder and never include microhttpd.h:
+ * server.c adapts libmicrohttpd to yj_req/yj_resp, each module declares
+ * its routes (method, path pattern, handler, resource, action, body limit)
+ * in its descriptor, routes.c indexes them and checks login, CSRF and the
  * permission table before a handler runs.  Errors become one JSON shape in
  * one place (respond.c).
  */
@@ -19,8 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define YJ_MAX_JSON_BODY (1u << 20)  /* 1 MiB */
-#define YJ_MAX_CSV_BODY  (16u << 20) /* 16 MiB */
+#define YJ_MAX_JSON_BODY (1u << 20)  /* 1 MiB: the default body limit */
+#define YJ_MAX_CSV_BODY  (16u << 20) /* 16 MiB: CSV imports */
 #define YJ_MAX_PARAMS    4
 #define YJ_MAX_HEADERS   8
 
@@ -70,25 +71,37 @@ typedef struct {
 typedef void (*yj_handler)(yj_req *req, yj_resp *resp);
 
 typedef enum {
-    YJ_ROUTE_PUBLIC = 1 << 0, /* no login needed */
-    YJ_ROUTE_CSV = 1 << 1,    /* body is CSV: larger limit */
+    YJ_ROUTE_PUBLIC = 1 << 0,    /* no login needed (an explicit decision, like a perm row) */
+    YJ_ROUTE_TEST_HOOK = 1 << 1, /* exists only under serve --test-hooks (404 otherwise) */
 } yj_route_flags;
 
+/* One endpoint, declared in its module's route table (base/module.h). */
 typedef struct yj_route {
     const char *method;
     const char *pattern; /* "/api/v1/registries/{reg}/{id}" */
     yj_handler handler;
-    const char *resource; /* permission resource, "{reg}" = from the path, NULL = any login */
+    /* The permission it needs: a resource ("{reg}": the registry named by
+     * the first path parameter; "session": any login) and an action.  NULL
+     * only on public routes. */
+    const char *resource;
     yj_action action;
     unsigned flags;
-    const char *summary; /* OpenAPI summary */
+    size_t max_body; /* request body limit in bytes; 0: YJ_MAX_JSON_BODY */
+    const char *summary;
 } yj_route;
 
-/* routes.c */
-const yj_route *http_routes(size_t *n);
+/* routes.c: the route index over every module's table.  A path is matched
+ * by the most specific pattern (a literal segment beats a {placeholder} at
+ * the first place they differ), whatever the modules' order. */
+void http_routes_init(void);
+size_t http_route_count(void);
+/* Route by global index (0 .. http_route_count()-1) and its module's name. */
+const yj_route *http_route_at(size_t i, const char **module);
 /* Find the route; sets params.  Returns NULL and *path_known=true when the
  * path exists with another method (405). */
 const yj_route *http_route_match(yj_req *req, bool *path_known);
+/* The body limit for a request (before the body is read). */
+size_t http_body_limit(const char *method, const char *path);
 /* Authenticate, check CSRF and permission, run the handler. */
 void http_dispatch(yj_req *req, yj_resp *resp);
 
@@ -112,91 +125,25 @@ bool http_parse_i64(const char *s, int64_t *out);
 /* Parse a request body as a JSON object (rejects duplicates, NUL, depth). */
 yj_code http_json_parse(const char *data, size_t len, json_t **out, yj_err *err);
 
-/* gateway_sim.c: `yingji gateway-sim`, the stand-in gateways and terminals */
-typedef struct {
-    const char *listen, *token;
-    const char *fail_digits, *answer_digits, *silent_channels, *dead_terminals;
-    double answer_share; /* < 0: use answer_digits */
-    int delay_ms, latency_ms;
-    bool receipt_first;
-    const char *mqtt_host;
-    int mqtt_port;
-} gateway_sim_config;
-int gateway_sim_run(const gateway_sim_config *cfg);
+/* Helpers the modules' handlers share (respond.c). */
+/* A positive id from path parameter idx; 404 (and false) otherwise. */
+bool http_path_id(yj_req *req, yj_resp *resp, int idx, int64_t *id);
+/* The request body as a JSON object; allow_empty: "" is {}.  NULL after
+ * answering 400 when it is not one. */
+json_t *http_body_json(yj_req *req, yj_resp *resp, bool allow_empty);
+/* A non-negative integer query parameter (def when absent); false after
+ * answering 422 when it is not one. */
+bool http_query_i64(yj_req *req, yj_resp *resp, const char *name, int64_t def, int64_t *out);
+/* Answer out with status, or the error when rc is not YJ_OK (out freed). */
+void http_reply(yj_resp *resp, yj_code rc, const yj_err *err, int status, json_t *out);
 
-/* handlers (api_*.c) */
-void api_healthz(yj_req *, yj_resp *);
-void api_readyz(yj_req *, yj_resp *);
-void api_login(yj_req *, yj_resp *);
-void api_logout(yj_req *, yj_resp *);
-void api_me(yj_req *, yj_resp *);
-void api_schema(yj_req *, yj_resp *);
-void api_reg_list(yj_req *, yj_resp *);
-void api_reg_geojson(yj_req *, yj_resp *);
-void api_reg_export(yj_req *, yj_resp *);
-void api_reg_import(yj_req *, yj_resp *);
-void api_reg_create(yj_req *, yj_resp *);
-void api_reg_get(yj_req *, yj_resp *);
-void api_reg_update(yj_req *, yj_resp *);
-void api_reg_delete(yj_req *, yj_resp *);
-void api_reg_history(yj_req *, yj_resp *);
-void api_regions(yj_req *, yj_resp *);
-void api_region_get(yj_req *, yj_resp *);
-void api_boundaries(yj_req *, yj_resp *);
-void api_users_list(yj_req *, yj_resp *);
-void api_users_create(yj_req *, yj_resp *);
-void api_audit_list(yj_req *, yj_resp *);
-void api_audit_verify(yj_req *, yj_resp *);
-void api_events(yj_req *, yj_resp *);
-void api_openapi(yj_req *, yj_resp *);
-void api_metrics(yj_req *, yj_resp *);
+/* static.c: files under the web root (the shell and web/m/<module>/). */
 void api_static(yj_req *, yj_resp *);
-/* api_monitor.c (M2) */
-void api_readings_post(yj_req *, yj_resp *);
-void api_sensors_latest(yj_req *, yj_resp *);
-void api_sensor_history(yj_req *, yj_resp *);
-void api_rejects(yj_req *, yj_resp *);
-void api_rules_list(yj_req *, yj_resp *);
-void api_rules_create(yj_req *, yj_resp *);
-void api_rules_update(yj_req *, yj_resp *);
-void api_rules_delete(yj_req *, yj_resp *);
-void api_maintenance_add(yj_req *, yj_resp *);
-void api_alarms_list(yj_req *, yj_resp *);
-void api_alarm_get(yj_req *, yj_resp *);
-void api_alarm_act(yj_req *, yj_resp *);
-void api_workorders_list(yj_req *, yj_resp *);
-void api_workorder_act(yj_req *, yj_resp *);
-void api_inbox(yj_req *, yj_resp *);
-void api_inbox_read(yj_req *, yj_resp *);
-void api_health(yj_req *, yj_resp *);
-void api_map(yj_req *, yj_resp *);
-void api_gateway_create(yj_req *, yj_resp *);
-void api_monitor_tick(yj_req *, yj_resp *);
-/* api_warning.c */
-void api_warnings_list(yj_req *, yj_resp *);
-void api_warnings_create(yj_req *, yj_resp *);
-void api_warnings_import(yj_req *, yj_resp *);
-void api_warning_get(yj_req *, yj_resp *);
-void api_warning_update(yj_req *, yj_resp *);
-void api_warning_act(yj_req *, yj_resp *);
-void api_warning_cap(yj_req *, yj_resp *);
-void api_alarm_to_warning(yj_req *, yj_resp *);
-void api_public_warnings(yj_req *, yj_resp *);
-void api_feed_atom(yj_req *, yj_resp *);
-void api_feed_cap(yj_req *, yj_resp *);
-void api_warnings_tick(yj_req *, yj_resp *);
-void api_warning_targets(yj_req *, yj_resp *);
-void api_warning_deliveries(yj_req *, yj_resp *);
-void api_warning_callup(yj_req *, yj_resp *);
-void api_warning_coverage(yj_req *, yj_resp *);
-void api_delivery_ack(yj_req *, yj_resp *);
-void api_gateway_callback(yj_req *, yj_resp *);
-void api_public_ack_get(yj_req *, yj_resp *);
-void api_public_ack_post(yj_req *, yj_resp *);
-void api_groups_list(yj_req *, yj_resp *);
-void api_groups_create(yj_req *, yj_resp *);
+/* sse.c: GET /api/v1/events. */
+void api_events(yj_req *, yj_resp *);
 
-/* metrics.c */
+/* metrics.c: a slot per route (sized from the route index) */
+void metrics_init(void);
 void metrics_observe(int route_index, int status, double seconds);
 void metrics_render(yj_buf *out, yj_store *store);
 

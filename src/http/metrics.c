@@ -1,36 +1,58 @@
 /*
  * metrics.c — Prometheus metrics: request counts by route and status class,
- * a latency histogram per route, connection-pool and SSE gauges.  Counters
- * are lock-free atomics so observing costs a few nanoseconds per request.
+ * a latency histogram per route, connection-pool and SSE gauges, then each
+ * module's own lines.  There is a slot per route of the route index (sized
+ * when the index is built, so every route is counted under its own name),
+ * one for static files and one for requests that matched no route.
+ * Counters are lock-free atomics so observing costs a few nanoseconds per
+ * request.
  */
 #include "http.h"
-#include "../monitor/monitor.h"
+#include "../base/module.h"
 #include "../registry/registry.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
-
-#define MAX_ROUTES     64
-#define SLOT_STATIC    MAX_ROUTES /* static files */
-#define SLOT_UNMATCHED (MAX_ROUTES + 1)
-#define NSLOTS         (MAX_ROUTES + 2)
+#include <stdlib.h>
 
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                  0.05,   0.1,   0.25,   0.5,   1,    2.5};
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
 
-static struct {
+typedef struct {
     atomic_ullong by_class[6]; /* index status/100 */
     atomic_ullong bucket[NBUCKETS];
     atomic_ullong count;
     atomic_ullong sum_us;
-} slots[NSLOTS];
+} slot_t;
+
+static slot_t *slots; /* nroutes, then static, then unmatched */
+static int nroutes;
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+#define SLOT_STATIC    nroutes
+#define SLOT_UNMATCHED (nroutes + 1)
+#define NSLOTS         (nroutes + 2)
+
+static void slots_alloc(void)
+{
+    nroutes = (int)http_route_count();
+    slots = calloc((size_t)nroutes + 2, sizeof *slots);
+    if (slots == NULL)
+        abort();
+}
+
+void metrics_init(void)
+{
+    pthread_once(&slots_once, slots_alloc);
+}
 
 void metrics_observe(int route_index, int status, double seconds)
 {
-    int slot = route_index >= 0 && route_index < MAX_ROUTES ? route_index
-               : route_index == -2                          ? SLOT_STATIC
-                                                            : SLOT_UNMATCHED;
+    metrics_init();
+    int slot = route_index >= 0 && route_index < nroutes ? route_index
+               : route_index == -2                       ? SLOT_STATIC
+                                                         : SLOT_UNMATCHED;
     int cls = status / 100;
     if (cls < 1 || cls > 5)
         cls = 5;
@@ -45,10 +67,10 @@ void metrics_observe(int route_index, int status, double seconds)
 
 static void slot_label(int slot, char *out, size_t n)
 {
-    size_t nr;
-    const yj_route *rt = http_routes(&nr);
-    if (slot < (int)nr)
-        snprintf(out, n, "route=\"%s %s\"", rt[slot].method, rt[slot].pattern);
+    const char *module = NULL;
+    const yj_route *rt = slot < nroutes ? http_route_at((size_t)slot, &module) : NULL;
+    if (rt)
+        snprintf(out, n, "module=\"%s\",route=\"%s %s\"", module, rt->method, rt->pattern);
     else if (slot == SLOT_STATIC)
         snprintf(out, n, "route=\"static\"");
     else
@@ -57,7 +79,8 @@ static void slot_label(int slot, char *out, size_t n)
 
 void metrics_render(yj_buf *out, yj_store *store)
 {
-    char label[160];
+    metrics_init();
+    char label[200];
     yj_buf_puts(out, "# HELP yj_http_requests_total HTTP requests by route and status class.\n"
                      "# TYPE yj_http_requests_total counter\n");
     for (int s = 0; s < NSLOTS; s++) {
@@ -117,5 +140,5 @@ void metrics_render(yj_buf *out, yj_store *store)
                   "# TYPE yj_sse_clients gauge\n"
                   "yj_sse_clients %d\n",
                   sse_client_count());
-    mon_metrics(out);
+    app_metrics(out);
 }

@@ -17,7 +17,8 @@ int http_status_for(yj_code code)
         [YJ_EAUTH] = 401,        [YJ_EFORBIDDEN] = 403, [YJ_ENOTFOUND] = 404,
         [YJ_ECONFLICT] = 409,    [YJ_ESTALE] = 412,     [YJ_EPRECONDITION] = 428,
         [YJ_ETOOBIG] = 413,      [YJ_ELOCKED] = 429,    [YJ_EMETHOD] = 405,
-        [YJ_EUNSUPPORTED] = 415, [YJ_EIO] = 500,        [YJ_EINTERNAL] = 500,
+        [YJ_EUNSUPPORTED] = 415, [YJ_EBUSY] = 503,      [YJ_EIO] = 500,
+        [YJ_EINTERNAL] = 500,
     };
     if ((int)code < 0 || code >= YJ_CODE_COUNT)
         return 500;
@@ -65,8 +66,12 @@ void http_error(yj_resp *resp, const yj_err *err)
     /* Internal details stay in the log, not in the response. */
     if (code == YJ_EINTERNAL || code == YJ_EIO)
         msg = "internal error; the operation was not completed";
+    if (code == YJ_EBUSY)
+        msg = err->message[0] ? err->message : "系统繁忙，请稍后重试";
     json_t *e = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", yj_code_name(code), "message", msg,
                           "field", err->field);
+    if (code == YJ_EBUSY && resp->nheaders < YJ_MAX_HEADERS)
+        http_header_add(resp, "Retry-After", "1");
     http_json(resp, http_status_for(code), e);
 }
 
@@ -109,4 +114,52 @@ yj_code http_json_parse(const char *data, size_t len, json_t **out, yj_err *err)
     }
     *out = v;
     return YJ_OK;
+}
+
+/* ---- helpers the modules' handlers share ------------------------------------------ */
+
+bool http_path_id(yj_req *req, yj_resp *resp, int idx, int64_t *id)
+{
+    if (!http_parse_i64(req->params[idx], id) || *id <= 0) {
+        http_errorf(resp, YJ_ENOTFOUND, NULL, "no such id: %s", req->params[idx]);
+        return false;
+    }
+    return true;
+}
+
+json_t *http_body_json(yj_req *req, yj_resp *resp, bool allow_empty)
+{
+    if (req->body_len == 0 && allow_empty)
+        return json_object();
+    json_t *in = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    if (http_json_parse(req->body, req->body_len, &in, &err) != YJ_OK) {
+        http_error(resp, &err);
+        return NULL;
+    }
+    return in;
+}
+
+bool http_query_i64(yj_req *req, yj_resp *resp, const char *name, int64_t def, int64_t *out)
+{
+    const char *v = http_query(req, name);
+    *out = def;
+    if (v == NULL)
+        return true;
+    if (!http_parse_i64(v, out)) {
+        http_errorf(resp, YJ_EINVAL, name, "%s must be an integer", name);
+        return false;
+    }
+    return true;
+}
+
+void http_reply(yj_resp *resp, yj_code rc, const yj_err *err, int status, json_t *out)
+{
+    if (rc != YJ_OK) {
+        json_decref(out);
+        http_error(resp, err);
+        return;
+    }
+    http_json(resp, status, out);
 }

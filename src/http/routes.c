@@ -1,143 +1,102 @@
 /*
- * routes.c — the route table and the dispatcher.
+ * routes.c — the route index and the dispatcher.
  *
- * Every endpoint is one row: method, path pattern, handler, the permission
- * resource and action it needs, flags.  The dispatcher matches the path,
- * authenticates (Bearer token or session cookie), demands the CSRF token on
- * cookie-authenticated writes, checks the permission table, then runs the
- * handler.  The OpenAPI document is generated from this same table.
+ * Every endpoint is one row of its module's route table: method, path
+ * pattern, handler, the permission resource and action it needs, flags,
+ * body limit.  The index walks the module list once.  The dispatcher
+ * matches the path (most specific pattern first), authenticates (Bearer
+ * token or session cookie), demands the CSRF token on cookie-authenticated
+ * writes, checks the permission table — failing closed: a route whose
+ * resource has no row for its action is nobody's — then runs the handler.
+ * OpenAPI is generated from the same tables.
  */
 #include "http.h"
+#include "../base/module.h"
 #include "../core/util.h"
 #include "../registry/registry.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define R   YJ_ACT_READ
-#define W   YJ_ACT_WRITE
-#define PUB YJ_ROUTE_PUBLIC
+/* ---- the route index --------------------------------------------------------------- */
 
-/* Literal segments before {id} so ".../geojson" is not taken for an id. */
-static const yj_route routes[] = {
-    {"GET", "/healthz", api_healthz, NULL, R, PUB, "Liveness"},
-    {"GET", "/readyz", api_readyz, NULL, R, PUB, "Readiness (store reachable)"},
-    {"GET", "/metrics", api_metrics, NULL, R, PUB, "Prometheus metrics"},
-    {"GET", "/api/v1/openapi.json", api_openapi, NULL, R, PUB, "This API description"},
-    {"POST", "/api/v1/login", api_login, NULL, W, PUB, "Log in"},
-    {"POST", "/api/v1/logout", api_logout, NULL, W, 0, "Log out"},
-    {"GET", "/api/v1/me", api_me, NULL, R, 0, "Current user, CSRF token and permissions"},
-    {"GET", "/api/v1/events", api_events, NULL, R, 0, "Server-Sent Events stream"},
-    {"GET", "/api/v1/schema", api_schema, NULL, R, 0, "Field tables of every registry"},
-    {"GET", "/api/v1/registries/{reg}/geojson", api_reg_geojson, "{reg}", R, 0,
-     "Records with a position as GeoJSON"},
-    {"GET", "/api/v1/registries/{reg}/export.csv", api_reg_export, "{reg}", R, 0,
-     "Export as CSV (UTF-8 with BOM)"},
-    {"POST", "/api/v1/registries/{reg}/import", api_reg_import, "{reg}", W, YJ_ROUTE_CSV,
-     "Import CSV (all or nothing unless skip_bad=1)"},
-    {"GET", "/api/v1/registries/{reg}", api_reg_list, "{reg}", R, 0, "List records"},
-    {"POST", "/api/v1/registries/{reg}", api_reg_create, "{reg}", W, 0, "Create a record"},
-    {"GET", "/api/v1/registries/{reg}/{id}/history", api_reg_history, "{reg}", R, 0,
-     "Change history of a record"},
-    {"GET", "/api/v1/registries/{reg}/{id}", api_reg_get, "{reg}", R, 0, "Get a record"},
-    {"PUT", "/api/v1/registries/{reg}/{id}", api_reg_update, "{reg}", W, 0,
-     "Update a record (If-Match required)"},
-    {"PATCH", "/api/v1/registries/{reg}/{id}", api_reg_update, "{reg}", W, 0,
-     "Update some fields (If-Match required)"},
-    {"DELETE", "/api/v1/registries/{reg}/{id}", api_reg_delete, "{reg}", W, 0,
-     "Delete a record (If-Match required)"},
-    {"GET", "/api/v1/regions", api_regions, "region", R, 0, "Child regions"},
-    {"GET", "/api/v1/regions/{code}", api_region_get, "region", R, 0, "One region"},
-    {"GET", "/api/v1/map/boundaries", api_boundaries, "region", R, 0, "Region outlines as GeoJSON"},
-    {"GET", "/api/v1/users", api_users_list, "user", R, 0, "List users"},
-    {"POST", "/api/v1/users", api_users_create, "user", W, 0, "Create a user"},
-    {"GET", "/api/v1/audit/verify", api_audit_verify, "audit", R, 0, "Verify the audit chain"},
-    {"GET", "/api/v1/audit", api_audit_list, "audit", R, 0, "Audit log"},
-    /* M2 monitoring and early warning */
-    {"POST", "/api/v1/readings", api_readings_post, NULL, W, PUB,
-     "Gateway batch of readings (X-Api-Key); 200 once every reading is stored or rejected"},
-    {"GET", "/api/v1/sensors/latest", api_sensors_latest, "monitor", R, 0,
-     "Latest value of every visible sensor, with age and staleness"},
-    {"GET", "/api/v1/sensors/{id}/history", api_sensor_history, "monitor", R, 0,
-     "History of a sensor (raw, minute or hour aggregates)"},
-    {"GET", "/api/v1/readings/rejects", api_rejects, "monitor", R, 0,
-     "Rejected readings with their reason"},
-    {"GET", "/api/v1/rules", api_rules_list, "monitor", R, 0, "Alarm rules and the defaults"},
-    {"POST", "/api/v1/rules", api_rules_create, "rule", W, 0, "Create an alarm rule"},
-    {"PUT", "/api/v1/rules/{id}", api_rules_update, "rule", W, 0, "Replace an alarm rule"},
-    {"DELETE", "/api/v1/rules/{id}", api_rules_delete, "rule", W, 0, "Delete an alarm rule"},
-    {"POST", "/api/v1/maintenance", api_maintenance_add, "rule", W, 0,
-     "Maintenance/calibration window that suppresses a sensor's alarms"},
-    {"GET", "/api/v1/alarms", api_alarms_list, "alarm", R, 0, "Alarms, open ones first"},
-    {"GET", "/api/v1/alarms/{id}", api_alarm_get, "alarm", R, 0, "An alarm with its timeline"},
-    {"POST", "/api/v1/alarms/{id}/warning", api_alarm_to_warning, "warning", W, 0,
-     "A warning draft made from the alarm (its area and facts)"},
-    {"POST", "/api/v1/alarms/{id}/{action}", api_alarm_act, "alarm", W, 0,
-     "acknowledge | verify | dispose | close (verdict real/false/fault)"},
-    {"GET", "/api/v1/workorders", api_workorders_list, "alarm", R, 0,
-     "Sensor maintenance work orders"},
-    {"POST", "/api/v1/workorders/{id}/{action}", api_workorder_act, "alarm", W, 0,
-     "repair | restore"},
-    {"GET", "/api/v1/inbox", api_inbox, "alarm", R, 0, "The caller's alarm inbox"},
-    {"POST", "/api/v1/inbox/{id}/read", api_inbox_read, "alarm", R, 0, "Mark a message read"},
-    {"GET", "/api/v1/monitor/health", api_health, "monitor", R, 0,
-     "Daily online rate and alarm handling times per region or owner"},
-    {"GET", "/api/v1/map", api_map, "monitor", R, 0,
-     "Risk map: sensors, alarms, objects, hazards, resources in a bbox (GeoJSON)"},
-    {"POST", "/api/v1/gateways", api_gateway_create, "gateway", W, 0,
-     "Register a reading gateway; returns its API key once"},
-    {"GET", "/api/v1/alarm-groups", api_groups_list, "alarm", R, 0,
-     "Recipient groups of alarms in the caller's region"},
-    {"POST", "/api/v1/alarm-groups", api_groups_create, "rule", W, 0,
-     "Create a recipient group bound to region, level, rule kinds and industries"},
-    {"POST", "/api/v1/monitor/tick", api_monitor_tick, "gateway", W, 0,
-     "Tests only (serve --test-hooks): set the engine clock and run its timers"},
-    /* M3 warning publication and call-up */
-    {"GET", "/api/v1/warnings", api_warnings_list, "warning", R, 0,
-     "Warnings in the caller's region and those issued above it (state=, active=1)"},
-    {"POST", "/api/v1/warnings", api_warnings_create, "warning", W, 0, "Compose a warning draft"},
-    {"POST", "/api/v1/warnings/import", api_warnings_import, "warning", W, 0,
-     "Receive a CAP 1.2 message from another agency (body: the XML)"},
-    {"POST", "/api/v1/warnings/targets", api_warning_targets, "warning", R, 0,
-     "Who an area reaches: residents, the vulnerable and contacts, terminals, responsible"
-     " people, enterprises"},
-    {"POST", "/api/v1/warnings/callback", api_gateway_callback, NULL, W, PUB,
-     "Gateways: receipts, SMS replies and voice answers (Bearer gateway token)"},
-    {"GET", "/api/v1/warnings/{id}/deliveries", api_warning_deliveries, "warning", R, 0,
-     "Deliveries of a warning with counts by kind and state"},
-    {"GET", "/api/v1/warnings/{id}/callup", api_warning_callup, "warning", R, 0,
-     "Call-up (叫应) board: who must answer, who has, escalations"},
-    {"GET", "/api/v1/warnings/{id}/coverage", api_warning_coverage, "warning", R, 0,
-     "Coverage: residents reached, responsible answered, vulnerable confirmed, time to 90%"},
-    {"POST", "/api/v1/deliveries/{id}/ack", api_delivery_ack, "warning", W, 0,
-     "Record an answer: via app (the recipient) or phone (a duty officer, with a note)"},
-    {"GET", "/api/v1/public/ack/{token}", api_public_ack_get, NULL, R, PUB,
-     "What an answer link is for (no login)"},
-    {"POST", "/api/v1/public/ack/{token}", api_public_ack_post, NULL, W, PUB,
-     "Answer through the link in the message (no login)"},
-    {"GET", "/api/v1/warnings/{id}/cap", api_warning_cap, "warning", R, 0,
-     "The CAP 1.2 / GB/T 35965.1 message of a published or received warning"},
-    {"GET", "/api/v1/warnings/{id}", api_warning_get, "warning", R, 0,
-     "A warning with its timeline"},
-    {"PUT", "/api/v1/warnings/{id}", api_warning_update, "warning", W, 0,
-     "Edit a draft (If-Match required)"},
-    {"POST", "/api/v1/warnings/{id}/{action}", api_warning_act, "warning", W, 0,
-     "submit | approve | reject | publish | update | cancel"},
-    {"POST", "/api/v1/warnings/tick", api_warnings_tick, "gateway", W, 0,
-     "Tests only (serve --test-hooks): set the warning clock and run its timers"},
-    {"GET", "/api/v1/public/warnings", api_public_warnings, NULL, R, PUB,
-     "Active public warnings (no login)"},
-    {"GET", "/feeds/warnings.atom", api_feed_atom, NULL, R, PUB,
-     "Atom feed of the active public warnings (no login)"},
-    {"GET", "/feeds/warnings/{file}", api_feed_cap, NULL, R, PUB,
-     "The CAP message of a public warning: /feeds/warnings/{id}.xml (no login)"},
-};
+typedef struct {
+    const yj_route *rt;
+    const char *module;
+    char shape[24]; /* per segment: 'L' literal, 'P' {placeholder} */
+} route_ent;
 
-const yj_route *http_routes(size_t *n)
+static route_ent *ents; /* global index order: module list order, then table order */
+static size_t nents;
+static size_t *by_specificity; /* indices into ents, most specific first */
+static pthread_once_t routes_once = PTHREAD_ONCE_INIT;
+
+static void shape_of(const char *pattern, char *out, size_t n)
 {
-    *n = sizeof routes / sizeof routes[0];
-    return routes;
+    size_t k = 0;
+    for (const char *p = pattern; *p && k + 1 < n; p++)
+        if (*p == '/')
+            out[k++] = p[1] == '{' ? 'P' : 'L';
+    out[k] = '\0';
+}
+
+/* Literal before placeholder at the first differing segment; ties keep
+ * the declaration order (which only matters for patterns no path can
+ * match both of). */
+static int cmp_specific(const void *a, const void *b)
+{
+    const route_ent *x = &ents[*(const size_t *)a], *y = &ents[*(const size_t *)b];
+    int c = strcmp(x->shape, y->shape); /* 'L' < 'P' */
+    if (c)
+        return c;
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    return (ia > ib) - (ia < ib);
+}
+
+static void routes_build(void)
+{
+    size_t nm = 0, total = 0;
+    const yj_module *const *mods = yj_modules(&nm);
+    for (size_t m = 0; m < nm; m++)
+        total += mods[m]->nroutes;
+    ents = calloc(total ? total : 1, sizeof *ents);
+    by_specificity = calloc(total ? total : 1, sizeof *by_specificity);
+    if (ents == NULL || by_specificity == NULL)
+        abort();
+    for (size_t m = 0; m < nm; m++)
+        for (size_t i = 0; i < mods[m]->nroutes; i++) {
+            route_ent *e = &ents[nents];
+            e->rt = &mods[m]->routes[i];
+            e->module = mods[m]->name;
+            shape_of(e->rt->pattern, e->shape, sizeof e->shape);
+            by_specificity[nents] = nents;
+            nents++;
+        }
+    qsort(by_specificity, nents, sizeof *by_specificity, cmp_specific);
+}
+
+void http_routes_init(void)
+{
+    pthread_once(&routes_once, routes_build);
+}
+
+size_t http_route_count(void)
+{
+    http_routes_init();
+    return nents;
+}
+
+const yj_route *http_route_at(size_t i, const char **module)
+{
+    http_routes_init();
+    if (i >= nents)
+        return NULL;
+    if (module)
+        *module = ents[i].module;
+    return ents[i].rt;
 }
 
 /* Match path against pattern; captured values go into req->param_buf. */
@@ -171,18 +130,28 @@ static bool pattern_match(const char *pattern, const char *path, yj_req *req)
 
 const yj_route *http_route_match(yj_req *req, bool *path_known)
 {
+    http_routes_init();
     *path_known = false;
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (!pattern_match(routes[i].pattern, req->path, req))
+    for (size_t k = 0; k < nents; k++) {
+        size_t i = by_specificity[k];
+        if (!pattern_match(ents[i].rt->pattern, req->path, req))
             continue;
-        if (strcmp(routes[i].method, req->method) != 0) {
+        if (strcmp(ents[i].rt->method, req->method) != 0) {
             *path_known = true;
             continue;
         }
         req->route_index = (int)i;
-        return &routes[i];
+        return ents[i].rt;
     }
     return NULL;
+}
+
+size_t http_body_limit(const char *method, const char *path)
+{
+    yj_req probe = {.method = method, .path = path};
+    bool known = false;
+    const yj_route *rt = http_route_match(&probe, &known);
+    return rt && rt->max_body ? rt->max_body : YJ_MAX_JSON_BODY;
 }
 
 static bool is_write_method(const char *m)
@@ -217,6 +186,8 @@ void http_dispatch(yj_req *req, yj_resp *resp)
         strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0 ||
         strcmp(req->path, "/metrics") == 0) {
         rt = http_route_match(req, &path_known);
+        if (rt && (rt->flags & YJ_ROUTE_TEST_HOOK) && !req->app->test_hooks)
+            rt = NULL, path_known = false, req->route_index = -1;
         if (rt == NULL) {
             if (path_known)
                 http_errorf(resp, YJ_EMETHOD, NULL, "method %s not allowed here", req->method);
@@ -229,6 +200,7 @@ void http_dispatch(yj_req *req, yj_resp *resp)
             http_errorf(resp, YJ_EMETHOD, NULL, "static files are read-only");
             return;
         }
+        req->route_index = -2;
         api_static(req, resp);
         return;
     }
@@ -248,21 +220,21 @@ void http_dispatch(yj_req *req, yj_resp *resp)
                 return;
             }
         }
-        if (rt->resource) {
-            const char *res = rt->resource;
-            if (strcmp(res, "{reg}") == 0) {
-                if (registry_find(req->params[0]) == NULL) {
-                    http_errorf(resp, YJ_ENOTFOUND, NULL, "no registry %s", req->params[0]);
-                    return;
-                }
-                res = req->params[0];
-            }
-            if (!perm_allowed(req->session.user.role, res, rt->action)) {
-                http_errorf(resp, YJ_EFORBIDDEN, NULL, "role %s may not %s %s",
-                            role_name(req->session.user.role),
-                            rt->action == YJ_ACT_READ ? "read" : "change", res);
+        const char *res = rt->resource;
+        if (res && strcmp(res, "{reg}") == 0) {
+            if (registry_find(req->params[0]) == NULL) {
+                http_errorf(resp, YJ_ENOTFOUND, NULL, "no registry %s", req->params[0]);
                 return;
             }
+            res = req->params[0];
+        }
+        /* fail closed: no resource, no row, or no role in the row */
+        if (res == NULL || !perm_allowed(req->session.user.role, res, rt->action)) {
+            http_errorf(resp, YJ_EFORBIDDEN, NULL, "角色「%s」无权%s「%s」",
+                        role_label(req->session.user.role),
+                        rt->action == YJ_ACT_READ ? "查看" : "修改",
+                        res ? perm_resource_label(res) : "此功能");
+            return;
         }
     }
     rt->handler(req, resp);

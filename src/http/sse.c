@@ -2,12 +2,13 @@
  * sse.c — Server-Sent Events: the live channel to browsers.
  *
  * Each connected client has a bounded queue of formatted events.  The event
- * bus (core/events.h) calls sse_publish for every event; it is delivered to
- * the clients whose region contains the event's region (for the bare
- * "warning" hints, also those inside it) and whose role may read what it
- * is about (an "alarm" event needs alarm read permission, a
- * "record" event read permission on its registry, any other event type
- * the permission of the resource named like it).  A slow client
+ * bus (core/events.h) calls sse_publish for every event.  Its type must be
+ * a kind some module declares (base/module.h: an event of an undeclared
+ * kind reaches nobody); it is delivered to the clients whose region
+ * contains the event's region (for kinds flagged YJ_EV_INSIDE, such as the
+ * bare "warning" hints, also those inside it), whose role may read the
+ * kind's resource (a "record" event: its registry) and, for enterprise
+ * users, only when the event names their enterprise.  A slow client
  * whose queue is full loses the oldest events and is told so with an
  * "event: overflow" (the browser then reloads what it shows) — one slow
  * browser never blocks the publisher.
@@ -19,6 +20,7 @@
  * never overtake the park it answers.
  */
 #include "http.h"
+#include "../base/module.h"
 #include "../core/events.h"
 #include "../core/util.h"
 
@@ -71,24 +73,27 @@ static void sse_publish(const char *type, const char *region, const json_t *data
     /* an event that names its enterprise also reaches that enterprise's users */
     json_t *ent = json_object_get(data, "enterprise_id");
     int64_t owner = json_is_integer(ent) ? json_integer_value(ent) : 0;
-    /* what the event is about: a record event names its registry */
-    const char *resource = type;
-    if (strcmp(type, "record") == 0) {
-        resource = json_string_value(json_object_get(data, "registry"));
-        if (resource == NULL)
-            resource = "";
+    const yj_event_kind *kind = app_event_kind(type);
+    const char *resource = kind == NULL     ? NULL
+                           : kind->resource ? kind->resource
+                                            : json_string_value(json_object_get(data, "registry"));
+    if (resource == NULL) { /* undeclared: reaches nobody */
+        yj_log(YJ_LOG_WARN, "sse.undeclared_event", "event %s dropped: no module declares it",
+               type);
+        free(payload);
+        return;
     }
+    bool inside_too = kind->flags & YJ_EV_INSIDE;
     pthread_mutex_lock(&mu);
     event_seq++;
     for (sse_client *c = clients; c; c = c->next) {
         /* deliver to clients whose region contains the event's region; a
-         * "warning" hint (a warning id and what changed, nothing more) also
-         * to those inside the region it names: a village user hears of
-         * changes in their township */
+         * kind flagged INSIDE (a "warning" hint: an id and what changed,
+         * nothing more) also to those inside the region it names: a
+         * village user hears of changes in their township */
         size_t rl = strlen(region), cl = strlen(c->region);
         bool inside = strncmp(region, c->region, cl) == 0;
-        if (!inside && !(strcmp(type, "warning") == 0 && rl > 0 && rl < cl &&
-                         strncmp(region, c->region, rl) == 0))
+        if (!inside && !(inside_too && rl > 0 && rl < cl && strncmp(region, c->region, rl) == 0))
             continue;
         if (c->enterprise && c->enterprise != owner)
             continue;

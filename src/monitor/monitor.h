@@ -331,6 +331,10 @@ yj_code mon_rules_list(yj_store *s, const yj_user *u, int64_t sensor_id, json_t 
 yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *in, json_t **out,
                       yj_err *err);
 yj_code mon_rule_delete(yj_store *s, const yj_user *u, int64_t id, yj_err *err);
+/* A maintenance/calibration window suppressing a sensor's (or an object's)
+ * alarms: {sensor_id | object_id, start_ms, end_ms, reason}. */
+yj_code mon_maintenance_add(yj_store *s, const yj_user *u, const json_t *in, json_t **out,
+                            yj_err *err);
 /* Risk map: GeoJSON of sensors, open alarms, objects, hazards, resources in
  * a bbox (min lon, min lat, max lon, max lat). */
 yj_code mon_map(yj_store *s, const yj_user *u, const double bbox[4], const char *layers,
@@ -343,7 +347,13 @@ yj_code gateway_create(yj_store *s, const yj_user *u, const char *name, const ch
 yj_code gateway_auth(yj_store *s, const char *key, int64_t *id, char *region, size_t rlen,
                      yj_err *err);
 
-/* Migration step for the M2 tables. */
-yj_code mon_migrate(yj_conn *c, yj_err *err);
+/* The monitoring module's part of the demo city (demo.c): objects, sensors
+ * and rules; then the alarm recipient groups, once the logins exist. */
+struct yj_demo;
+yj_code demo_monitor_create(struct yj_demo *d, yj_err *err);
+yj_code demo_monitor_groups(struct yj_demo *d, yj_err *err);
+
+/* The sensor registry's prepare hook (objects.c). */
+yj_code sensor_prepare(yj_conn *c, json_t *rec, yj_err *err);
 
 #endif

@@ -486,8 +486,6 @@ yj_code mon_rule_delete(yj_store *s, const yj_user *u, int64_t id, yj_err *err)
 /* ---- maintenance windows ---------------------------------------------------------- */
 
 yj_code mon_maintenance_add(yj_store *s, const yj_user *u, const json_t *in, json_t **out,
-                            yj_err *err);
-yj_code mon_maintenance_add(yj_store *s, const yj_user *u, const json_t *in, json_t **out,
                             yj_err *err)
 {
     *out = NULL;

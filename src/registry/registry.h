@@ -44,14 +44,31 @@ typedef struct {
     const char *label; /* Chinese label (UI, CSV header) */
     yj_ftype type;
     bool required;
-    const char *const *options; /* NULL-terminated, for ENUM/TAGS */
-    const char *unit;           /* shown after the value, e.g. "人", "m²" */
+    const char *const *options;             /* NULL-terminated, for ENUM/TAGS */
+    const char *const *(*options_of)(void); /* or computed once by registry_init() */
+    const char *unit;                       /* shown after the value, e.g. "人", "m²" */
     bool has_range;
     double min, max;
     int maxlen;      /* bytes, 0 = default */
     const char *ref; /* registry name, for REF */
     const char *def; /* default when absent on create */
+    /* The migration of the declaring module that adds the column (0: the
+     * one that creates the registry).  A field added to an existing
+     * registry gets the next version, and that migration is generated
+     * (registry_migration): a deployment upgraded keeps its data. */
+    int since;
 } yj_field;
+
+/* Declaring fields and registries. */
+#define YJ_OPTS(...)     ((const char *const[]){__VA_ARGS__, NULL})
+#define YJ_RANGE(lo, hi) .has_range = true, .min = (lo), .max = (hi)
+/* A registry whose fields are the array <id>_fields. */
+#define YJ_REGISTRY(id, lbl, colour, key, typef, statusf, entf, ...)                               \
+    {                                                                                              \
+        .name = #id, .label = lbl, .icon = colour, .fields = id##_fields,                          \
+        .nfields = sizeof(id##_fields) / sizeof(id##_fields[0]), .key_field = key,                 \
+        .type_field = typef, .status_field = statusf, .enterprise_field = entf, __VA_ARGS__        \
+    }
 
 typedef struct {
     const char *name;  /* URL segment and table name, e.g. "shelter" */
@@ -63,25 +80,32 @@ typedef struct {
     const char *type_field;       /* main category field, for filtering */
     const char *status_field;     /* status field, for filtering */
     const char *enterprise_field; /* owner column for enterprise users, or NULL */
-    int since;                    /* migration that creates it (0: the base, 2) */
+    int since;                    /* the declaring module's migration that creates it */
     /* Called after validation on create and update (API and CSV), inside the
      * transaction: fill derived columns of rec.  NULL for most registries. */
     yj_code (*prepare)(yj_conn *c, json_t *rec, yj_err *err);
-    yj_table table; /* filled by registry_init() */
+    /* Filled by registry_init(): the declaring module, every field (its own
+     * and those other modules add), and the store table. */
+    const char *module;
+    yj_table table;
+    const yj_field *own_fields;
+    size_t nown_fields;
+    const char *const *field_module; /* per field: the module that declares it */
 } yj_registry;
 
-/* Build the store tables from the field tables; call once at start. */
+/* Collect every module's registries and the fields modules add to each
+ * other's; derive the store tables.  Idempotent; app_init() calls it. */
 void registry_init(void);
 size_t registry_count(void);
 const yj_registry *registry_at(size_t i);
 const yj_registry *registry_find(const char *name);
 const yj_field *registry_field(const yj_registry *r, const char *name);
-/* Migration steps that create the registry tables (2: base, 4: M2, 9: M3). */
-yj_code registry_migrate(yj_conn *c, yj_err *err);
-yj_code registry_migrate_m2(yj_conn *c, yj_err *err);
-yj_code registry_migrate_m3(yj_conn *c, yj_err *err);
-/* The sensor registry's prepare hook (monitor/objects.c). */
-yj_code sensor_prepare(yj_conn *c, json_t *rec, yj_err *err);
+/* The migration step every module with registries declares (as its
+ * yj_migration.fn): creates the module's registries whose `since` is this
+ * version (refering ones after the ones they refer to) and adds the
+ * columns of fields declared with this version, to its own registries or
+ * to another module's. */
+yj_code registry_migration(yj_conn *c, const char *module, int version, yj_err *err);
 
 /* JSON description of one registry / all (for /api/v1/schema). */
 json_t *registry_schema_json(const yj_registry *r);

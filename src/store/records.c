@@ -77,46 +77,29 @@ char *yj_table_ddl(const yj_table *t)
     return yj_buf_steal(&b);
 }
 
+char *yj_column_ddl(const yj_table *t, const yj_column *col)
+{
+    yj_buf b;
+    yj_buf_init(&b);
+    yj_buf_printf(&b, "ALTER TABLE %s ADD COLUMN %s %s", t->name, col->name,
+                  coltype_sql(col->type));
+    if (col->references)
+        yj_buf_printf(&b, " REFERENCES %s", col->references);
+    yj_buf_puts(&b, ";\n");
+    return yj_buf_steal(&b);
+}
+
 /* ---- scope ----------------------------------------------------------------- */
 
-/* Append the scope predicate; returns false if the scope hides the whole
- * table (enterprise user, table without an owner column). */
-static bool scope_where(yj_buf *sql, const yj_table *t, const yj_scope *sc, const char *alias)
+/* The scope over a record table (alias "t." in reads, none in writes). */
+static void scope_of(yj_sql *q, const yj_table *t, const yj_scope *sc, bool aliased)
 {
-    if (sc->enterprise != 0 && t->enterprise_col == NULL)
-        return false;
-    if (sc->region[0])
-        yj_buf_printf(sql, " AND %sregion_code >= ? AND %sregion_code < ?", alias, alias);
-    if (sc->enterprise != 0)
-        yj_buf_printf(sql, " AND %s%s = ?", alias, t->enterprise_col);
-    return true;
-}
-
-/* "code starts with prefix" as the range [prefix, prefix + "~"): region codes
- * are digits, which all sort below '~'.  A range, unlike LIKE with a bound
- * pattern, keeps the prepared statement (SQLite re-prepares LIKE statements
- * whenever the pattern is rebound) and can use the region_code index. */
-static int bind_prefix(yj_stmt *st, int idx, const char *prefix)
-{
-    char hi[24];
-    snprintf(hi, sizeof hi, "%.16s~", prefix);
-    yj_bind_text(st, idx++, prefix);
-    yj_bind_text(st, idx++, hi);
-    return idx;
-}
-
-static int scope_bind(yj_stmt *st, int idx, const yj_scope *sc)
-{
-    if (sc->region[0])
-        idx = bind_prefix(st, idx, sc->region);
-    if (sc->enterprise != 0)
-        yj_bind_int(st, idx++, sc->enterprise);
-    return idx;
-}
-
-static bool region_within(const char *code, const char *prefix)
-{
-    return strncmp(code, prefix, strlen(prefix)) == 0;
+    char region[64], ent[96];
+    snprintf(region, sizeof region, "%sregion_code", aliased ? "t." : "");
+    if (t->enterprise_col)
+        snprintf(ent, sizeof ent, "%s%s", aliased ? "t." : "", t->enterprise_col);
+    yj_scope_cols cols = {.region = region, .enterprise = t->enterprise_col ? ent : NULL};
+    yj_sql_scope(q, sc, &cols);
 }
 
 yj_code yj_region_check(yj_conn *c, const yj_scope *sc, const char *code, yj_err *err)
@@ -132,7 +115,7 @@ yj_code yj_region_check(yj_conn *c, const yj_scope *sc, const char *code, yj_err
         return rc;
     if (!found)
         return yj_err_set(err, YJ_EINVAL, "region_code", "unknown region code %s", code);
-    if (!region_within(code, sc->region))
+    if (!yj_scope_contains(sc, code))
         return yj_err_set(err, YJ_EFORBIDDEN, "region_code", "region %s is outside your region %s",
                           code, sc->region);
     return YJ_OK;
@@ -140,14 +123,23 @@ yj_code yj_region_check(yj_conn *c, const yj_scope *sc, const char *code, yj_err
 
 /* ---- reading --------------------------------------------------------------- */
 
-static void select_cols(yj_buf *sql, const yj_table *t)
+static bool hidden(const yj_query *q, const char *col)
 {
-    yj_buf_puts(sql, "SELECT t.id, t.region_code, r.name AS region_name, t.lat, t.lon, "
-                     "t.version, t.created_at, t.updated_at, t.updated_by");
+    for (size_t i = 0; q && q->hide && q->hide[i]; i++)
+        if (strcmp(q->hide[i], col) == 0)
+            return true;
+    return false;
+}
+
+static void select_cols(yj_sql *sql, const yj_table *t, const yj_query *q)
+{
+    yj_sql_add(sql, "SELECT t.id, t.region_code, r.name AS region_name, t.lat, t.lon, "
+                    "t.version, t.created_at, t.updated_at, t.updated_by");
     for (size_t i = 0; i < t->ncols; i++)
-        yj_buf_printf(sql, ", t.%s", t->cols[i].name);
-    yj_buf_printf(sql, " FROM %s t LEFT JOIN region r ON r.code = t.region_code WHERE 1=1",
-                  t->name);
+        if (!hidden(q, t->cols[i].name))
+            yj_sql_addf(sql, ", t.%s", t->cols[i].name);
+    yj_sql_addf(sql, " FROM %s t LEFT JOIN region r ON r.code = t.region_code WHERE 1=1",
+                t->name);
 }
 
 static json_t *row_json(yj_stmt *st)
@@ -174,56 +166,49 @@ static char *like_pattern(const char *s)
     return yj_buf_steal(&b);
 }
 
-static void query_where(yj_buf *sql, const yj_table *t, const yj_query *q)
+static void query_where(yj_sql *sql, const yj_table *t, const yj_query *q)
 {
-    if (q->region && q->region[0])
-        yj_buf_puts(sql, " AND t.region_code >= ? AND t.region_code < ?");
-    for (size_t i = 0; i < q->nfilters; i++)
-        yj_buf_printf(sql, " AND t.%s = ?", q->filters[i].col);
-    if (q->search && q->search[0] && t->search_col)
-        yj_buf_printf(sql, " AND t.%s LIKE ? ESCAPE '\\'", t->search_col);
-    if (q->has_bbox)
-        yj_buf_puts(sql, " AND t.lon >= ? AND t.lat >= ? AND t.lon <= ? AND t.lat <= ?");
-}
-
-static int query_bind(yj_stmt *st, int idx, const yj_table *t, const yj_query *q)
-{
-    if (q->region && q->region[0])
-        idx = bind_prefix(st, idx, q->region);
+    yj_sql_region(sql, "t.region_code", q->region);
     for (size_t i = 0; i < q->nfilters; i++) {
         yj_coltype type = YJ_COL_TEXT;
         yj_table_has_col(t, q->filters[i].col, &type);
+        char frag[96];
+        snprintf(frag, sizeof frag, " AND t.%s = ?", q->filters[i].col);
+        const char *v = q->filters[i].value;
         if (type == YJ_COL_BOOL)
-            yj_bind_int(st, idx++,
-                        !strcmp(q->filters[i].value, "true") || !strcmp(q->filters[i].value, "1") ||
-                            !strcmp(q->filters[i].value, "是"));
+            yj_sql_int(sql, frag, !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "是"));
         else if (type == YJ_COL_INT)
-            yj_bind_int(st, idx++, strtoll(q->filters[i].value, NULL, 10));
+            yj_sql_int(sql, frag, strtoll(v, NULL, 10));
         else if (type == YJ_COL_REAL)
-            yj_bind_real(st, idx++, strtod(q->filters[i].value, NULL));
+            yj_sql_real(sql, frag, strtod(v, NULL));
         else
-            yj_bind_text(st, idx++, q->filters[i].value);
+            yj_sql_text(sql, frag, v);
     }
     if (q->search && q->search[0] && t->search_col) {
-        char *pat = like_pattern(q->search);
-        yj_bind_text(st, idx++, pat);
+        char frag[96], *pat = like_pattern(q->search);
+        snprintf(frag, sizeof frag, " AND t.%s LIKE ? ESCAPE '\\'", t->search_col);
+        yj_sql_text(sql, frag, pat);
         free(pat);
     }
-    if (q->has_bbox)
-        for (int i = 0; i < 4; i++)
-            yj_bind_real(st, idx++, q->bbox[i]);
-    return idx;
+    if (q->has_bbox) {
+        yj_sql_real(sql, " AND t.lon >= ?", q->bbox[0]);
+        yj_sql_real(sql, " AND t.lat >= ?", q->bbox[1]);
+        yj_sql_real(sql, " AND t.lon <= ?", q->bbox[2]);
+        yj_sql_real(sql, " AND t.lat <= ?", q->bbox[3]);
+    }
 }
 
 /* Standard columns select_cols() puts before the table's own. */
 #define N_SELECT_STD 9
+#define MAX_SELECT   (N_SELECT_STD + 64)
 
-/* Row sinks: the json_t list and the direct JSON writer share the query. */
-typedef void (*row_sink)(yj_stmt *st, const yj_table *t, void *ctx);
+/* Row sinks: the json_t list and the direct JSON writer share the query;
+ * bools[i] says column i holds a YJ_COL_BOOL (0/1 written as false/true). */
+typedef void (*row_sink)(yj_stmt *st, const bool *bools, void *ctx);
 
-static void sink_json_array(yj_stmt *st, const yj_table *t, void *ctx)
+static void sink_json_array(yj_stmt *st, const bool *bools, void *ctx)
 {
-    (void)t;
+    (void)bools;
     json_array_append_new(ctx, row_json(st));
 }
 
@@ -232,7 +217,7 @@ typedef struct {
     size_t rows;
 } text_sink;
 
-static void sink_json_text(yj_stmt *st, const yj_table *t, void *ctx)
+static void sink_json_text(yj_stmt *st, const bool *bools, void *ctx)
 {
     text_sink *ts = ctx;
     yj_buf *out = ts->out;
@@ -246,13 +231,12 @@ static void sink_json_text(yj_stmt *st, const yj_table *t, void *ctx)
             yj_buf_putc(out, ',');
         yj_buf_json_string(out, yj_col_name(st, i));
         yj_buf_putc(out, ':');
-        bool is_bool = i >= N_SELECT_STD && t->cols[i - N_SELECT_STD].type == YJ_COL_BOOL;
         switch (yj_col_type(st, i)) {
         case -1:
             yj_buf_puts(out, "null");
             break;
         case YJ_COL_INT:
-            if (is_bool) {
+            if (i < MAX_SELECT && bools[i]) {
                 yj_buf_puts(out, yj_col_int(st, i) ? "true" : "false");
             } else {
                 snprintf(num, sizeof num, "%lld", (long long)yj_col_int(st, i));
@@ -272,6 +256,16 @@ static void sink_json_text(yj_stmt *st, const yj_table *t, void *ctx)
     yj_buf_putc(out, '}');
 }
 
+/* Which selected columns are booleans (after the standard ones). */
+static void bool_columns(const yj_table *t, const yj_query *q, bool *bools)
+{
+    memset(bools, 0, MAX_SELECT * sizeof *bools);
+    size_t k = N_SELECT_STD;
+    for (size_t i = 0; i < t->ncols && k < MAX_SELECT; i++)
+        if (!hidden(q, t->cols[i].name))
+            bools[k++] = t->cols[i].type == YJ_COL_BOOL;
+}
+
 static yj_code rec_list_rows(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_query *q,
                              row_sink sink, void *ctx, int64_t *total_out, yj_err *err)
 {
@@ -282,48 +276,44 @@ static yj_code rec_list_rows(yj_conn *c, const yj_table *t, const yj_scope *sc, 
             return yj_err_set(err, YJ_EINVAL, "sort", "cannot sort by %s", q->sort);
         sort = q->sort;
     }
-    yj_buf where, sql;
-    yj_buf_init(&where);
-    yj_buf_init(&sql);
-    yj_code rc = YJ_OK;
-    if (!scope_where(&where, t, sc, "t."))
-        goto out; /* the whole table is outside the scope: an empty list */
-    query_where(&where, t, q);
-
+    yj_sql sql;
     /* total */
-    yj_buf_printf(&sql, "SELECT COUNT(*) FROM %s t WHERE 1=1%s", t->name, where.data);
-    yj_stmt *st = yj_prepare(c, sql.data, err);
-    if (st == NULL) {
-        rc = YJ_EINTERNAL;
-        goto out;
-    }
-    query_bind(st, scope_bind(st, 1, sc), t, q);
-    if (yj_step(st, err) == 1)
+    yj_sql_init(&sql, NULL);
+    yj_sql_addf(&sql, "SELECT COUNT(*) FROM %s t WHERE 1=1", t->name);
+    scope_of(&sql, t, sc, true);
+    query_where(&sql, t, q);
+    yj_code rc = YJ_OK;
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
+    if (st == NULL)
+        return yj_fail(err);
+    int r = yj_step(st, err);
+    if (r == 1)
         *total_out = yj_col_int(st, 0);
     yj_stmt_done(st);
+    if (r < 0)
+        return yj_fail(err);
 
     /* page */
-    yj_buf_reset(&sql);
-    select_cols(&sql, t);
-    yj_buf_printf(&sql, "%s ORDER BY t.%s %s, t.id %s LIMIT ? OFFSET ?", where.data, sort,
-                  q->desc ? "DESC" : "ASC", q->desc ? "DESC" : "ASC");
-    st = yj_prepare(c, sql.data, err);
-    if (st == NULL) {
-        rc = YJ_EINTERNAL;
-        goto out;
-    }
-    int idx = query_bind(st, scope_bind(st, 1, sc), t, q);
-    yj_bind_int(st, idx++, q->limit);
-    yj_bind_int(st, idx, q->offset);
-    int r;
+    yj_sql_init(&sql, NULL);
+    select_cols(&sql, t, q);
+    scope_of(&sql, t, sc, true);
+    query_where(&sql, t, q);
+    yj_sql_addf(&sql, " ORDER BY t.%s %s, t.id %s", sort, q->desc ? "DESC" : "ASC",
+                q->desc ? "DESC" : "ASC");
+    yj_sql_int(&sql, " LIMIT ?", q->limit);
+    yj_sql_int(&sql, " OFFSET ?", q->offset);
+    st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
+    if (st == NULL)
+        return yj_fail(err);
+    bool bools[MAX_SELECT];
+    bool_columns(t, q, bools);
     while ((r = yj_step(st, err)) == 1)
-        sink(st, t, ctx);
+        sink(st, bools, ctx);
     if (r < 0)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     yj_stmt_done(st);
-out:
-    yj_buf_free(&where);
-    yj_buf_free(&sql);
     return rc;
 }
 
@@ -348,29 +338,26 @@ static yj_code rec_get_where(yj_conn *c, const yj_table *t, const yj_scope *sc, 
                              const char *text, int64_t id, json_t **out, yj_err *err)
 {
     *out = NULL;
-    yj_buf sql;
-    yj_buf_init(&sql);
-    select_cols(&sql, t);
-    yj_buf_printf(&sql, " AND t.%s = ?", col);
-    if (!scope_where(&sql, t, sc, "t.")) {
-        yj_buf_free(&sql);
-        return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
-    }
-    yj_stmt *st = yj_prepare(c, sql.data, err);
-    yj_buf_free(&sql);
-    if (st == NULL)
-        return YJ_EINTERNAL;
+    yj_sql sql;
+    yj_sql_init(&sql, NULL);
+    select_cols(&sql, t, NULL);
+    char frag[96];
+    snprintf(frag, sizeof frag, " AND t.%s = ?", col);
     if (text)
-        yj_bind_text(st, 1, text);
+        yj_sql_text(&sql, frag, text);
     else
-        yj_bind_int(st, 1, id);
-    scope_bind(st, 2, sc);
+        yj_sql_int(&sql, frag, id);
+    scope_of(&sql, t, sc, true);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
+    if (st == NULL)
+        return yj_fail(err);
     int r = yj_step(st, err);
     if (r == 1)
         *out = row_json(st);
     yj_stmt_done(st);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     if (r == 0)
         return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
     return YJ_OK;
@@ -385,23 +372,10 @@ yj_code yj_rec_get(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t id
 yj_code yj_rec_find_key(yj_conn *c, const yj_table *t, const yj_scope *sc, const char *key,
                         json_t **out, yj_err *err)
 {
-    yj_code rc = rec_get_where(c, t, sc, t->key_col, key, 0, out, err);
-    if (rc != YJ_ENOTFOUND)
-        return rc;
-    /* Not visible: does it exist outside the scope?  Then it is not ours to
-     * create again or overwrite. */
-    yj_buf sql;
-    yj_buf_init(&sql);
-    yj_buf_printf(&sql, "SELECT COUNT(*) FROM %s WHERE %s = ?", t->name, t->key_col);
-    int64_t n = 0;
-    rc = yj_query_int(c, sql.data, key, &n, err);
-    yj_buf_free(&sql);
-    if (rc != YJ_OK)
-        return rc;
-    if (n > 0)
-        return yj_err_set(err, YJ_EFORBIDDEN, t->key_col,
-                          "a record with %s=%s exists outside your region", t->key_col, key);
-    return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
+    /* Absent and outside the scope look alike: the caller creates, and a
+     * key taken elsewhere then fails as any duplicate does, without saying
+     * where (no answer tells in which region a record exists). */
+    return rec_get_where(c, t, sc, t->key_col, key, 0, out, err);
 }
 
 /* ---- generations ------------------------------------------------------------- */
@@ -535,28 +509,26 @@ yj_code yj_rec_update(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t
     }
     char now[40];
     yj_time_iso(yj_now_ms(), now, sizeof now);
-    yj_buf sql;
-    yj_buf_init(&sql);
-    yj_buf_printf(&sql,
-                  "UPDATE %s SET region_code = ?, lat = ?, lon = ?, updated_at = ?, "
-                  "updated_by = ?",
-                  t->name);
-    for (size_t i = 0; i < t->ncols; i++)
-        yj_buf_printf(&sql, ", %s = ?", t->cols[i].name);
-    yj_buf_printf(&sql, ", version = version + 1 WHERE id = ? AND version = ?");
-    if (!scope_where(&sql, t, sc, "")) {
-        yj_buf_free(&sql);
-        return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
+    yj_sql sql;
+    yj_sql_init(&sql, NULL);
+    yj_sql_addf(&sql, "UPDATE %s SET", t->name);
+    yj_sql_json(&sql, " region_code = ?", json_object_get(rec, "region_code"));
+    yj_sql_json(&sql, ", lat = ?", json_object_get(rec, "lat"));
+    yj_sql_json(&sql, ", lon = ?", json_object_get(rec, "lon"));
+    yj_sql_text(&sql, ", updated_at = ?", now);
+    yj_sql_text(&sql, ", updated_by = ?", actor);
+    for (size_t i = 0; i < t->ncols; i++) {
+        char frag[96];
+        snprintf(frag, sizeof frag, ", %s = ?", t->cols[i].name);
+        yj_sql_json(&sql, frag, json_object_get(rec, t->cols[i].name));
     }
-    yj_stmt *st = yj_prepare(c, sql.data, err);
-    yj_buf_free(&sql);
+    yj_sql_int(&sql, ", version = version + 1 WHERE id = ?", id);
+    yj_sql_int(&sql, " AND version = ?", expect_version);
+    scope_of(&sql, t, sc, false);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     if (st == NULL)
-        return YJ_EINTERNAL;
-    int idx = 1;
-    bind_std_and_cols(st, &idx, t, rec, now, actor);
-    yj_bind_int(st, idx++, id);
-    yj_bind_int(st, idx++, expect_version);
-    scope_bind(st, idx, sc);
+        return yj_fail(err);
     int r = yj_step(st, err);
     int64_t changed = yj_stmt_changes(st);
     yj_stmt_done(st);
@@ -576,20 +548,16 @@ yj_code yj_rec_delete(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t
 {
     if (sc->enterprise != 0 && t->enterprise_col && strcmp(t->enterprise_col, "id") == 0)
         return yj_err_set(err, YJ_EFORBIDDEN, NULL, "enterprise users cannot delete these");
-    yj_buf sql;
-    yj_buf_init(&sql);
-    yj_buf_printf(&sql, "DELETE FROM %s WHERE id = ? AND version = ?", t->name);
-    if (!scope_where(&sql, t, sc, "")) {
-        yj_buf_free(&sql);
-        return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such record");
-    }
-    yj_stmt *st = yj_prepare(c, sql.data, err);
-    yj_buf_free(&sql);
+    yj_sql sql;
+    yj_sql_init(&sql, NULL);
+    yj_sql_addf(&sql, "DELETE FROM %s WHERE", t->name);
+    yj_sql_int(&sql, " id = ?", id);
+    yj_sql_int(&sql, " AND version = ?", expect_version);
+    scope_of(&sql, t, sc, false);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     if (st == NULL)
-        return YJ_EINTERNAL;
-    yj_bind_int(st, 1, id);
-    yj_bind_int(st, 2, expect_version);
-    scope_bind(st, 3, sc);
+        return yj_fail(err);
     int r = yj_step(st, err);
     int64_t changed = yj_stmt_changes(st);
     yj_stmt_done(st);

@@ -22,6 +22,9 @@ static yj_code sq_error(sqlite3 *db, int rc, yj_err *err)
             return yj_err_set(err, YJ_ECONFLICT, NULL, "duplicate record: %s", sqlite3_errmsg(db));
         return yj_err_set(err, YJ_EINVAL, NULL, "constraint failed: %s", sqlite3_errmsg(db));
     }
+    /* the write lock stayed taken past busy_timeout: try again, not a bug */
+    if (base == SQLITE_BUSY || base == SQLITE_LOCKED)
+        return yj_err_set(err, YJ_EBUSY, NULL, "数据库繁忙，请稍后重试");
     return yj_err_set(err, YJ_EINTERNAL, NULL, "sqlite: %s", sqlite3_errmsg(db));
 }
 

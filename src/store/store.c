@@ -374,18 +374,107 @@ void yj_tx_rollback(yj_conn *c)
 
 /* ---- migrations ------------------------------------------------------------ */
 
-yj_code yj_store_migrate(yj_store *s, const yj_migration *m, size_t n, yj_err *err)
+#define MIGRATION_TABLE_SQL                                                                        \
+    "CREATE TABLE IF NOT EXISTS schema_migration ("                                                \
+    " module TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"                         \
+    " applied_at TEXT NOT NULL, PRIMARY KEY (module, version))"
+
+static yj_code module_version(yj_conn *c, const char *module, int64_t *have, yj_err *err)
+{
+    yj_stmt *st = yj_prepare(
+        c, "SELECT COALESCE(MAX(version), 0) FROM schema_migration WHERE module = ?", err);
+    if (st == NULL)
+        return yj_fail(err);
+    yj_bind_text(st, 1, module);
+    int r = yj_step(st, err);
+    *have = r == 1 ? yj_col_int(st, 0) : 0;
+    yj_stmt_done(st);
+    return r < 0 ? yj_fail(err) : YJ_OK;
+}
+
+yj_code yj_store_migrate_legacy(yj_store *s, const char *(*owner)(int version), yj_err *err)
 {
     yj_conn *c = yj_store_acquire(s);
-    yj_code rc = yj_exec(c,
-                         "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                         " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                         " applied_at TEXT NOT NULL)",
-                         err);
+    yj_code rc = yj_exec(c, MIGRATION_TABLE_SQL, err);
+    /* the old table exists only on a database made before modules kept
+     * their own versions; a failing probe means there is none */
+    int64_t legacy = 0;
+    bool has_legacy = rc == YJ_OK && yj_query_int(c, "SELECT COUNT(*) FROM schema_migrations", NULL,
+                                                  &legacy, NULL) == YJ_OK;
+    if (!has_legacy) {
+        yj_store_release(s, c);
+        return rc;
+    }
+    rc = yj_tx_begin(c, err);
+    yj_stmt *st = rc == YJ_OK ? yj_prepare(c,
+                                           "SELECT version, name, applied_at FROM"
+                                           " schema_migrations ORDER BY version",
+                                           err)
+                              : NULL;
+    if (rc == YJ_OK && st == NULL)
+        rc = yj_fail(err);
+    typedef struct {
+        int version;
+        char name[160], at[40];
+    } row;
+    row *rows = NULL;
+    size_t nrows = 0;
+    int r = 0;
+    while (st && (r = yj_step(st, err)) == 1) {
+        row *p = realloc(rows, (nrows + 1) * sizeof *rows);
+        if (p == NULL)
+            abort();
+        rows = p;
+        rows[nrows].version = (int)yj_col_int(st, 0);
+        snprintf(rows[nrows].name, sizeof rows[nrows].name, "%s", yj_col_text(st, 1));
+        snprintf(rows[nrows].at, sizeof rows[nrows].at, "%s", yj_col_text(st, 2));
+        nrows++;
+    }
+    yj_stmt_done(st);
+    if (rc == YJ_OK && r < 0)
+        rc = yj_fail(err);
+    for (size_t i = 0; rc == YJ_OK && i < nrows; i++) {
+        const char *module = owner(rows[i].version);
+        if (module == NULL) {
+            rc = yj_err_set(err, YJ_EINTERNAL, NULL,
+                            "migration %d of the database belongs to no module", rows[i].version);
+            break;
+        }
+        st = yj_prepare(c,
+                        "INSERT INTO schema_migration (module, version, name, applied_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        err);
+        if (st == NULL) {
+            rc = yj_fail(err);
+            break;
+        }
+        yj_bind_text(st, 1, module);
+        yj_bind_int(st, 2, rows[i].version);
+        yj_bind_text(st, 3, rows[i].name);
+        yj_bind_text(st, 4, rows[i].at);
+        if (yj_step(st, err) < 0)
+            rc = yj_fail(err);
+        yj_stmt_done(st);
+    }
+    free(rows);
+    if (rc == YJ_OK)
+        rc = yj_exec(c, "DROP TABLE schema_migrations", err);
+    if (rc == YJ_OK)
+        rc = yj_tx_commit(c, err);
+    else
+        yj_tx_rollback(c);
+    yj_store_release(s, c);
+    return rc;
+}
+
+yj_code yj_store_migrate(yj_store *s, const char *module, const yj_migration *m, size_t n,
+                         yj_err *err)
+{
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = yj_exec(c, MIGRATION_TABLE_SQL, err);
     int64_t have = 0;
     if (rc == YJ_OK)
-        rc = yj_query_int(c, "SELECT COALESCE(MAX(version),0) FROM schema_migrations", NULL, &have,
-                          err);
+        rc = module_version(c, module, &have, err);
     for (size_t i = 0; rc == YJ_OK && i < n; i++) {
         if (m[i].version <= have)
             continue;
@@ -393,28 +482,28 @@ yj_code yj_store_migrate(yj_store *s, const yj_migration *m, size_t n, yj_err *e
             break;
         /* Another process may have migrated while we waited for the write
          * lock: decide again under it. */
-        rc = yj_query_int(c, "SELECT COALESCE(MAX(version),0) FROM schema_migrations", NULL, &have,
-                          err);
+        rc = module_version(c, module, &have, err);
         if (rc == YJ_OK && m[i].version <= have) {
             yj_tx_rollback(c);
             continue;
         }
-        if (m[i].sql)
+        if (rc == YJ_OK && m[i].sql)
             rc = yj_exec(c, m[i].sql, err);
         if (rc == YJ_OK && m[i].fn)
-            rc = m[i].fn(c, err);
+            rc = m[i].fn(c, module, m[i].version, err);
         if (rc == YJ_OK) {
             yj_stmt *st = yj_prepare(c,
-                                     "INSERT INTO schema_migrations(version,name,applied_at)"
-                                     " VALUES(?,?,CURRENT_TIMESTAMP)",
+                                     "INSERT INTO schema_migration (module, version, name,"
+                                     " applied_at) VALUES (?, ?, ?, CURRENT_TIMESTAMP)",
                                      err);
             if (st == NULL) {
-                rc = YJ_EINTERNAL;
+                rc = yj_fail(err);
             } else {
-                yj_bind_int(st, 1, m[i].version);
-                yj_bind_text(st, 2, m[i].name);
+                yj_bind_text(st, 1, module);
+                yj_bind_int(st, 2, m[i].version);
+                yj_bind_text(st, 3, m[i].name);
                 if (yj_step(st, err) < 0)
-                    rc = YJ_EINTERNAL;
+                    rc = yj_fail(err);
                 yj_stmt_done(st);
             }
         }
@@ -424,7 +513,8 @@ yj_code yj_store_migrate(yj_store *s, const yj_migration *m, size_t n, yj_err *e
             yj_tx_rollback(c);
             char msg[256];
             snprintf(msg, sizeof msg, "%s", err ? err->message : "");
-            yj_err_set(err, rc, NULL, "migration %d (%s) failed: %s", m[i].version, m[i].name, msg);
+            yj_err_set(err, rc, NULL, "migration %s %d (%s) failed: %s", module, m[i].version,
+                       m[i].name, msg);
         }
     }
     yj_store_release(s, c);

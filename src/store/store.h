@@ -95,16 +95,27 @@ yj_code yj_query_int(yj_conn *c, const char *sql, const char *text_param, int64_
 
 /* ---- migrations ------------------------------------------------------------ */
 
+/* One schema step of a module.  Versions are per module, strictly
+ * increasing; a migration that has shipped is never edited — add the
+ * next.  Either SQL (run as one script) or a function (generated DDL: the
+ * registry tables and their added fields), or both. */
 typedef struct {
     int version;
     const char *name;
-    const char *sql;                        /* run as one script, or NULL */
-    yj_code (*fn)(yj_conn *c, yj_err *err); /* or generated DDL, or NULL */
+    const char *sql;
+    yj_code (*fn)(yj_conn *c, const char *module, int version, yj_err *err);
 } yj_migration;
 
-/* Apply, in one transaction each, every migration whose version is above the
- * database's.  Versions must be strictly increasing. */
-yj_code yj_store_migrate(yj_store *s, const yj_migration *m, size_t n, yj_err *err);
+/* Apply, in one transaction each, every migration of `module` whose
+ * version is above the database's for that module (table
+ * schema_migration (module, version)). */
+yj_code yj_store_migrate(yj_store *s, const char *module, const yj_migration *m, size_t n,
+                         yj_err *err);
+/* The versions recorded before migrations were kept per module (one
+ * global sequence, table schema_migrations): owner(version) names the
+ * module a legacy version belongs to.  Run once before yj_store_migrate;
+ * a no-op on a new database or one already converted. */
+yj_code yj_store_migrate_legacy(yj_store *s, const char *(*owner)(int version), yj_err *err);
 
 /* ---- scoped records (records.c) -------------------------------------------- */
 
@@ -140,6 +151,55 @@ typedef struct {
     int64_t enterprise;
 } yj_scope;
 
+/* ---- statements with their parameters, and the scope (sql.c) --------------------- */
+
+/* SQL text and the values of its placeholders, built together: a fragment
+ * added under a condition carries its own bindings. */
+struct yj_sql_param;
+typedef struct {
+    yj_buf text;
+    struct yj_sql_param *p;
+    size_t n, cap;
+} yj_sql;
+
+void yj_sql_init(yj_sql *q, const char *text);
+void yj_sql_free(yj_sql *q);
+/* Text without placeholders (identifiers come only from the program). */
+void yj_sql_add(yj_sql *q, const char *text);
+void yj_sql_addf(yj_sql *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Text with exactly one "?" and its value. */
+void yj_sql_int(yj_sql *q, const char *text, int64_t v);
+void yj_sql_real(yj_sql *q, const char *text, double v);
+void yj_sql_text(yj_sql *q, const char *text, const char *v); /* NULL binds NULL */
+void yj_sql_null(yj_sql *q, const char *text);
+/* A JSON scalar (string, integer, real, true/false, null). */
+void yj_sql_json(yj_sql *q, const char *text, const json_t *v);
+
+/* Which columns of a query carry a row's scope. */
+typedef struct {
+    const char *region;     /* the row's region code column, e.g. "a.region_code" */
+    const char *enterprise; /* the owning enterprise's id column, or NULL */
+    /* Rows no enterprise owns (enterprise NULL) are for everyone in the
+     * region, enterprise users included (warnings); else they see none. */
+    bool unowned_visible;
+    /* Rows of a region above the caller's are visible too when this
+     * predicate holds (a city's published warning in its counties). */
+    const char *above;
+} yj_scope_cols;
+
+/* Append " AND <the caller's scope over cols>" — the one way a query is
+ * confined to what its caller may see. */
+void yj_sql_scope(yj_sql *q, const yj_scope *sc, const yj_scope_cols *cols);
+/* Append " AND <col lies in the subtree of prefix>" (a filter the caller
+ * asks for, on top of the scope); nothing for NULL or "". */
+void yj_sql_region(yj_sql *q, const char *col, const char *prefix);
+/* Prepare (from the connection's cache) and bind every parameter. */
+yj_stmt *yj_sql_prepare(yj_conn *c, const yj_sql *q, yj_err *err);
+/* In memory: is region inside the scope's subtree?  And is a row of that
+ * region and enterprise (0: none) the caller's to see? */
+bool yj_scope_contains(const yj_scope *sc, const char *region);
+bool yj_scope_sees(const yj_scope *sc, const char *region, int64_t enterprise);
+
 typedef struct {
     const char *col;
     const char *value;
@@ -156,11 +216,17 @@ typedef struct {
     int64_t offset;
     bool has_bbox;  /* only rows with lat/lon inside bbox */
     double bbox[4]; /* min lon, min lat, max lon, max lat */
+    /* Own columns left out of every row (fields the caller's role may not
+     * read: the permission table's field rows), NULL-terminated or NULL. */
+    const char *const *hide;
 } yj_query;
 
 bool yj_table_has_col(const yj_table *t, const char *col, yj_coltype *type_out);
 /* The DDL for a record table (CREATE TABLE + indexes), for migrations. */
 char *yj_table_ddl(const yj_table *t);
+/* The DDL adding one column to an existing record table (a field added
+ * in a later migration: existing rows get NULL). */
+char *yj_column_ddl(const yj_table *t, const yj_column *col);
 
 yj_code yj_rec_list(yj_conn *c, const yj_table *t, const yj_scope *sc, const yj_query *q,
                     json_t **items_out, int64_t *total_out, yj_err *err);

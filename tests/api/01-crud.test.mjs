@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  setupServer, REGISTRIES, M2_REGISTRIES, M3_REGISTRIES, ZEZHOU, GAOPING, regSchema, validRecord, writable, assertRecordHas,
+  setupServer, REGISTRIES, M2_REGISTRIES, M3_REGISTRIES, TEST_REGISTRIES, ZEZHOU, GAOPING, regSchema, validRecord, writable, assertRecordHas,
   assertError, desc, uniq, anyEnterprise, createRecord,
 } from './harness.mjs';
 
@@ -13,7 +13,7 @@ test('schema lists every registry with typed fields', async () => {
   const schema = await S.schema();
   assert.ok(Array.isArray(schema.registries));
   const names = schema.registries.map((r) => r.name).sort();
-  assert.deepEqual(names, [...REGISTRIES, ...M2_REGISTRIES, ...M3_REGISTRIES].sort());
+  assert.deepEqual(names, [...REGISTRIES, ...M2_REGISTRIES, ...M3_REGISTRIES, ...TEST_REGISTRIES].sort());
   const types = new Set(['text', 'longtext', 'int', 'real', 'bool', 'enum', 'tags', 'phone', 'date', 'credit', 'ref']);
   for (const r of schema.registries) {
     for (const k of ['name', 'label', 'key_field', 'fields']) assert.ok(r[k] !== undefined, `${r.name}.${k}`);

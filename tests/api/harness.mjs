@@ -30,6 +30,9 @@ export const M2_REGISTRIES = ['monitored_object', 'sensor'];
 // M3 registries: who a warning reaches.  No required references, so the
 // generic CRUD and CSV walks take them too.
 export const M3_REGISTRIES = ['household', 'resident', 'broadcast_terminal', 'responsible_person'];
+// The example module (tests/modules/example) is built into the -san binary
+// the API tests run: a module as small as one can be, walked by the sweeps.
+export const TEST_REGISTRIES = ['example_item'];
 export const ROLES = ['admin', 'duty', 'commander', 'supervisor', 'inspector', 'warehouse',
   'enterprise', 'informant', 'expert'];
 export const CITY = '1405';

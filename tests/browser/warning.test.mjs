@@ -189,7 +189,7 @@ test('duty composes a warning on the map, the commander approves it, duty publis
   page.on('dialog', (d) => d.accept(d.type() === 'prompt' ? d.defaultValue() : undefined));
   try {
     const nav = await page.locator('#app-nav').innerText();
-    for (const t of ['M3 预警发布', '预警列表', '待审批', '编制预警']) assert.match(nav, new RegExp(t));
+    for (const t of ['预警发布', '预警列表', '待审批', '编制预警']) assert.match(nav, new RegExp(t));
     assert.doesNotMatch(await page.locator('.nav-disabled').allInnerTexts().then((a) => a.join()), /预警发布/);
 
     await page.click('#nav-warn-new');

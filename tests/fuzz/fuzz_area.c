@@ -30,6 +30,7 @@
  * caller's scope 1405).
  */
 #include "auth/auth.h"
+#include "base/module.h"
 #include "core/err.h"
 #include "registry/registry.h"
 #include "store/store.h"
@@ -130,9 +131,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!store)
         die("open", &err);
     exec_or_die("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF");
-    size_t n;
-    const yj_migration *m = yj_migrations(&n);
-    if (yj_store_migrate(store, m, n, &err) != YJ_OK)
+    if (app_migrate(store, &err) != YJ_OK)
         die("migrate", &err);
     exec_or_die("INSERT INTO region (code, name, parent, level) VALUES"
                 " ('14', '山西省', NULL, 1), ('1405', '晋城市', '14', 2),"

@@ -14,6 +14,7 @@
 #define YJ_TEST_FIXTURE_H
 
 #include "../../src/auth/auth.h"
+#include "../../src/base/module.h"
 #include "../../src/core/buf.h"
 #include "../../src/core/util.h"
 #include "../../src/registry/registry.h"
@@ -53,16 +54,14 @@ static inline int64_t fx_count(yj_store *s, const char *sql)
 
 static inline void fx_migrate(yj_store *s)
 {
-    size_t n = 0;
-    const yj_migration *m = yj_migrations(&n);
     yj_err err;
-    if (yj_store_migrate(s, m, n, &err) != YJ_OK)
+    if (app_migrate(s, &err) != YJ_OK)
         fail_msg("migrate: %s", err.message);
 }
 
 static inline fx_db *fx_open(void)
 {
-    registry_init();
+    app_init();
     fx_db *db = calloc(1, sizeof *db);
     assert_non_null(db);
     snprintf(db->path, sizeof db->path, "/tmp/yj-unit-XXXXXX");

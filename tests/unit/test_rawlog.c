@@ -218,18 +218,26 @@ static void test_migration_from_v6(void **state)
     yj_err err;
     yj_store *s = yj_store_open(path, 1, &err);
     assert_non_null(s);
-    size_t n = 0;
-    const yj_migration *m = yj_migrations(&n);
+    /* the platform and registry modules, then the monitoring module's
+     * migrations up to 6 */
+    app_init();
+    const yj_module *mon = yj_module_find("monitor");
+    assert_non_null(mon);
     size_t upto = 0;
-    while (upto < n && m[upto].version <= 6)
+    while (upto < mon->nmigrations && mon->migrations[upto].version <= 6)
         upto++;
-    assert_int_equal(yj_store_migrate(s, m, upto, &err), YJ_OK);
+    static const char *const before[] = {"platform", "registry"};
+    for (size_t i = 0; i < 2; i++) {
+        const yj_module *m = yj_module_find(before[i]);
+        assert_int_equal(yj_store_migrate(s, m->name, m->migrations, m->nmigrations, &err), YJ_OK);
+    }
+    assert_int_equal(yj_store_migrate(s, "monitor", mon->migrations, upto, &err), YJ_OK);
     fx_exec(s,
             "INSERT INTO reading (id, sensor_id, ts, value, rx, flags) VALUES"
             " (1, 1, 1000, 1.0, 1000, 0), (2, 1, 2000, 2.0, 2000, 1),"
             " (3, 2, 1000, 3.0, 1000, 0), (4, 2, 2000, 4.0, 2000, 0), (5, 1, 3000, 5.0, 3000, 0);"
             "INSERT INTO rollup_state (name, wm) VALUES ('reading', 3);");
-    assert_int_equal(yj_store_migrate(s, m, n, &err), YJ_OK);
+    assert_int_equal(app_migrate(s, &err), YJ_OK);
     assert_int_equal(fx_count(s, "SELECT COUNT(*) FROM reading"), 3);
     assert_int_equal(fx_count(s, "SELECT SUM(flags) FROM reading"), 1);
     assert_int_equal(fx_count(s, "SELECT COUNT(*) FROM reading_log"), 2);

@@ -14,7 +14,7 @@ import { get, errorText } from './api.js';
 import { h, setChildren, debounce, safeColour, toast } from './dom.js';
 import { readableRegistries, onRecordEvent, topRegions } from './session.js';
 import { createBaseMap, settle } from './mapbase.js';
-import { makeMonitorLayer } from './monmap.js';
+import { hooks } from './modules.js';
 
 const MAX_POINTS = 1000;
 
@@ -51,11 +51,12 @@ export async function renderOneMap(view, ctx) {
   const results = h('ul', { class: 'map-search-results', id: 'map-search-results' });
   panelBody.appendChild(h('div', { class: 'map-search-box' }, search, results));
 
-  // The monitoring layer (sensors coloured by state and alarm level) first.
-  const monitor = makeMonitorLayer(map, ctx);
-  // With it, the plain sensor registry layer would draw every sensor twice: off by default.
-  const layers = [...(monitor ? [monitor] : []),
-    ...readableRegistries().map((reg) => makeLayer(reg, map, regionName, !(monitor && reg.name === 'sensor')))];
+  // The modules' layers first (the monitoring one: sensors coloured by state
+  // and alarm level).  A registry such a layer already draws is off by default.
+  const extra = hooks('mapLayer').map((f) => f(map, ctx)).filter(Boolean);
+  const drawn = new Set(extra.flatMap((l) => l.replaces || []));
+  const layers = [...extra,
+    ...readableRegistries().map((reg) => makeLayer(reg, map, regionName, !drawn.has(reg.name)))];
   for (const l of layers) panelBody.appendChild(l.row);
   await Promise.all(layers.map((l) => l.load()));
 

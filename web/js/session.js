@@ -10,6 +10,8 @@ import { get, request, setCsrf } from './api.js';
 export const session = {
   user: null,          // {id, username, name, role, role_label, region_code, region_name, ...}
   permissions: {},     // {"<resource>": ["read","write"]}
+  nav: [],             // [{module, label, items:[{id, label, hash, unread?, registry?, icon?}]}]
+  pages: [],           // [{module, prefix, script}]: the modules' pages (js/modules.js)
   schema: null,        // {registries:[...]}
   regByName: new Map(),
 };
@@ -22,6 +24,8 @@ const listeners = new Set();
 export function adopt(answer) {
   session.user = answer.user;
   session.permissions = answer.permissions || session.permissions || {};
+  if (answer.nav) session.nav = answer.nav;
+  if (answer.pages) session.pages = answer.pages;
   setCsrf(answer.csrf);
 }
 
@@ -63,6 +67,8 @@ export async function logout() {
 export function reset() {
   session.user = null;
   session.permissions = {};
+  session.nav = [];
+  session.pages = [];
   session.schema = null;
   session.regByName = new Map();
   cache = {};

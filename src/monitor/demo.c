@@ -1,6 +1,6 @@
 /*
- * monitor_demo.c — the demo city's monitoring (M2): monitored objects,
- * sensors, per-sensor rules and alarm recipient groups.
+ * demo.c — the monitoring module's part of the demo city: monitored
+ * objects, sensors, per-sensor rules and alarm recipient groups.
  *
  * Runs inside the demo's second transaction, after the enterprises and
  * major hazard sources exist (it reads them back), and creates every object
@@ -28,9 +28,9 @@
  * Random choices come from a splitmix64 stream seeded by the demo, so a
  * seed gives the same sensors.
  */
-#include "demo.h"
-
+#include "monitor.h"
 #include "../auth/auth.h"
+#include "../demo/demo.h"
 #include "../core/util.h"
 #include "../monitor/monitor.h"
 #include "../registry/registry.h"
@@ -85,7 +85,7 @@ static double round_to(double v, double step)
 /* ---- generator state ---------------------------------------------------------- */
 
 typedef struct {
-    const yj_demo_monitor_env *env;
+    const yj_demo *env;
     yj_conn *c;
     mrng rng;
     int objects, sensors, rules;
@@ -1067,7 +1067,7 @@ static yj_code gen_lifelines(mctx *m, yj_err *err)
 /* Entry points                                                              */
 /* ======================================================================== */
 
-yj_code demo_monitor_create(const yj_demo_monitor_env *env, yj_err *err)
+yj_code demo_monitor_create(yj_demo *env, yj_err *err)
 {
     mctx m = {.env = env, .c = env->conn, .rng = {env->seed ^ 0x6d6f6e69746f72ULL}};
     ent_row *ents = NULL;
@@ -1115,8 +1115,10 @@ static const group_spec groups[] = {
     {"沁水县安全监管", "140521", 4, "煤矿,危险化学品", {"supervisor_qinshui"}},
 };
 
-yj_code demo_monitor_groups(yj_conn *c, FILE *out, yj_err *err)
+yj_code demo_monitor_groups(yj_demo *d, yj_err *err)
 {
+    yj_conn *c = d->conn;
+    FILE *out = d->out;
     yj_code rc = YJ_OK;
     size_t made = 0;
     for (size_t i = 0; i < COUNT_OF(groups) && rc == YJ_OK; i++) {

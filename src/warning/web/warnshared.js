@@ -7,7 +7,7 @@
  * the public page and the acknowledgement page (public.js, ack.js) keep
  * to the few words they need.
  */
-import { h } from './dom.js';
+import { h } from '../../js/dom.js';
 
 export const WARN_STATES = {
   draft: '草稿',

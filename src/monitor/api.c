@@ -1,54 +1,16 @@
 /*
- * api_monitor.c — M2 endpoints: reading ingest for gateways, latest values,
- * history, rejects, rules, maintenance windows, alarms and their actions,
- * work orders, the inbox, device health, the risk map and gateway keys.
+ * api.c — the monitoring module's endpoints: reading ingest for gateways,
+ * latest values, history, rejects, rules, maintenance windows, alarms and
+ * their actions, work orders, the inbox, device health, the risk map and
+ * gateway keys (the route table is in module.c).
  */
-#include "http.h"
-#include "../monitor/monitor.h"
+#include "api.h"
+#include "monitor.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-yj_code mon_maintenance_add(yj_store *s, const yj_user *u, const json_t *in, json_t **out,
-                            yj_err *err);
-
-static bool query_i64(yj_req *req, yj_resp *resp, const char *name, int64_t def, int64_t *out)
-{
-    const char *v = http_query(req, name);
-    *out = def;
-    if (v == NULL)
-        return true;
-    if (!http_parse_i64(v, out)) {
-        http_errorf(resp, YJ_EINVAL, name, "%s must be an integer", name);
-        return false;
-    }
-    return true;
-}
-
-static bool path_id(yj_req *req, yj_resp *resp, int idx, int64_t *id)
-{
-    if (!http_parse_i64(req->params[idx], id) || *id <= 0) {
-        http_errorf(resp, YJ_ENOTFOUND, NULL, "no such id: %s", req->params[idx]);
-        return false;
-    }
-    return true;
-}
-
-static json_t *body_json(yj_req *req, yj_resp *resp, bool allow_empty)
-{
-    if (req->body_len == 0 && allow_empty)
-        return json_object();
-    json_t *in = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    if (http_json_parse(req->body, req->body_len, &in, &err) != YJ_OK) {
-        http_error(resp, &err);
-        return NULL;
-    }
-    return in;
-}
 
 /* POST /api/v1/readings — gateways, authenticated by X-Api-Key.  200 means
  * every reading has a durable outcome: stored, or stored as a reject. */
@@ -99,7 +61,7 @@ void api_readings_post(yj_req *req, yj_resp *resp)
 void api_sensors_latest(yj_req *req, yj_resp *resp)
 {
     int64_t object = 0;
-    if (!query_i64(req, resp, "object_id", 0, &object))
+    if (!http_query_i64(req, resp, "object_id", 0, &object))
         return;
     json_t *items = NULL;
     yj_err err;
@@ -116,8 +78,8 @@ void api_sensor_history(yj_req *req, yj_resp *resp)
 {
     int64_t id, from, to;
     int64_t now = mon_now();
-    if (!path_id(req, resp, 0, &id) || !query_i64(req, resp, "to", now, &to) ||
-        !query_i64(req, resp, "from", to - 6 * 3600000LL, &from))
+    if (!http_path_id(req, resp, 0, &id) || !http_query_i64(req, resp, "to", now, &to) ||
+        !http_query_i64(req, resp, "from", to - 6 * 3600000LL, &from))
         return;
     json_t *out = NULL;
     yj_err err;
@@ -133,7 +95,8 @@ void api_sensor_history(yj_req *req, yj_resp *resp)
 void api_rejects(yj_req *req, yj_resp *resp)
 {
     int64_t limit, offset;
-    if (!query_i64(req, resp, "limit", 100, &limit) || !query_i64(req, resp, "offset", 0, &offset))
+    if (!http_query_i64(req, resp, "limit", 100, &limit) ||
+        !http_query_i64(req, resp, "offset", 0, &offset))
         return;
     json_t *items = NULL;
     yj_err err;
@@ -149,7 +112,7 @@ void api_rejects(yj_req *req, yj_resp *resp)
 void api_rules_list(yj_req *req, yj_resp *resp)
 {
     int64_t sensor = 0;
-    if (!query_i64(req, resp, "sensor_id", 0, &sensor))
+    if (!http_query_i64(req, resp, "sensor_id", 0, &sensor))
         return;
     json_t *out = NULL;
     yj_err err;
@@ -163,7 +126,7 @@ void api_rules_list(yj_req *req, yj_resp *resp)
 
 static void rules_save(yj_req *req, yj_resp *resp, int64_t id)
 {
-    json_t *in = body_json(req, resp, false);
+    json_t *in = http_body_json(req, resp, false);
     if (in == NULL)
         return;
     json_t *out = NULL;
@@ -186,14 +149,14 @@ void api_rules_create(yj_req *req, yj_resp *resp)
 void api_rules_update(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (path_id(req, resp, 0, &id))
+    if (http_path_id(req, resp, 0, &id))
         rules_save(req, resp, id);
 }
 
 void api_rules_delete(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
     yj_err err;
     yj_err_clear(&err);
@@ -206,7 +169,7 @@ void api_rules_delete(yj_req *req, yj_resp *resp)
 
 void api_maintenance_add(yj_req *req, yj_resp *resp)
 {
-    json_t *in = body_json(req, resp, false);
+    json_t *in = http_body_json(req, resp, false);
     if (in == NULL)
         return;
     json_t *out = NULL;
@@ -225,10 +188,10 @@ void api_alarms_list(yj_req *req, yj_resp *resp)
 {
     mon_alarm_query q = {0};
     int64_t limit, offset, sensor, ent;
-    if (!query_i64(req, resp, "limit", 100, &limit) ||
-        !query_i64(req, resp, "offset", 0, &offset) ||
-        !query_i64(req, resp, "sensor_id", 0, &sensor) ||
-        !query_i64(req, resp, "enterprise_id", 0, &ent))
+    if (!http_query_i64(req, resp, "limit", 100, &limit) ||
+        !http_query_i64(req, resp, "offset", 0, &offset) ||
+        !http_query_i64(req, resp, "sensor_id", 0, &sensor) ||
+        !http_query_i64(req, resp, "enterprise_id", 0, &ent))
         return;
     if (limit < 1 || limit > 1000 || offset < 0) {
         http_errorf(resp, YJ_EINVAL, "limit", "limit must be 1..1000 and offset >= 0");
@@ -256,7 +219,7 @@ void api_alarms_list(yj_req *req, yj_resp *resp)
 void api_alarm_get(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
     json_t *out = NULL;
     yj_err err;
@@ -275,7 +238,7 @@ void api_alarm_get(yj_req *req, yj_resp *resp)
 void api_alarm_act(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
     int64_t expect = 0;
     const char *im = http_header(req, "If-Match");
@@ -293,7 +256,7 @@ void api_alarm_act(yj_req *req, yj_resp *resp)
             return;
         }
     }
-    json_t *in = body_json(req, resp, true);
+    json_t *in = http_body_json(req, resp, true);
     if (in == NULL)
         return;
     json_t *out = NULL;
@@ -325,9 +288,9 @@ void api_workorders_list(yj_req *req, yj_resp *resp)
 void api_workorder_act(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
-    json_t *in = body_json(req, resp, true);
+    json_t *in = http_body_json(req, resp, true);
     if (in == NULL)
         return;
     json_t *out = NULL;
@@ -346,7 +309,7 @@ void api_workorder_act(yj_req *req, yj_resp *resp)
 void api_inbox(yj_req *req, yj_resp *resp)
 {
     int64_t limit;
-    if (!query_i64(req, resp, "limit", 100, &limit))
+    if (!http_query_i64(req, resp, "limit", 100, &limit))
         return;
     const char *unread = http_query(req, "unread");
     json_t *items = NULL;
@@ -364,7 +327,7 @@ void api_inbox(yj_req *req, yj_resp *resp)
 void api_inbox_read(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
     yj_err err;
     yj_err_clear(&err);
@@ -416,7 +379,7 @@ void api_map(yj_req *req, yj_resp *resp)
 
 void api_gateway_create(yj_req *req, yj_resp *resp)
 {
-    json_t *in = body_json(req, resp, false);
+    json_t *in = http_body_json(req, resp, false);
     if (in == NULL)
         return;
     json_t *out = NULL;
@@ -441,7 +404,7 @@ void api_monitor_tick(yj_req *req, yj_resp *resp)
         http_errorf(resp, YJ_ENOTFOUND, NULL, "no such endpoint: %s", req->path);
         return;
     }
-    json_t *in = body_json(req, resp, true);
+    json_t *in = http_body_json(req, resp, true);
     if (in == NULL)
         return;
     json_t *now = json_object_get(in, "now");
@@ -466,7 +429,7 @@ void api_groups_list(yj_req *req, yj_resp *resp)
 
 void api_groups_create(yj_req *req, yj_resp *resp)
 {
-    json_t *in = body_json(req, resp, false);
+    json_t *in = http_body_json(req, resp, false);
     if (in == NULL)
         return;
     json_t *out = NULL;

@@ -1,11 +1,12 @@
 /*
- * api_registry.c — HTTP handlers for the base databases: list, GeoJSON,
+ * api.c — HTTP handlers for every registry: the schema, list, GeoJSON,
  * CSV export/import, create, get, update, delete, history.  They translate
  * query strings and headers into registry service calls; validation, scope
- * and audit live in src/registry.
+ * and audit live in registry.c and the store.  The routes are declared in
+ * module.c.
  */
-#include "http.h"
-#include "../registry/registry.h"
+#include "api.h"
+#include "registry.h"
 
 #include <errno.h>
 #include <math.h>
@@ -380,4 +381,15 @@ void api_reg_history(yj_req *req, yj_resp *resp)
         return;
     }
     http_json(resp, 200, json_pack("{s:o}", "items", items));
+}
+
+void api_schema(yj_req *req, yj_resp *resp)
+{
+    json_t *regs = json_array();
+    for (size_t i = 0; i < registry_count(); i++) {
+        const yj_registry *r = registry_at(i);
+        if (perm_allowed(req->session.user.role, r->name, YJ_ACT_READ))
+            json_array_append_new(regs, registry_schema_json(r));
+    }
+    http_json(resp, 200, json_pack("{s:o}", "registries", regs));
 }

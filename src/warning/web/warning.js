@@ -16,12 +16,12 @@
  * the approval table forbids.  The published page follows the live stream
  * (`event: warning`, live.js) and reloads its figures at most once a second.
  */
-import { request, get, ifMatch, errorText } from './api.js';
-import { h, setChildren, fmtTime, toast, debounce, hashWith } from './dom.js';
-import { granted, topRegions, regionChildren } from './session.js';
-import { levelPill, levelInfo, regionText } from './monshared.js';
-import { onWarningEvent, onResync } from './live.js';
-import { createBaseMap, settle } from './mapbase.js';
+import { request, get, ifMatch, errorText } from '../../js/api.js';
+import { h, setChildren, fmtTime, toast, debounce, hashWith } from '../../js/dom.js';
+import { granted, topRegions, regionChildren } from '../../js/session.js';
+import { levelPill, levelInfo, regionText } from '../../js/monshared.js';
+import { onWarningEvent, onResync } from '../../js/live.js';
+import { createBaseMap, settle } from '../../js/mapbase.js';
 import {
   WARN_STATES, CATEGORIES, URGENCY, CERTAINTY, MSG_TYPES, EVENT_TYPES, TIMELINE, KINDS, DELIVERY_STATES,
   ACK_VIA, CALLUP_EVENTS, APPROVERS, warnStateBadge, pct, fmtDuration,
@@ -35,7 +35,7 @@ function requireRead() {
 }
 
 /** Route #/warn/<parts…> to its page. */
-export async function renderWarning(view, ctx, parts) {
+export async function render(view, ctx, parts) {
   requireRead();
   const [a, b, extra] = parts;
   if (extra !== undefined) throw new Error('页面不存在');
@@ -48,18 +48,8 @@ export async function renderWarning(view, ctx, parts) {
 }
 
 /** Navigation entries of the M3 group the user may see. */
-export function warningNav() {
-  if (!granted('warning', 'read')) return [];
-  const w = granted('warning', 'write');
-  return [
-    { href: '#/warn', route: 'warn', label: '预警列表', id: 'nav-warn-list' },
-    w && { href: '#/warn/approvals', route: 'warn/approvals', label: '待审批', id: 'nav-warn-approvals' },
-    w && { href: '#/warn/new', route: 'warn/new', label: '编制预警', id: 'nav-warn-new' },
-  ].filter(Boolean);
-}
-
-/** On an alarm's page: make a warning draft from it in one step. */
-export function alarmWarningButton(alarmId) {
+/** A hook (js/modules.js): on an alarm's page, make a warning draft from it in one step. */
+export function alarmActions(alarmId) {
   if (!granted('warning', 'write')) return null;
   const btn = h('button', { type: 'button', class: 'btn', id: 'btn-alarm-warning', onclick: async () => {
     btn.disabled = true;

@@ -1,51 +1,20 @@
 /*
- * api_warning.c — M3 endpoints: warnings and their workflow, CAP import
- * and export, the draft made from an alarm, and the public side (Atom
- * feed, CAP messages and the list of active warnings, no login needed).
+ * api.c — the warning module's endpoints: warnings and their workflow, CAP
+ * import and export, the draft made from an alarm, targeting, deliveries
+ * and call-up, gateway callbacks, and the public side (Atom feed, CAP
+ * messages, the list of active warnings and answer links, no login
+ * needed).  The route table is in module.c.
  */
-#include "http.h"
+#include "api.h"
+#include "cap.h"
+#include "channels.h"
+#include "warning.h"
 #include "../core/util.h"
-#include "../warning/cap.h"
-#include "../warning/channels.h"
-#include "../warning/warning.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool path_id(yj_req *req, yj_resp *resp, int idx, int64_t *id)
-{
-    if (!http_parse_i64(req->params[idx], id) || *id <= 0) {
-        http_errorf(resp, YJ_ENOTFOUND, NULL, "no such id: %s", req->params[idx]);
-        return false;
-    }
-    return true;
-}
-
-static json_t *body_json(yj_req *req, yj_resp *resp, bool allow_empty)
-{
-    if (req->body_len == 0 && allow_empty)
-        return json_object();
-    json_t *in = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    if (http_json_parse(req->body, req->body_len, &in, &err) != YJ_OK) {
-        http_error(resp, &err);
-        return NULL;
-    }
-    return in;
-}
-
-static void reply(yj_resp *resp, yj_code rc, const yj_err *err, int status, json_t *out)
-{
-    if (rc != YJ_OK) {
-        json_decref(out);
-        http_error(resp, err);
-        return;
-    }
-    http_json(resp, status, out);
-}
 
 /* The version a write expects: If-Match ("3" or W/"3"), else body "version". */
 static int64_t expected_version(yj_req *req, const json_t *in)
@@ -79,12 +48,12 @@ void api_warnings_list(yj_req *req, yj_resp *resp)
     yj_err err;
     yj_err_clear(&err);
     yj_code rc = warning_list(req->app->store, &req->session.user, &q, &out, &err);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 void api_warnings_create(yj_req *req, yj_resp *resp)
 {
-    json_t *in = body_json(req, resp, false);
+    json_t *in = http_body_json(req, resp, false);
     if (in == NULL)
         return;
     json_t *out = NULL;
@@ -92,27 +61,27 @@ void api_warnings_create(yj_req *req, yj_resp *resp)
     yj_err_clear(&err);
     yj_code rc = warning_create(req->app->store, &req->session.user, in, &out, &err);
     json_decref(in);
-    reply(resp, rc, &err, 201, out);
+    http_reply(resp, rc, &err, 201, out);
 }
 
 void api_warning_get(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
     json_t *out = NULL;
     yj_err err;
     yj_err_clear(&err);
     yj_code rc = warning_get(req->app->store, &req->session.user, id, &out, &err);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 void api_warning_update(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
-    json_t *in = body_json(req, resp, false);
+    json_t *in = http_body_json(req, resp, false);
     if (in == NULL)
         return;
     int64_t ver = expected_version(req, in);
@@ -124,15 +93,15 @@ void api_warning_update(yj_req *req, yj_resp *resp)
                           : warning_update_draft(req->app->store, &req->session.user, id, ver, in,
                                                  &out, &err);
     json_decref(in);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 void api_warning_act(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
-    json_t *in = body_json(req, resp, true);
+    json_t *in = http_body_json(req, resp, true);
     if (in == NULL)
         return;
     json_t *out = NULL;
@@ -141,13 +110,14 @@ void api_warning_act(yj_req *req, yj_resp *resp)
     yj_code rc = warning_act(req->app->store, &req->session.user, id, req->params[1],
                              expected_version(req, in), in, &out, &err);
     json_decref(in);
-    reply(resp, rc, &err, strcmp(req->params[1], "update") == 0 && rc == YJ_OK ? 201 : 200, out);
+    http_reply(resp, rc, &err, strcmp(req->params[1], "update") == 0 && rc == YJ_OK ? 201 : 200,
+               out);
 }
 
 void api_warning_cap(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
     char *xml = NULL;
     yj_err err;
@@ -166,19 +136,19 @@ void api_warnings_import(yj_req *req, yj_resp *resp)
     snprintf(origin, sizeof origin, "api:%s", req->session.user.username);
     yj_code rc = warning_import(req->app->store, &req->session.user, req->body, req->body_len,
                                 origin, &out, &err);
-    reply(resp, rc, &err, 201, out);
+    http_reply(resp, rc, &err, 201, out);
 }
 
 void api_alarm_to_warning(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
     json_t *out = NULL;
     yj_err err;
     yj_err_clear(&err);
     yj_code rc = warning_from_alarm(req->app->store, &req->session.user, id, &out, &err);
-    reply(resp, rc, &err, 201, out);
+    http_reply(resp, rc, &err, 201, out);
 }
 
 /* ---- public ------------------------------------------------------------------------ */
@@ -240,7 +210,7 @@ void api_public_warnings(yj_req *req, yj_resp *resp)
     yj_err err;
     yj_err_clear(&err);
     yj_code rc = warning_public_list(req->app->store, &out, &err);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 /* POST /api/v1/warnings/tick {now} — tests only (serve --test-hooks): set
@@ -249,7 +219,7 @@ void api_warnings_tick(yj_req *req, yj_resp *resp)
 {
     if (!req->app->test_hooks)
         return http_errorf(resp, YJ_ENOTFOUND, NULL, "no such endpoint: %s", req->path);
-    json_t *in = body_json(req, resp, true);
+    json_t *in = http_body_json(req, resp, true);
     if (in == NULL)
         return;
     json_t *now = json_object_get(in, "now");
@@ -263,7 +233,7 @@ void api_warnings_tick(yj_req *req, yj_resp *resp)
 
 void api_warning_targets(yj_req *req, yj_resp *resp)
 {
-    json_t *in = body_json(req, resp, false);
+    json_t *in = http_body_json(req, resp, false);
     if (in == NULL)
         return;
     json_t *out = NULL;
@@ -272,13 +242,13 @@ void api_warning_targets(yj_req *req, yj_resp *resp)
     yj_code rc = warning_preview_targets(req->app->store, &req->session.user,
                                          json_object_get(in, "area"), &out, &err);
     json_decref(in);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 void api_warning_deliveries(yj_req *req, yj_resp *resp)
 {
     int64_t id, limit = 100, offset = 0;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
     const char *l = http_query(req, "limit"), *o = http_query(req, "offset");
     if ((l && (!http_parse_i64(l, &limit) || limit < 1 || limit > 1000)))
@@ -290,41 +260,41 @@ void api_warning_deliveries(yj_req *req, yj_resp *resp)
     yj_err_clear(&err);
     yj_code rc = deliver_list(req->app->store, &req->session.user, id, http_query(req, "kind"),
                               http_query(req, "state"), (int)limit, offset, &out, &err);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 void api_warning_callup(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
     json_t *out = NULL;
     yj_err err;
     yj_err_clear(&err);
     yj_code rc = callup_board(req->app->store, &req->session.user, id, http_query(req, "region"),
                               &out, &err);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 void api_warning_coverage(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
     json_t *out = NULL;
     yj_err err;
     yj_err_clear(&err);
     yj_code rc = callup_coverage(req->app->store, &req->session.user, id,
                                  http_query(req, "group_by"), &out, &err);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 void api_delivery_ack(yj_req *req, yj_resp *resp)
 {
     int64_t id;
-    if (!path_id(req, resp, 0, &id))
+    if (!http_path_id(req, resp, 0, &id))
         return;
-    json_t *in = body_json(req, resp, false);
+    json_t *in = http_body_json(req, resp, false);
     if (in == NULL)
         return;
     const char *via = json_string_value(json_object_get(in, "via"));
@@ -335,7 +305,7 @@ void api_delivery_ack(yj_req *req, yj_resp *resp)
     yj_code rc = callup_ack_delivery(req->app->store, &req->session.user, id, via,
                                      note && note[0] ? note : NULL, &out, &err);
     json_decref(in);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 /* POST /api/v1/warnings/callback — gateways: receipts, SMS replies, voice
@@ -355,7 +325,7 @@ void api_gateway_callback(yj_req *req, yj_resp *resp)
     json_t *out = NULL;
     yj_code rc = callup_gateway_callback(req->app->store, in, &out, &err);
     json_decref(in);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 void api_public_ack_get(yj_req *req, yj_resp *resp)
@@ -364,7 +334,7 @@ void api_public_ack_get(yj_req *req, yj_resp *resp)
     yj_err err;
     yj_err_clear(&err);
     yj_code rc = callup_token_info(req->app->store, req->params[0], &out, &err);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 void api_public_ack_post(yj_req *req, yj_resp *resp)
@@ -373,5 +343,5 @@ void api_public_ack_post(yj_req *req, yj_resp *resp)
     yj_err err;
     yj_err_clear(&err);
     yj_code rc = callup_ack_token(req->app->store, req->params[0], &out, &err);
-    reply(resp, rc, &err, 200, out);
+    http_reply(resp, rc, &err, 200, out);
 }

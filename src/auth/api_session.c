@@ -1,7 +1,9 @@
 /*
- * api_auth.c — login, logout and "who am I".
+ * api_session.c — login, logout and "who am I" (with the navigation and
+ * pages the user's role may see, from the module list).
  */
-#include "http.h"
+#include "api.h"
+#include "../base/module.h"
 #include "../core/util.h"
 
 #include <stdio.h>
@@ -74,7 +76,8 @@ void api_me(yj_req *req, yj_resp *resp)
     }
     char expires[40];
     yj_time_iso(req->session.expires_ms, expires, sizeof expires);
-    json_t *out = json_pack("{s:o,s:s,s:s,s:o}", "user", user, "csrf", req->session.csrf,
-                            "expires_at", expires, "permissions", perm_role_json(u->role));
+    json_t *out = json_pack("{s:o,s:s,s:s,s:o,s:o,s:o}", "user", user, "csrf", req->session.csrf,
+                            "expires_at", expires, "permissions", perm_role_json(u->role), "nav",
+                            app_nav_json(u), "pages", app_pages_json());
     http_json(resp, 200, out);
 }

@@ -12,13 +12,13 @@
  * applies to the sensor: its own rule, else its type's, else the built-in
  * default (GET /rules).
  */
-import { get, errorText } from './api.js';
-import { h, setChildren, fmtTime, toast, debounce } from './dom.js';
-import { granted, topRegions, refName } from './session.js';
+import { get, errorText } from '../../js/api.js';
+import { h, setChildren, fmtTime, toast, debounce } from '../../js/dom.js';
+import { granted, topRegions, refName } from '../../js/session.js';
 import {
   MAP_STATES, levelPill, stateBadge, fmtNum, withUnit, fmtAge, freshnessBadge, regionText, CONDS,
-} from './monshared.js';
-import { onAlarmEvent, onResync } from './live.js';
+} from '../../js/monshared.js';
+import { onAlarmEvent, onResync } from '../../js/live.js';
 import { drawHistory, autoResize, thresholdsOf } from './charts.js';
 
 const RANGES = [['1h', '1 小时', 3600000], ['6h', '6 小时', 6 * 3600000], ['24h', '24 小时', 86400000], ['7d', '7 天', 7 * 86400000]];

@@ -11,11 +11,11 @@
  * ({reg, row, group, load, reloadSoon, visible}), so the map's search finds
  * sensors too.
  */
-import { get, errorText } from './api.js';
-import { h, debounce, toast, fmtTime } from './dom.js';
-import { granted, onRecordEvent } from './session.js';
-import { MAP_STATES, ALARM_STATES, levelPill, withUnit, fmtAge, freshnessBadge } from './monshared.js';
-import { onAlarmEvent, onResync } from './live.js';
+import { get, errorText } from '../../js/api.js';
+import { h, debounce, toast, fmtTime } from '../../js/dom.js';
+import { granted, onRecordEvent } from '../../js/session.js';
+import { MAP_STATES, ALARM_STATES, levelPill, withUnit, fmtAge, freshnessBadge } from '../../js/monshared.js';
+import { onAlarmEvent, onResync } from '../../js/live.js';
 
 const ALARM_STATES_ON_MAP = ['red', 'orange', 'yellow', 'blue', 'alarm'];
 const LEGEND = ['normal', 'offline', 'maintenance', 'blue', 'yellow', 'orange', 'red'];
@@ -113,7 +113,7 @@ export function makeMonitorLayer(map, ctx) {
   ctx.onDispose(onResync(reloadSoon));
   ctx.onDispose(onRecordEvent((msg) => { if (msg.registry === 'sensor') reloadSoon(); }));
 
-  return { reg, row, group, reloadSoon, load, visible: () => check.checked };
+  return { reg, row, group, reloadSoon, load, visible: () => check.checked, replaces: ['sensor'] };
 }
 
 function popupFor(p) {

@@ -10,8 +10,8 @@
  * line (late ones, 补传, marked grey); aggregates are the mean line over a
  * min–max band.  Alarm thresholds are drawn as coloured mark lines.
  */
-import { fmtTime } from './dom.js';
-import { fmtNum, LEVELS, LEVEL_BY_NAME } from './monshared.js';
+import { fmtTime } from '../../js/dom.js';
+import { fmtNum, LEVELS, LEVEL_BY_NAME } from '../../js/monshared.js';
 
 let loading = null;
 

@@ -1,9 +1,11 @@
 /*
- * api_platform.c — platform endpoints: health, schema, regions, map
- * boundaries, users, audit, OpenAPI and metrics.
+ * api.c — the platform's endpoints: health, readiness, regions, map
+ * boundaries, users, the audit log, metrics and OpenAPI (login, logout and
+ * "who am I" are in api_session.c; the route table in platform.c).
  */
-#include "http.h"
-#include "../registry/registry.h"
+#include "api.h"
+#include "../base/module.h"
+#include "../base/openapi.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -22,7 +24,7 @@ void api_readyz(yj_req *req, yj_resp *resp)
     int64_t n = 0;
     yj_err err;
     yj_err_clear(&err);
-    yj_code rc = yj_query_int(c, "SELECT COUNT(*) FROM schema_migrations", NULL, &n, &err);
+    yj_code rc = yj_query_int(c, "SELECT COUNT(*) FROM schema_migration", NULL, &n, &err);
     yj_store_release(req->app->store, c);
     if (rc != YJ_OK) {
         http_json(resp, 503,
@@ -32,17 +34,6 @@ void api_readyz(yj_req *req, yj_resp *resp)
     http_json(resp, 200,
               json_pack("{s:s,s:s,s:I}", "status", "ready", "store",
                         yj_store_driver_name(req->app->store), "migrations", (json_int_t)n));
-}
-
-void api_schema(yj_req *req, yj_resp *resp)
-{
-    json_t *regs = json_array();
-    for (size_t i = 0; i < registry_count(); i++) {
-        const yj_registry *r = registry_at(i);
-        if (perm_allowed(req->session.user.role, r->name, YJ_ACT_READ))
-            json_array_append_new(regs, registry_schema_json(r));
-    }
-    http_json(resp, 200, json_pack("{s:o}", "registries", regs));
 }
 
 void api_regions(yj_req *req, yj_resp *resp)
@@ -221,101 +212,6 @@ void api_metrics(yj_req *req, yj_resp *resp)
     metrics_render(&b, req->app->store);
     size_t len = b.len;
     http_text(resp, 200, "text/plain; version=0.0.4; charset=utf-8", yj_buf_steal(&b), len);
-}
-
-/* ---- OpenAPI, generated from the route table and the field tables ------- */
-
-static json_t *field_schema(const yj_field *f)
-{
-    static const char *const json_types[] = {
-        [YJ_F_TEXT] = "string",   [YJ_F_LONGTEXT] = "string", [YJ_F_INT] = "integer",
-        [YJ_F_REAL] = "number",   [YJ_F_BOOL] = "boolean",    [YJ_F_ENUM] = "string",
-        [YJ_F_TAGS] = "string",   [YJ_F_PHONE] = "string",    [YJ_F_DATE] = "string",
-        [YJ_F_CREDIT] = "string", [YJ_F_REF] = "integer",
-    };
-    json_t *s = json_pack("{s:s,s:s}", "type", json_types[f->type], "title", f->label);
-    if (f->options && f->type == YJ_F_ENUM) {
-        json_t *e = json_array();
-        for (size_t k = 0; f->options[k]; k++)
-            json_array_append_new(e, json_string(f->options[k]));
-        json_object_set_new(s, "enum", e);
-    }
-    if (f->has_range) {
-        json_object_set_new(s, "minimum", json_real(f->min));
-        json_object_set_new(s, "maximum", json_real(f->max));
-    }
-    if (f->type == YJ_F_DATE)
-        json_object_set_new(s, "format", json_string("date"));
-    return s;
-}
-
-static json_t *openapi_doc(void)
-{
-    json_t *schemas = json_object();
-    for (size_t i = 0; i < registry_count(); i++) {
-        const yj_registry *r = registry_at(i);
-        json_t *props = json_object(), *required = json_array();
-        for (size_t f = 0; f < r->nfields; f++) {
-            json_object_set_new(props, r->fields[f].name, field_schema(&r->fields[f]));
-            if (r->fields[f].required && !r->fields[f].def)
-                json_array_append_new(required, json_string(r->fields[f].name));
-        }
-        json_object_set_new(props, "region_code",
-                            json_pack("{s:s,s:s}", "type", "string", "pattern", "^[0-9]{2,12}$"));
-        json_object_set_new(props, "lat", json_pack("{s:s}", "type", "number"));
-        json_object_set_new(props, "lon", json_pack("{s:s}", "type", "number"));
-        json_array_append_new(required, json_string("region_code"));
-        json_object_set_new(schemas, r->name,
-                            json_pack("{s:s,s:s,s:o,s:o,s:b}", "type", "object", "title", r->label,
-                                      "properties", props, "required", required,
-                                      "additionalProperties", 0));
-    }
-    json_object_set_new(schemas, "Error",
-                        json_pack("{s:s,s:{s:{s:s,s:{s:{s:s},s:{s:s},s:{s:s}}}}}", "type", "object",
-                                  "properties", "error", "type", "object", "properties", "code",
-                                  "type", "string", "message", "type", "string", "field", "type",
-                                  "string"));
-    json_t *paths = json_object();
-    size_t n;
-    const yj_route *rt = http_routes(&n);
-    for (size_t i = 0; i < n; i++) {
-        json_t *item = json_object_get(paths, rt[i].pattern);
-        if (item == NULL) {
-            item = json_object();
-            json_object_set_new(paths, rt[i].pattern, item);
-        }
-        json_t *params = json_array();
-        for (const char *p = strchr(rt[i].pattern, '{'); p; p = strchr(p + 1, '{')) {
-            char name[32];
-            size_t len = strcspn(p + 1, "}");
-            snprintf(name, sizeof name, "%.*s", (int)len, p + 1);
-            json_array_append_new(params,
-                                  json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", name, "in", "path",
-                                            "required", 1, "schema", "type", "string"));
-        }
-        char method[8];
-        size_t m;
-        for (m = 0; m < sizeof method - 1 && rt[i].method[m]; m++)
-            method[m] = (char)(rt[i].method[m] | 0x20);
-        method[m] = '\0';
-        json_t *op = json_pack("{s:s,s:o,s:{s:{s:s},s:{s:s,s:{s:{s:{s:s}}}}}}", "summary",
-                               rt[i].summary, "parameters", params, "responses", "200",
-                               "description", "OK", "default", "description", "Error", "content",
-                               "application/json", "schema", "$ref", "#/components/schemas/Error");
-        if (rt[i].flags & YJ_ROUTE_PUBLIC)
-            json_object_set_new(op, "security", json_array());
-        if (rt[i].resource)
-            json_object_set_new(op, "x-permission",
-                                json_pack("{s:s,s:s}", "resource", rt[i].resource, "action",
-                                          rt[i].action == YJ_ACT_READ ? "read" : "write"));
-        json_object_set_new(item, method, op);
-    }
-    return json_pack(
-        "{s:s,s:{s:s,s:s,s:s},s:o,s:{s:o,s:{s:{s:s,s:s},s:{s:s,s:s,s:s}}},s:[{s:[]},{s:[]}]}",
-        "openapi", "3.0.3", "info", "title", "yingji 应急管理综合应用平台 API", "version", "1",
-        "description", "See docs/api.md", "paths", paths, "components", "schemas", schemas,
-        "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "cookie", "type", "apiKey",
-        "in", "cookie", "name", "yj_session", "security", "bearer", "cookie");
 }
 
 void api_openapi(yj_req *req, yj_resp *resp)

@@ -22,11 +22,12 @@
  * command on yingji/v1/broadcast/<code> is confirmed on <topic>/ack,
  * except terminals whose code ends in one of --dead-terminals D.
  */
-#include "http.h"
+#include "gateway_sim.h"
 #include "../core/buf.h"
 #include "../core/util.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <mosquitto.h>
 #include <netdb.h>

@@ -1,5 +1,5 @@
 /*
- * monitor.js — the M2 监测预警 pages (docs/monitoring.md):
+ * monitor.js — the monitoring module's pages, 监测预警 (docs/monitoring.md):
  *
  *   #/mon/alarms[?state=&region=&offset=]   实时报警: the live alarm board
  *   #/mon/alarms/<id>                       报警详情: facts, timeline, actions
@@ -13,18 +13,21 @@
  * (live.js): a new or changed alarm is fetched and its row inserted or
  * refreshed in place, without reloading the page.
  */
-import { request, get, ifMatch, errorText } from './api.js';
-import { h, setChildren, fmtTime, toast, debounce, hashWith } from './dom.js';
-import { granted, topRegions } from './session.js';
+import { request, get, ifMatch, errorText } from '../../js/api.js';
+import { h, setChildren, fmtTime, toast, debounce, hashWith } from '../../js/dom.js';
+import { granted, topRegions } from '../../js/session.js';
 import {
   ALARM_STATES, CONDS, VERDICTS, RULE_KINDS, TIMELINE_ACTIONS, WORKORDER_STATES, REJECT_REASONS, SOURCES,
   levelInfo, levelPill, stateBadge, fmtNum, withUnit, regionText, beijingDay,
-} from './monshared.js';
+} from '../../js/monshared.js';
 import {
   onAlarmEvent, onResync, onLiveStatus, onUnread, refreshUnreadSoon, soundEnabled, setSound, beep,
-} from './live.js';
+} from '../../js/live.js';
+import { hooks } from '../../js/modules.js';
 import { renderSensorList, renderSensor, sensorHistoryBox } from './sensors.js';
-import { alarmWarningButton } from './warning.js';
+
+// Hooks the shell calls (js/modules.js): the one map's monitoring layer.
+export { makeMonitorLayer as mapLayer } from './monmap.js';
 
 const BOARD_LIMIT = 100;
 const REJECT_LIMIT = 50;
@@ -33,8 +36,8 @@ function requireRead(resource) {
   if (!granted(resource, 'read')) throw new Error('您没有访问该页面的权限');
 }
 
-/** Route #/mon/<parts…> to its page. */
-export async function renderMonitor(view, ctx, parts) {
+/** Route #/mon/<parts…> to its page (the shell calls it for the "mon" prefix). */
+export async function render(view, ctx, parts) {
   const [page, id, extra] = parts;
   if (extra !== undefined) throw new Error('页面不存在');
   if (page === 'alarms' && id === undefined) return renderAlarmBoard(view, ctx);
@@ -45,19 +48,6 @@ export async function renderMonitor(view, ctx, parts) {
   if (page === 'health' && id === undefined) return renderHealth(view, ctx);
   if (page === 'rejects' && id === undefined) return renderRejects(view, ctx);
   throw new Error('页面不存在');
-}
-
-/** Navigation entries of the M2 group the user may see: [{href, route, label, id}]. */
-export function monitorNav() {
-  const a = granted('alarm', 'read');
-  const m = granted('monitor', 'read');
-  return [
-    a && { href: '#/mon/alarms', route: 'mon/alarms', label: '实时报警', id: 'nav-mon-alarms', unread: true },
-    m && { href: '#/mon/sensors', route: 'mon/sensors', label: '监测数据', id: 'nav-mon-sensors' },
-    a && { href: '#/mon/workorders', route: 'mon/workorders', label: '维修工单', id: 'nav-mon-workorders' },
-    m && { href: '#/mon/health', route: 'mon/health', label: '设备健康', id: 'nav-mon-health' },
-    m && { href: '#/mon/rejects', route: 'mon/rejects', label: '拒收数据', id: 'nav-mon-rejects' },
-  ].filter(Boolean);
 }
 
 /**
@@ -369,7 +359,7 @@ export async function renderAlarmDetail(view, ctx, id) {
       stateBadge(a.state),
       a.state !== 'closed' ? h('span', { class: `cond cond-${a.cond}` }, CONDS[a.cond] || a.cond || '') : null,
       a.late ? h('span', { class: 'tag tag-late' }, '补传') : null,
-      h('span', { class: 'actions' }, alarmWarningButton(a.id)));
+      h('span', { class: 'actions' }, hooks('alarmActions').map((f) => f(a.id))));
     setChildren(info, infoTable(a));
     setChildren(timeline, timelineList(a));
     if (shownState !== a.state) {
