@@ -120,8 +120,7 @@ void api_users_create(yj_req *req, yj_resp *resp)
     yj_code rc;
     if (role < 0) {
         rc = yj_err_set(&err, YJ_EINVAL, "role", "unknown role");
-    } else if (region == NULL ||
-               strncmp(region, req->session.user.region, strlen(req->session.user.region)) != 0) {
+    } else if (region == NULL || !yj_region_within(region, req->session.user.region)) {
         rc = yj_err_set(&err, YJ_EINVAL, "region_code", "region must lie inside your region");
     } else if (ent && !json_is_null(ent) && !json_is_integer(ent)) {
         rc = yj_err_set(&err, YJ_EINVAL, "enterprise_id", "enterprise_id must be an integer");
@@ -171,8 +170,8 @@ void api_audit_list(yj_req *req, yj_resp *resp)
     json_t *items = NULL;
     yj_err err;
     yj_err_clear(&err);
-    if (audit_list(req->app->store, req->session.user.region, entity, record_id, limit, offset,
-                   &items, &err) != YJ_OK) {
+    yj_scope sc = user_scope(&req->session.user);
+    if (audit_list(req->app->store, &sc, entity, record_id, limit, offset, &items, &err) != YJ_OK) {
         json_decref(items);
         http_error(resp, &err);
         return;

@@ -4,6 +4,7 @@
  */
 #include "api.h"
 #include "../base/module.h"
+#include "../registry/registry.h"
 #include "../core/util.h"
 
 #include <stdio.h>
@@ -76,8 +77,22 @@ void api_me(yj_req *req, yj_resp *resp)
     }
     char expires[40];
     yj_time_iso(req->session.expires_ms, expires, sizeof expires);
-    json_t *out = json_pack("{s:o,s:s,s:s,s:o,s:o,s:o}", "user", user, "csrf", req->session.csrf,
-                            "expires_at", expires, "permissions", perm_role_json(u->role), "nav",
-                            app_nav_json(u), "pages", app_pages_json());
+    /* the fields of registries the user reads whose content the role may
+     * not see (the UI leaves them out of forms and tables) */
+    json_t *hidden = json_object();
+    for (size_t i = 0; i < registry_count(); i++) {
+        const char *const *h = registry_hidden(u, registry_at(i));
+        json_t *names = json_array();
+        for (size_t k = 0; h && h[k]; k++)
+            json_array_append_new(names, json_string(h[k]));
+        if (json_array_size(names))
+            json_object_set_new(hidden, registry_at(i)->name, names);
+        else
+            json_decref(names);
+    }
+    json_t *out =
+        json_pack("{s:o,s:s,s:s,s:o,s:o,s:o,s:o}", "user", user, "csrf", req->session.csrf,
+                  "expires_at", expires, "permissions", perm_role_json(u->role), "hidden_fields",
+                  hidden, "nav", app_nav_json(u), "pages", app_pages_json());
     http_json(resp, 200, out);
 }

@@ -184,35 +184,55 @@ static json_t *parse_or_null(yj_stmt *st, int i)
     return v ? v : json_string(yj_col_text(st, i));
 }
 
-yj_code audit_list(yj_store *s, const char *region, const char *entity, int64_t record_id,
+/* A side of an entry (before or after) whose record lay outside the
+ * reader's region at the time: its content is not the reader's to see (a
+ * record moved into a county brings no history of its old county with it). */
+static json_t *side_for(const yj_scope *sc, json_t *side)
+{
+    const char *rc = json_string_value(json_object_get(side, "region_code"));
+    if (!json_is_object(side) || rc == NULL || yj_scope_contains(sc, rc))
+        return side;
+    json_decref(side);
+    return json_pack("{s:b,s:s}", "redacted", 1, "reason", "该记录当时不在您的辖区内");
+}
+
+void audit_redact(const yj_scope *sc, json_t *entries)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(entries, i, e) {
+        static const char *const sides[] = {"before", "after"};
+        for (size_t k = 0; k < 2; k++) {
+            json_t *v = json_object_get(e, sides[k]);
+            json_object_set_new(e, sides[k], side_for(sc, json_incref(v)));
+        }
+    }
+}
+
+yj_code audit_list(yj_store *s, const yj_scope *sc, const char *entity, int64_t record_id,
                    int limit, int64_t offset, json_t **out, yj_err *err)
 {
     *out = json_array();
+    /* an entry belongs to its record's region (after the change, else
+     * before); entries of no region (a region load) to the top of the tree */
+    static const yj_scope_cols audit_cols = {.region = "region_code", .unplaced_to_top = true};
+    yj_sql q;
+    yj_sql_init(&q, "SELECT id, ts, actor, action, entity, record_id, region_code, before,"
+                    " after FROM audit WHERE 1=1");
+    yj_sql_scope(&q, sc, &audit_cols);
+    if (entity)
+        yj_sql_text(&q, " AND entity = ?", entity);
+    if (record_id)
+        yj_sql_int(&q, " AND record_id = ?", record_id);
+    yj_sql_int(&q, " ORDER BY id DESC LIMIT ?", limit);
+    yj_sql_int(&q, " OFFSET ?", offset);
     yj_conn *c = yj_store_acquire(s);
-    /* region "" = everything; otherwise entries of that region subtree
-     * ([prefix, prefix~): see store/records.c). */
-    yj_stmt *st = yj_prepare(c,
-                             "SELECT id, ts, actor, action, entity, record_id, region_code, before,"
-                             " after FROM audit"
-                             " WHERE (? = '' OR (region_code >= ? AND region_code < ?))"
-                             " AND (? IS NULL OR entity = ?) AND (? = 0 OR record_id = ?)"
-                             " ORDER BY id DESC LIMIT ? OFFSET ?",
-                             err);
+    yj_stmt *st = yj_sql_prepare(c, &q, err);
+    yj_sql_free(&q);
     if (st == NULL) {
         yj_store_release(s, c);
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
-    char hi[24];
-    snprintf(hi, sizeof hi, "%.16s~", region);
-    yj_bind_text(st, 1, region);
-    yj_bind_text(st, 2, region);
-    yj_bind_text(st, 3, hi);
-    yj_bind_text(st, 4, entity);
-    yj_bind_text(st, 5, entity);
-    yj_bind_int(st, 6, record_id);
-    yj_bind_int(st, 7, record_id);
-    yj_bind_int(st, 8, limit);
-    yj_bind_int(st, 9, offset);
     int r;
     while ((r = yj_step(st, err)) == 1) {
         json_t *e =
@@ -221,11 +241,11 @@ yj_code audit_list(yj_store *s, const char *region, const char *entity, int64_t 
                       "entity", yj_col_text(st, 4), "record_id", (json_int_t)yj_col_int(st, 5));
         json_object_set_new(e, "region_code",
                             yj_col_null(st, 6) ? json_null() : json_string(yj_col_text(st, 6)));
-        json_object_set_new(e, "before", parse_or_null(st, 7));
-        json_object_set_new(e, "after", parse_or_null(st, 8));
+        json_object_set_new(e, "before", side_for(sc, parse_or_null(st, 7)));
+        json_object_set_new(e, "after", side_for(sc, parse_or_null(st, 8)));
         json_array_append_new(*out, e);
     }
     yj_stmt_done(st);
     yj_store_release(s, c);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }

@@ -159,9 +159,12 @@ yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err);
  * ("ID:HASH")?  Catches the newest entries being cut off, which the chain
  * alone cannot show.  Sets out->ok = false and the reason if not. */
 yj_code audit_check_head(yj_store *s, const char *head, yj_audit_check *out, yj_err *err);
-/* Entries newest first.  region: only entries of that region subtree
- * ("" = all); entity NULL = all; record_id 0 = all. */
-yj_code audit_list(yj_store *s, const char *region, const char *entity, int64_t record_id,
+/* Entries newest first, in the scope (region "" = all); entity NULL = all;
+ * record_id 0 = all.  The before or after of an entry whose record lay
+ * outside the scope at the time is replaced by {"redacted": true, ...}. */
+yj_code audit_list(yj_store *s, const yj_scope *sc, const char *entity, int64_t record_id,
                    int limit, int64_t offset, json_t **out, yj_err *err);
+/* The same redaction on entries read another way (a record's whole history). */
+void audit_redact(const yj_scope *sc, json_t *entries);
 
 #endif

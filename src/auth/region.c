@@ -58,7 +58,7 @@ yj_code region_get(yj_store *s, const yj_user *u, const char *code_in, json_t **
     *out = NULL;
     char code[16];
     region_normalize(code_in, code, sizeof code);
-    if (region_level(code) == 0 || strncmp(code, u->region, strlen(u->region)) != 0)
+    if (region_level(code) == 0 || !yj_region_within(code, u->region))
         return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such region in your area");
     yj_conn *c = yj_store_acquire(s);
     yj_stmt *st = yj_prepare(c, "SELECT code, name, parent, level FROM region WHERE code = ?", err);
@@ -87,8 +87,8 @@ yj_code region_children(yj_store *s, const yj_user *u, const char *parent_in, js
     bool own = parent[0] == '\0';
     /* The caller may list inside its region only; a parent above it shows
      * just the caller's own region. */
-    if (!own && strncmp(parent, u->region, strlen(u->region)) != 0) {
-        if (strncmp(u->region, parent, strlen(parent)) != 0)
+    if (!own && !yj_region_within(parent, u->region)) {
+        if (!yj_region_within(u->region, parent))
             return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such region in your area");
         own = true;
     }

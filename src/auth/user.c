@@ -241,18 +241,22 @@ yj_code user_load(yj_conn *c, int64_t id, yj_user *out, yj_err *err)
 yj_code user_list(yj_store *s, const yj_user *caller, json_t **out, yj_err *err)
 {
     *out = json_array();
+    /* users are the platform's, not an enterprise's: an enterprise user
+     * (who has no user read anyway) would see none */
+    static const yj_scope_cols user_cols = {.region = "region_code"};
+    yj_scope sc = caller ? user_scope(caller) : (yj_scope){{0}, 0};
+    yj_sql q;
+    yj_sql_init(&q, "SELECT id, username, name, role, region_code, enterprise_id FROM users"
+                    " WHERE 1=1");
+    yj_sql_scope(&q, &sc, &user_cols);
+    yj_sql_add(&q, " ORDER BY id");
     yj_conn *c = yj_store_acquire(s);
-    yj_stmt *st = yj_prepare(c,
-                             "SELECT id, username, name, role, region_code, enterprise_id"
-                             " FROM users WHERE region_code LIKE ? ORDER BY id",
-                             err);
+    yj_stmt *st = yj_sql_prepare(c, &q, err);
+    yj_sql_free(&q);
     if (st == NULL) {
         yj_store_release(s, c);
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
-    char pat[20];
-    snprintf(pat, sizeof pat, "%s%%", caller ? caller->region : "");
-    yj_bind_text(st, 1, pat);
     int r;
     while ((r = yj_step(st, err)) == 1) {
         yj_user u;

@@ -154,9 +154,10 @@ int yj_csv_next(yj_csv *c, yj_csv_row *row, yj_err *err)
     }
 }
 
+/* What a spreadsheet reads as the start of a formula (OWASP's list). */
 static bool csv_guarded_char(char ch)
 {
-    return ch == '=' || ch == '+' || ch == '@' || ch == '\t' || ch == '\r';
+    return ch == '=' || ch == '+' || ch == '-' || ch == '@' || ch == '\t' || ch == '\r';
 }
 
 void yj_csv_put(yj_buf *out, const char *s, bool first_in_row)
@@ -179,6 +180,13 @@ void yj_csv_put(yj_buf *out, const char *s, bool first_in_row)
     }
     if (quote)
         yj_buf_putc(out, '"');
+}
+
+void yj_csv_put_number(yj_buf *out, const char *num, bool first_in_row)
+{
+    if (!first_in_row)
+        yj_buf_putc(out, ',');
+    yj_buf_puts(out, num);
 }
 
 void yj_csv_end_row(yj_buf *out)

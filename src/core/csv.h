@@ -41,9 +41,12 @@ void yj_csv_row_free(yj_csv_row *row);
 void yj_csv_close(yj_csv *c);
 
 /* Append one field, quoting when needed.  Text that a spreadsheet would run
- * as a formula (=, +, @, tab, CR first) is written with a leading ' ;
+ * as a formula (=, +, -, @, tab, CR first) is written with a leading ' ;
  * yj_csv_unguard() undoes that on import so a round trip is exact. */
 void yj_csv_put(yj_buf *out, const char *s, bool first_in_row);
+/* A number the program formatted ("-12.5"): written as it is, a number to
+ * the spreadsheet, never a formula. */
+void yj_csv_put_number(yj_buf *out, const char *num, bool first_in_row);
 void yj_csv_end_row(yj_buf *out);
 /* In place: "'=x" -> "=x" (only for the characters yj_csv_put guards). */
 void yj_csv_unguard(char *s);

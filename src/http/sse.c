@@ -91,9 +91,8 @@ static void sse_publish(const char *type, const char *region, const json_t *data
          * kind flagged INSIDE (a "warning" hint: an id and what changed,
          * nothing more) also to those inside the region it names: a
          * village user hears of changes in their township */
-        size_t rl = strlen(region), cl = strlen(c->region);
-        bool inside = strncmp(region, c->region, cl) == 0;
-        if (!inside && !(inside_too && rl > 0 && rl < cl && strncmp(region, c->region, rl) == 0))
+        bool inside = yj_region_within(region, c->region);
+        if (!inside && !(inside_too && region[0] && yj_region_within(c->region, region)))
             continue;
         if (c->enterprise && c->enterprise != owner)
             continue;

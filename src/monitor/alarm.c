@@ -32,24 +32,11 @@ static const char *const alarm_cols =
     " disposing_at, disposing_by, closed_at, closed_by, verdict, cause, measures, reason,"
     " workorder_id, version";
 
-/* WHERE fragment + binds for the caller's scope (region prefix, enterprise). */
-static void scope_sql(const yj_user *u, yj_buf *sql)
-{
-    yj_buf_puts(sql, " region_code >= ? AND region_code < ?");
-    if (u->role == YJ_ROLE_ENTERPRISE)
-        yj_buf_puts(sql, " AND enterprise_id = ?");
-}
-
-static int scope_bind(const yj_user *u, yj_stmt *st, int idx)
-{
-    char hi[24];
-    snprintf(hi, sizeof hi, "%s~", u->region);
-    yj_bind_text(st, idx++, u->region);
-    yj_bind_text(st, idx++, hi);
-    if (u->role == YJ_ROLE_ENTERPRISE)
-        yj_bind_int(st, idx++, u->enterprise_id > 0 ? u->enterprise_id : -1);
-    return idx;
-}
+/* Alarms and work orders carry their region and owning enterprise. */
+static const yj_scope_cols alarm_scope = {.region = "a.region_code",
+                                          .enterprise = "a.enterprise_id"};
+static const yj_scope_cols workorder_scope = {.region = "w.region_code",
+                                              .enterprise = "w.enterprise_id"};
 
 static json_t *row_json(yj_stmt *st)
 {
@@ -67,59 +54,38 @@ yj_code alarm_list(yj_store *s, const yj_user *u, const mon_alarm_query *q, json
 {
     *items = NULL;
     *total = 0;
-    yj_buf where;
-    yj_buf_init(&where);
-    scope_sql(u, &where);
-    if (q->state)
-        yj_buf_puts(&where, " AND state = ?");
-    if (q->open_only)
-        yj_buf_puts(&where, " AND state <> 'closed'");
-    if (q->region)
-        yj_buf_puts(&where, " AND region_code >= ? AND region_code < ?");
-    if (q->sensor_id)
-        yj_buf_puts(&where, " AND sensor_id = ?");
-    if (q->enterprise_id)
-        yj_buf_puts(&where, " AND enterprise_id = ?");
-    yj_buf_putc(&where, '\0');
-    char *w = yj_buf_steal(&where);
+    yj_scope sc = user_scope(u);
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = YJ_OK;
     for (int pass = 0; pass < 2 && rc == YJ_OK; pass++) {
-        yj_buf sql;
-        yj_buf_init(&sql);
+        yj_sql sql;
+        yj_sql_init(&sql, NULL);
         if (pass == 0)
-            yj_buf_printf(&sql, "SELECT COUNT(*) FROM alarm WHERE%s", w);
+            yj_sql_add(&sql, "SELECT COUNT(*) FROM alarm a WHERE 1=1");
         else
-            yj_buf_printf(&sql,
-                          "SELECT %s FROM alarm WHERE%s ORDER BY"
-                          " CASE WHEN state = 'closed' THEN 1 ELSE 0 END, level, id DESC"
-                          " LIMIT ? OFFSET ?",
-                          alarm_cols, w);
-        yj_buf_putc(&sql, '\0');
-        char *text = yj_buf_steal(&sql);
-        yj_stmt *st = yj_prepare(c, text, err);
-        free(text);
-        if (st == NULL) {
-            rc = YJ_EINTERNAL;
-            break;
-        }
-        int i = scope_bind(u, st, 1);
-        char hi[24];
+            yj_sql_addf(&sql, "SELECT %s FROM alarm a WHERE 1=1", alarm_cols);
+        yj_sql_scope(&sql, &sc, &alarm_scope);
         if (q->state)
-            yj_bind_text(st, i++, q->state);
-        if (q->region) {
-            snprintf(hi, sizeof hi, "%s~", q->region);
-            yj_bind_text(st, i++, q->region);
-            yj_bind_text(st, i++, hi);
-        }
+            yj_sql_text(&sql, " AND a.state = ?", q->state);
+        if (q->open_only)
+            yj_sql_add(&sql, " AND a.state <> 'closed'");
+        yj_sql_region(&sql, "a.region_code", q->region);
         if (q->sensor_id)
-            yj_bind_int(st, i++, q->sensor_id);
+            yj_sql_int(&sql, " AND a.sensor_id = ?", q->sensor_id);
         if (q->enterprise_id)
-            yj_bind_int(st, i++, q->enterprise_id);
+            yj_sql_int(&sql, " AND a.enterprise_id = ?", q->enterprise_id);
         if (pass == 1) {
-            yj_bind_int(st, i++, q->limit > 0 && q->limit <= 1000 ? q->limit : 100);
-            yj_bind_int(st, i++, q->offset);
+            yj_sql_add(&sql, " ORDER BY CASE WHEN a.state = 'closed' THEN 1 ELSE 0 END, a.level,"
+                             " a.id DESC");
+            yj_sql_int(&sql, " LIMIT ?", q->limit > 0 && q->limit <= 1000 ? q->limit : 100);
+            yj_sql_int(&sql, " OFFSET ?", q->offset);
             *items = json_array();
+        }
+        yj_stmt *st = yj_sql_prepare(c, &sql, err);
+        yj_sql_free(&sql);
+        if (st == NULL) {
+            rc = yj_fail(err);
+            break;
         }
         int r;
         while ((r = yj_step(st, err)) == 1) {
@@ -130,10 +96,9 @@ yj_code alarm_list(yj_store *s, const yj_user *u, const mon_alarm_query *q, json
         }
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     yj_store_release(s, c);
-    free(w);
     if (rc != YJ_OK) {
         json_decref(*items);
         *items = NULL;
@@ -143,23 +108,21 @@ yj_code alarm_list(yj_store *s, const yj_user *u, const mon_alarm_query *q, json
 
 static yj_code load_alarm(yj_conn *c, const yj_user *u, int64_t id, json_t **out, yj_err *err)
 {
-    yj_buf sql;
-    yj_buf_init(&sql);
-    yj_buf_printf(&sql, "SELECT %s FROM alarm WHERE id = ? AND", alarm_cols);
-    scope_sql(u, &sql);
-    yj_buf_putc(&sql, '\0');
-    char *text = yj_buf_steal(&sql);
-    yj_stmt *st = yj_prepare(c, text, err);
-    free(text);
+    yj_scope sc = user_scope(u);
+    yj_sql sql;
+    yj_sql_init(&sql, NULL);
+    yj_sql_addf(&sql, "SELECT %s FROM alarm a WHERE", alarm_cols);
+    yj_sql_int(&sql, " a.id = ?", id);
+    yj_sql_scope(&sql, &sc, &alarm_scope);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     if (st == NULL)
-        return YJ_EINTERNAL;
-    yj_bind_int(st, 1, id);
-    scope_bind(u, st, 2);
+        return yj_fail(err);
     int r = yj_step(st, err);
     *out = r == 1 ? row_json(st) : NULL;
     yj_stmt_done(st);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     if (r == 0)
         return yj_err_set(err, YJ_ENOTFOUND, NULL, "报警 %lld 不存在或不在您的权限范围内",
                           (long long)id);
@@ -411,39 +374,33 @@ yj_code alarm_act(yj_store *s, const yj_user *u, int64_t id, const char *action,
 yj_code workorder_list(yj_store *s, const yj_user *u, const char *state, json_t **items,
                        yj_err *err)
 {
-    yj_buf sql;
-    yj_buf_init(&sql);
-    yj_buf_puts(
-        &sql, "SELECT w.id, w.alarm_id, w.sensor_id, w.region_code, w.enterprise_id, w.state,"
-              " w.fault, w.created_at, w.created_by, w.repaired_at, w.repaired_by, w.repair_note,"
-              " w.restored_at, w.restored_by, w.version, s.code AS sensor_code,"
-              " s.name AS sensor_name FROM workorder w JOIN sensor s ON s.id = w.sensor_id WHERE");
-    yj_buf_puts(&sql, " w.region_code >= ? AND w.region_code < ?");
-    if (u->role == YJ_ROLE_ENTERPRISE)
-        yj_buf_puts(&sql, " AND w.enterprise_id = ?");
+    yj_scope sc = user_scope(u);
+    yj_sql sql;
+    yj_sql_init(&sql,
+                "SELECT w.id, w.alarm_id, w.sensor_id, w.region_code, w.enterprise_id, w.state,"
+                " w.fault, w.created_at, w.created_by, w.repaired_at, w.repaired_by, w.repair_note,"
+                " w.restored_at, w.restored_by, w.version, s.code AS sensor_code,"
+                " s.name AS sensor_name FROM workorder w JOIN sensor s ON s.id = w.sensor_id"
+                " WHERE 1=1");
+    yj_sql_scope(&sql, &sc, &workorder_scope);
     if (state)
-        yj_buf_puts(&sql, " AND w.state = ?");
-    yj_buf_puts(&sql, " ORDER BY w.id DESC LIMIT 500");
-    yj_buf_putc(&sql, '\0');
-    char *text = yj_buf_steal(&sql);
+        yj_sql_text(&sql, " AND w.state = ?", state);
+    yj_sql_add(&sql, " ORDER BY w.id DESC LIMIT 500");
     yj_conn *c = yj_store_acquire(s);
-    yj_stmt *st = yj_prepare(c, text, err);
-    free(text);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     yj_code rc = YJ_OK;
     *items = NULL;
     if (st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     else {
-        int i = scope_bind(u, st, 1);
-        if (state)
-            yj_bind_text(st, i++, state);
         *items = json_array();
         int r;
         while ((r = yj_step(st, err)) == 1)
             json_array_append_new(*items, row_json(st));
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     yj_store_release(s, c);
     return rc;
@@ -464,6 +421,7 @@ yj_code workorder_act(yj_store *s, const yj_user *u, int64_t id, const char *act
     const char *note = text_arg(body, "note");
     if (strcmp(action, "repair") == 0 && note == NULL)
         return yj_err_set(err, YJ_EINVAL, "note", "维修须填写维修说明 note");
+    yj_scope sc = user_scope(u);
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = yj_tx_begin(c, err);
     char region[16] = "";
@@ -485,8 +443,7 @@ yj_code workorder_act(yj_store *s, const yj_user *u, int64_t id, const char *act
             yj_stmt_done(st);
             if (r < 0)
                 rc = YJ_EINTERNAL;
-            else if (r == 0 || strncmp(region, u->region, strlen(u->region)) != 0 ||
-                     (u->role == YJ_ROLE_ENTERPRISE && ent != u->enterprise_id))
+            else if (r == 0 || !yj_scope_sees(&sc, region, ent))
                 rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "工单 %lld 不存在或不在您的权限范围内",
                                 (long long)id);
             else if (strcmp(state, from) != 0)
@@ -555,35 +512,28 @@ yj_code inbox_list(yj_store *s, const yj_user *u, bool unread_only, int limit, j
         yj_stmt_done(st);
     }
     /* the alarm must still be in the user's scope when read */
-    yj_buf sql;
-    yj_buf_init(&sql);
-    yj_buf_puts(&sql, "SELECT i.id, i.alarm_id, i.group_name, i.reason, i.created_at, i.read_at,"
+    yj_scope sc = user_scope(u);
+    yj_sql sql;
+    yj_sql_init(&sql, "SELECT i.id, i.alarm_id, i.group_name, i.reason, i.created_at, i.read_at,"
                       " a.title, a.level, a.state, a.cond, a.region_code, a.late FROM inbox i"
-                      " JOIN alarm a ON a.id = i.alarm_id WHERE i.user_id = ? AND a.");
-    scope_sql(u, &sql);
+                      " JOIN alarm a ON a.id = i.alarm_id WHERE");
+    yj_sql_int(&sql, " i.user_id = ?", u->id);
+    yj_sql_scope(&sql, &sc, &alarm_scope);
     if (unread_only)
-        yj_buf_puts(&sql, " AND i.read_at IS NULL");
-    yj_buf_puts(&sql, " ORDER BY i.id DESC LIMIT ?");
-    yj_buf_putc(&sql, '\0');
-    char *text = yj_buf_steal(&sql);
-    /* "a. region_code >= ? AND region_code < ? [AND enterprise_id = ?]": only
-     * the first column is qualified; the others are unambiguous (inbox has
-     * no region_code / enterprise_id). */
-    st = rc == YJ_OK ? yj_prepare(c, text, err) : NULL;
-    free(text);
+        yj_sql_add(&sql, " AND i.read_at IS NULL");
+    yj_sql_int(&sql, " ORDER BY i.id DESC LIMIT ?", limit > 0 && limit <= 500 ? limit : 100);
+    st = rc == YJ_OK ? yj_sql_prepare(c, &sql, err) : NULL;
+    yj_sql_free(&sql);
     if (rc == YJ_OK && st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     if (rc == YJ_OK) {
-        yj_bind_int(st, 1, u->id);
-        int i = scope_bind(u, st, 2);
-        yj_bind_int(st, i, limit > 0 && limit <= 500 ? limit : 100);
         *items = json_array();
         int r;
         while ((r = yj_step(st, err)) == 1)
             json_array_append_new(*items, row_json(st));
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     yj_store_release(s, c);
     return rc;
@@ -642,37 +592,32 @@ yj_code alarm_health(yj_store *s, const yj_user *u, const char *day, const char 
      * monitored object's operator for public stations */
     const char *grp =
         by_ent ? "COALESCE(e.name, o.operator, o.name)" : "substr(s.region_code, 1, 6)";
-    char hi[24];
-    snprintf(hi, sizeof hi, "%s~", u->region);
-    yj_buf sql;
-    yj_buf_init(&sql);
-    yj_buf_printf(
-        &sql,
-        "SELECT grp, COUNT(*), AVG(CASE WHEN got * interval_s >= 86400 THEN 1.0"
-        " ELSE got * interval_s / 86400.0 END) FROM (SELECT %s AS grp, s.interval_s AS interval_s,"
-        " (SELECT COALESCE(SUM(h.n), 0) FROM reading_hour h WHERE h.sensor_id = s.id"
-        "  AND h.bucket >= ? AND h.bucket < ?) AS got"
-        " FROM sensor s JOIN monitored_object o ON o.id = s.object_id"
-        " LEFT JOIN enterprise e ON e.id = s.enterprise_id"
-        " WHERE s.status = '正常' AND s.region_code >= ? AND s.region_code < ?%s) GROUP BY grp"
-        " ORDER BY grp",
-        grp, u->role == YJ_ROLE_ENTERPRISE ? " AND s.enterprise_id = ?" : "");
-    yj_buf_putc(&sql, '\0');
-    char *text = yj_buf_steal(&sql);
+    static const yj_scope_cols sensor_scope = {.region = "s.region_code",
+                                               .enterprise = "s.enterprise_id"};
+    yj_scope sc = user_scope(u);
+    yj_sql sql;
+    yj_sql_init(&sql, NULL);
+    yj_sql_addf(&sql,
+                "SELECT grp, COUNT(*), AVG(CASE WHEN got * interval_s >= 86400 THEN 1.0"
+                " ELSE got * interval_s / 86400.0 END) FROM (SELECT %s AS grp,"
+                " s.interval_s AS interval_s, (SELECT COALESCE(SUM(h.n), 0) FROM reading_hour h"
+                " WHERE h.sensor_id = s.id",
+                grp);
+    yj_sql_int(&sql, " AND h.bucket >= ?", start);
+    yj_sql_int(&sql, " AND h.bucket < ?) AS got", end);
+    yj_sql_add(&sql, " FROM sensor s JOIN monitored_object o ON o.id = s.object_id"
+                     " LEFT JOIN enterprise e ON e.id = s.enterprise_id"
+                     " WHERE s.status = '正常'");
+    yj_sql_scope(&sql, &sc, &sensor_scope);
+    yj_sql_add(&sql, ") GROUP BY grp ORDER BY grp");
     yj_conn *c = yj_store_acquire(s);
-    yj_stmt *st = yj_prepare(c, text, err);
-    free(text);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     yj_code rc = YJ_OK;
     json_t *rows = json_object();
     if (st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     else {
-        yj_bind_int(st, 1, start);
-        yj_bind_int(st, 2, end);
-        yj_bind_text(st, 3, u->region);
-        yj_bind_text(st, 4, hi);
-        if (u->role == YJ_ROLE_ENTERPRISE)
-            yj_bind_int(st, 5, u->enterprise_id);
         int r;
         while ((r = yj_step(st, err)) == 1)
             json_object_set_new(rows, yj_col_text(st, 0),
@@ -681,33 +626,28 @@ yj_code alarm_health(yj_store *s, const yj_user *u, const char *day, const char 
                                           yj_col_real(st, 2)));
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     /* alarm handling times for alarms raised that day (live alarms only) */
-    yj_buf_init(&sql);
-    yj_buf_printf(&sql,
-                  "SELECT %s AS grp, COUNT(*), AVG(a.ack_at - a.raised_at) / 1000.0,"
-                  " AVG(a.closed_at - a.raised_at) / 1000.0, SUM(a.ack_at IS NULL),"
-                  " SUM(a.closed_at IS NULL) FROM alarm a JOIN sensor s ON s.id = a.sensor_id"
-                  " JOIN monitored_object o ON o.id = s.object_id"
-                  " LEFT JOIN enterprise e ON e.id = a.enterprise_id"
-                  " WHERE a.late = 0 AND a.raised_at >= ? AND a.raised_at < ?"
-                  " AND a.region_code >= ? AND a.region_code < ?%s GROUP BY grp",
-                  by_ent ? "COALESCE(e.name, o.operator, o.name)" : "substr(a.region_code, 1, 6)",
-                  u->role == YJ_ROLE_ENTERPRISE ? " AND a.enterprise_id = ?" : "");
-    yj_buf_putc(&sql, '\0');
-    text = yj_buf_steal(&sql);
-    st = rc == YJ_OK ? yj_prepare(c, text, err) : NULL;
-    free(text);
+    yj_sql_init(&sql, NULL);
+    yj_sql_addf(&sql,
+                "SELECT %s AS grp, COUNT(*), AVG(a.ack_at - a.raised_at) / 1000.0,"
+                " AVG(a.closed_at - a.raised_at) / 1000.0,"
+                " SUM(CASE WHEN a.ack_at IS NULL THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN a.closed_at IS NULL THEN 1 ELSE 0 END)"
+                " FROM alarm a JOIN sensor s ON s.id = a.sensor_id"
+                " JOIN monitored_object o ON o.id = s.object_id"
+                " LEFT JOIN enterprise e ON e.id = a.enterprise_id WHERE a.late = 0",
+                by_ent ? "COALESCE(e.name, o.operator, o.name)" : "substr(a.region_code, 1, 6)");
+    yj_sql_int(&sql, " AND a.raised_at >= ?", start);
+    yj_sql_int(&sql, " AND a.raised_at < ?", end);
+    yj_sql_scope(&sql, &sc, &alarm_scope);
+    yj_sql_add(&sql, " GROUP BY grp");
+    st = rc == YJ_OK ? yj_sql_prepare(c, &sql, err) : NULL;
+    yj_sql_free(&sql);
     if (rc == YJ_OK && st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     if (rc == YJ_OK) {
-        yj_bind_int(st, 1, start);
-        yj_bind_int(st, 2, end);
-        yj_bind_text(st, 3, u->region);
-        yj_bind_text(st, 4, hi);
-        if (u->role == YJ_ROLE_ENTERPRISE)
-            yj_bind_int(st, 5, u->enterprise_id);
         int r;
         while ((r = yj_step(st, err)) == 1) {
             json_t *row = json_object_get(rows, yj_col_text(st, 0));
@@ -723,7 +663,7 @@ yj_code alarm_health(yj_store *s, const yj_user *u, const char *day, const char 
         }
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     yj_store_release(s, c);
     if (rc != YJ_OK) {
@@ -785,35 +725,61 @@ yj_code alarm_group_create_in(yj_conn *c, const char *name, const char *region, 
     return YJ_OK;
 }
 
+/* The groups of the caller's region.  Who is in them (usernames) only for
+ * those who configure alarm routing (rule read); others see how many. */
 yj_code alarm_group_list(yj_store *s, const yj_user *u, json_t **out, yj_err *err)
 {
-    char hi[24];
-    snprintf(hi, sizeof hi, "%s~", u->region);
+    static const yj_scope_cols group_scope = {.region = "g.region_code"};
+    yj_scope sc = user_scope(u);
+    bool names = perm_allowed(u->role, "rule", YJ_ACT_READ);
+    yj_sql sql;
+    yj_sql_init(&sql, "SELECT g.id, g.name, g.region_code, g.min_level, g.kinds, g.industries,"
+                      " (SELECT COUNT(*) FROM alarm_group_member m WHERE m.group_id = g.id)"
+                      " AS member_count FROM alarm_group g WHERE 1=1");
+    yj_sql_scope(&sql, &sc, &group_scope);
+    yj_sql_add(&sql, " ORDER BY g.region_code, g.id");
     yj_conn *c = yj_store_acquire(s);
-    yj_stmt *st =
-        yj_prepare(c,
-                   "SELECT g.id, g.name, g.region_code, g.min_level, g.kinds, g.industries,"
-                   " (SELECT group_concat(u.username, ',') FROM alarm_group_member m"
-                   "  JOIN users u ON u.id = m.user_id WHERE m.group_id = g.id) AS members"
-                   " FROM alarm_group g WHERE g.region_code >= ? AND g.region_code < ?"
-                   " ORDER BY g.region_code, g.id",
-                   err);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     yj_code rc = YJ_OK;
     *out = NULL;
     if (st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     else {
-        yj_bind_text(st, 1, u->region);
-        yj_bind_text(st, 2, hi);
         *out = json_array();
         int r;
         while ((r = yj_step(st, err)) == 1)
             json_array_append_new(*out, row_json(st));
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
+    }
+    size_t i;
+    json_t *g;
+    json_array_foreach(names &&rc == YJ_OK ? *out : NULL, i, g) {
+        st = yj_prepare(c,
+                        "SELECT u.username FROM alarm_group_member m JOIN users u"
+                        " ON u.id = m.user_id WHERE m.group_id = ? ORDER BY u.username",
+                        err);
+        if (st == NULL) {
+            rc = yj_fail(err);
+            break;
+        }
+        yj_bind_int(st, 1, json_integer_value(json_object_get(g, "id")));
+        json_t *members = json_array();
+        int r;
+        while ((r = yj_step(st, err)) == 1)
+            json_array_append_new(members, json_string(yj_col_text(st, 0)));
+        yj_stmt_done(st);
+        json_object_set_new(g, "members", members);
+        if (r < 0)
+            rc = yj_fail(err);
     }
     yj_store_release(s, c);
+    if (rc != YJ_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
     return rc;
 }
 
@@ -825,7 +791,8 @@ yj_code alarm_group_create(yj_store *s, const yj_user *u, const json_t *in, json
 {
     *out = NULL;
     const char *region = json_string_value(json_object_get(in, "region_code"));
-    if (region == NULL || strncmp(region, u->region, strlen(u->region)) != 0)
+    yj_scope sc = user_scope(u);
+    if (region == NULL || !yj_scope_contains(&sc, region))
         return yj_err_set(err, YJ_EINVAL, "region_code", "region_code 必填且须在您的辖区内");
     json_t *ml = json_object_get(in, "min_level");
     json_t *members = json_object_get(in, "members");
@@ -857,7 +824,7 @@ yj_code alarm_group_create(yj_store *s, const yj_user *u, const json_t *in, json
         yj_bind_text(st, 1, name ? name : "");
         int r = yj_step(st, err);
         /* a member must be able to see the group's alarms */
-        if (r == 1 && strncmp(region, yj_col_text(st, 1), strlen(yj_col_text(st, 1))) == 0)
+        if (r == 1 && yj_region_within(region, yj_col_text(st, 1)))
             users[nusers++] = yj_col_int(st, 0);
         else if (r >= 0)
             rc = yj_err_set(err, YJ_EINVAL, "members", "用户 %s 不存在或其辖区不包含 %s",

@@ -618,7 +618,7 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
                     const dbrule *d = &db[by_type[x]];
                     size_t len = strlen(d->region);
                     if (d->rule.kind != (mon_rule_kind)kind || strcmp(d->type, tlabel) != 0 ||
-                        strncmp(s->region, d->region, len) != 0 || (pick != -1 && len < best_len))
+                        !yj_region_within(s->region, d->region) || (pick != -1 && len < best_len))
                         continue;
                     best_len = len;
                     pick = d->enabled ? (long)by_type[x] : -2;
@@ -891,7 +891,7 @@ static int eval_reading(runtime *rt, const mon_reading *in, const char *gw_regio
     sensor_rt *s = find_code(rt, in->sensor);
     if (s == NULL)
         return MON_REJ_UNKNOWN + 1;
-    if (gw_region && strncmp(s->region, gw_region, strlen(gw_region)) != 0)
+    if (gw_region && !yj_region_within(s->region, gw_region))
         return MON_REJ_FORBIDDEN + 1;
     if (s->status == 2)
         return MON_REJ_RETIRED + 1;
@@ -1041,14 +1041,14 @@ static yj_code deliver(yj_conn *c, const runtime *rt, const sensor_rt *s, int64_
         if (escalate_region) {
             if (strcmp(gr->region, escalate_region) != 0)
                 continue;
-        } else if (strncmp(s->region, gr->region, strlen(gr->region)) != 0 ||
-                   level > gr->min_level || !list_has(gr->kinds, mon_rule_kind_name(kind)) ||
+        } else if (!yj_region_within(s->region, gr->region) || level > gr->min_level ||
+                   !list_has(gr->kinds, mon_rule_kind_name(kind)) ||
                    !list_has(gr->industries, s->industry)) {
             continue;
         }
         for (size_t u = 0; u < gr->nusers; u++) {
             /* a member only ever sees alarms inside their own region */
-            if (strncmp(s->region, gr->user_region[u], strlen(gr->user_region[u])) != 0)
+            if (!yj_region_within(s->region, gr->user_region[u]))
                 continue;
             bool seen = false;
             for (size_t d = 0; d < ndone && !seen; d++)

@@ -14,10 +14,9 @@
 
 bool mon_latest_of(int64_t sensor_id, double *value, int64_t *ts, int64_t *rx, int *interval_s);
 
-static void region_hi(const char *region, char *hi, size_t n)
-{
-    snprintf(hi, n, "%s~", region);
-}
+/* Sensors carry their region and owning enterprise. */
+static const yj_scope_cols sensor_scope = {.region = "s.region_code",
+                                           .enterprise = "s.enterprise_id"};
 
 /* Latest value as JSON: value, ts, age_s and stale (older than twice the
  * expected interval: the board shows its age instead of a live number). */
@@ -40,44 +39,25 @@ static void put_latest(json_t *o, int64_t id, int64_t now)
 yj_code mon_latest(yj_store *s, const yj_user *u, const char *region, int64_t object_id,
                    json_t **out, yj_err *err)
 {
-    char hi[24], rhi[24];
-    region_hi(u->region, hi, sizeof hi);
-    yj_buf sql;
-    yj_buf_init(&sql);
-    yj_buf_puts(&sql,
+    yj_scope sc = user_scope(u);
+    yj_sql sql;
+    yj_sql_init(&sql,
                 "SELECT s.id, s.code, s.name, s.type, s.unit, s.status, s.region_code, s.object_id,"
                 " s.lat, s.lon, (SELECT MIN(a.level) FROM alarm a WHERE a.sensor_id = s.id AND"
-                " a.state <> 'closed') AS alarm_level FROM sensor s"
-                " WHERE s.region_code >= ? AND s.region_code < ?");
-    if (u->role == YJ_ROLE_ENTERPRISE)
-        yj_buf_puts(&sql, " AND s.enterprise_id = ?");
-    if (region)
-        yj_buf_puts(&sql, " AND s.region_code >= ? AND s.region_code < ?");
+                " a.state <> 'closed') AS alarm_level FROM sensor s WHERE 1=1");
+    yj_sql_scope(&sql, &sc, &sensor_scope);
+    yj_sql_region(&sql, "s.region_code", region);
     if (object_id)
-        yj_buf_puts(&sql, " AND s.object_id = ?");
-    yj_buf_puts(&sql, " ORDER BY s.id LIMIT 5000");
-    yj_buf_putc(&sql, '\0');
-    char *text = yj_buf_steal(&sql);
+        yj_sql_int(&sql, " AND s.object_id = ?", object_id);
+    yj_sql_add(&sql, " ORDER BY s.id LIMIT 5000");
     yj_conn *c = yj_store_acquire(s);
-    yj_stmt *st = yj_prepare(c, text, err);
-    free(text);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     yj_code rc = YJ_OK;
     *out = NULL;
     if (st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     else {
-        int i = 1;
-        yj_bind_text(st, i++, u->region);
-        yj_bind_text(st, i++, hi);
-        if (u->role == YJ_ROLE_ENTERPRISE)
-            yj_bind_int(st, i++, u->enterprise_id);
-        if (region) {
-            region_hi(region, rhi, sizeof rhi);
-            yj_bind_text(st, i++, region);
-            yj_bind_text(st, i++, rhi);
-        }
-        if (object_id)
-            yj_bind_int(st, i++, object_id);
         *out = json_array();
         int64_t now = mon_now();
         int r;
@@ -180,42 +160,29 @@ yj_code mon_history(yj_store *s, const yj_user *u, int64_t sensor_id, int64_t fr
 yj_code mon_rejects(yj_store *s, const yj_user *u, const char *reason, int limit, int64_t offset,
                     json_t **out, yj_err *err)
 {
-    /* rejects of unknown sensors have no region: only whole-platform users
-     * (region "" or the top region of the deployment) see them */
-    char hi[24];
-    region_hi(u->region, hi, sizeof hi);
-    yj_buf sql;
-    yj_buf_init(&sql);
-    yj_buf_puts(&sql,
-                "SELECT id, rx, source, origin, sensor_code, sensor_id, region_code, ts,"
-                " value, reason, detail, raw FROM reading_reject WHERE"
-                " ((region_code >= ? AND region_code < ?) OR (region_code IS NULL AND ? = 1))");
-    /* an enterprise user sees only rejects of its own sensors */
-    if (u->role == YJ_ROLE_ENTERPRISE)
-        yj_buf_puts(&sql, " AND sensor_id IN (SELECT id FROM sensor WHERE enterprise_id = ?)");
+    /* rejects of unknown sensors have no region: only users at the top of
+     * the tree see them; an enterprise user sees its own sensors' */
+    static const yj_scope_cols reject_scope = {
+        .region = "region_code",
+        .enterprise = "(SELECT s.enterprise_id FROM sensor s WHERE s.id = sensor_id)",
+        .unplaced_to_top = true};
+    yj_scope sc = user_scope(u);
+    yj_sql sql;
+    yj_sql_init(&sql, "SELECT id, rx, source, origin, sensor_code, sensor_id, region_code, ts,"
+                      " value, reason, detail, raw FROM reading_reject WHERE 1=1");
+    yj_sql_scope(&sql, &sc, &reject_scope);
     if (reason)
-        yj_buf_puts(&sql, " AND reason = ?");
-    yj_buf_puts(&sql, " ORDER BY id DESC LIMIT ? OFFSET ?");
-    yj_buf_putc(&sql, '\0');
-    char *text = yj_buf_steal(&sql);
+        yj_sql_text(&sql, " AND reason = ?", reason);
+    yj_sql_int(&sql, " ORDER BY id DESC LIMIT ?", limit > 0 && limit <= 1000 ? limit : 100);
+    yj_sql_int(&sql, " OFFSET ?", offset);
     yj_conn *c = yj_store_acquire(s);
-    yj_stmt *st = yj_prepare(c, text, err);
-    free(text);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     yj_code rc = YJ_OK;
     *out = NULL;
     if (st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     else {
-        int i = 1;
-        yj_bind_text(st, i++, u->region);
-        yj_bind_text(st, i++, hi);
-        yj_bind_int(st, i++, strlen(u->region) <= 4 && u->role != YJ_ROLE_ENTERPRISE ? 1 : 0);
-        if (u->role == YJ_ROLE_ENTERPRISE)
-            yj_bind_int(st, i++, u->enterprise_id > 0 ? u->enterprise_id : -1);
-        if (reason)
-            yj_bind_text(st, i++, reason);
-        yj_bind_int(st, i++, limit > 0 && limit <= 1000 ? limit : 100);
-        yj_bind_int(st, i++, offset);
         json_t *items = json_array();
         int r;
         while ((r = yj_step(st, err)) == 1) {
@@ -238,26 +205,35 @@ yj_code mon_rejects(yj_store *s, const yj_user *u, const char *reason, int limit
 
 /* ---- rules ---------------------------------------------------------------------- */
 
+/* A rule belongs to its sensor's enterprise (a public station's to no
+ * enterprise: 0); a sensor type's rules are the region's policy, for
+ * everyone in it (NULL); a multi-sensor rule names several sensors in its
+ * parameters and is shown to no enterprise (0). */
+static const yj_scope_cols rule_scope = {
+    .region = "region_code",
+    .enterprise = "(CASE WHEN sensor_id IS NOT NULL THEN COALESCE((SELECT s.enterprise_id FROM"
+                  " sensor s WHERE s.id = monitor_rule.sensor_id), 0) WHEN kind = 'multi' THEN 0"
+                  " END)",
+    .unowned_visible = true};
+
 yj_code mon_rules_list(yj_store *s, const yj_user *u, int64_t sensor_id, json_t **out, yj_err *err)
 {
-    char hi[24];
-    region_hi(u->region, hi, sizeof hi);
+    yj_scope sc = user_scope(u);
+    yj_sql sql;
+    yj_sql_init(&sql, "SELECT id, name, kind, sensor_type, sensor_id, params, enabled,"
+                      " region_code, version, updated_at, updated_by FROM monitor_rule WHERE 1=1");
+    yj_sql_scope(&sql, &sc, &rule_scope);
+    if (sensor_id)
+        yj_sql_int(&sql, " AND sensor_id = ?", sensor_id);
+    yj_sql_add(&sql, " ORDER BY id");
     yj_conn *c = yj_store_acquire(s);
-    yj_stmt *st = yj_prepare(c,
-                             "SELECT id, name, kind, sensor_type, sensor_id, params, enabled,"
-                             " region_code, version, updated_at, updated_by FROM monitor_rule"
-                             " WHERE region_code >= ? AND region_code < ?"
-                             " AND (? = 0 OR sensor_id = ?) ORDER BY id",
-                             err);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     yj_code rc = YJ_OK;
     *out = NULL;
     if (st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     else {
-        yj_bind_text(st, 1, u->region);
-        yj_bind_text(st, 2, hi);
-        yj_bind_int(st, 3, sensor_id);
-        yj_bind_int(st, 4, sensor_id);
         json_t *items = json_array();
         int r;
         while ((r = yj_step(st, err)) == 1) {
@@ -359,19 +335,28 @@ yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *i
     yj_time_iso(yj_now_ms(), now, sizeof now);
     json_t *before = NULL;
     if (rc == YJ_OK && id) {
-        yj_stmt *st =
-            yj_prepare(c, "SELECT region_code, params, kind FROM monitor_rule WHERE id = ?", err);
+        yj_scope sc = user_scope(u);
+        yj_sql q;
+        yj_sql_init(&q, "SELECT region_code, params, kind, name, enabled, sensor_id, sensor_type"
+                        " FROM monitor_rule WHERE");
+        yj_sql_int(&q, " id = ?", id);
+        yj_sql_scope(&q, &sc, &rule_scope);
+        yj_stmt *st = yj_sql_prepare(c, &q, err);
+        yj_sql_free(&q);
         if (st == NULL)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         else {
-            yj_bind_int(st, 1, id);
             int r = yj_step(st, err);
-            if (r == 1 && strncmp(yj_col_text(st, 0), u->region, strlen(u->region)) == 0)
-                before = json_pack("{s:s,s:s,s:s}", "region_code", yj_col_text(st, 0), "params",
-                                   yj_col_text(st, 1), "kind", yj_col_text(st, 2));
+            if (r == 1) {
+                before = json_pack("{s:s,s:s,s:s,s:s,s:b}", "region_code", yj_col_text(st, 0),
+                                   "params", yj_col_text(st, 1), "kind", yj_col_text(st, 2), "name",
+                                   yj_col_text(st, 3), "enabled", yj_col_int(st, 4) != 0);
+                json_object_set_new(before, "sensor_id", yj_col_json(st, 5));
+                json_object_set_new(before, "sensor_type", yj_col_json(st, 6));
+            }
             yj_stmt_done(st);
             if (r < 0)
-                rc = YJ_EINTERNAL;
+                rc = yj_fail(err);
             else if (before == NULL)
                 rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "规则 %lld 不存在或不在您的辖区内",
                                 (long long)id);
@@ -443,34 +428,47 @@ yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *i
 
 yj_code mon_rule_delete(yj_store *s, const yj_user *u, int64_t id, yj_err *err)
 {
-    char hi[24];
-    region_hi(u->region, hi, sizeof hi);
+    yj_scope sc = user_scope(u);
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = yj_tx_begin(c, err);
-    yj_stmt *st = rc == YJ_OK
-                      ? yj_prepare(c,
-                                   "DELETE FROM monitor_rule WHERE id = ? AND region_code >= ?"
-                                   " AND region_code < ?",
-                                   err)
-                      : NULL;
-    if (rc == YJ_OK && st == NULL)
-        rc = YJ_EINTERNAL;
+    json_t *before = NULL;
     if (rc == YJ_OK) {
-        yj_bind_int(st, 1, id);
-        yj_bind_text(st, 2, u->region);
-        yj_bind_text(st, 3, hi);
-        if (yj_step(st, err) < 0)
-            rc = YJ_EINTERNAL;
-        else if (yj_stmt_changes(st) == 0)
+        yj_sql q;
+        yj_sql_init(&q, "SELECT region_code, kind, name, params, sensor_id, sensor_type FROM"
+                        " monitor_rule WHERE");
+        yj_sql_int(&q, " id = ?", id);
+        yj_sql_scope(&q, &sc, &rule_scope);
+        yj_stmt *st = yj_sql_prepare(c, &q, err);
+        yj_sql_free(&q);
+        int r = st ? yj_step(st, err) : -1;
+        if (r == 1) {
+            before = json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)id, "region_code",
+                               yj_col_text(st, 0), "kind", yj_col_text(st, 1), "name",
+                               yj_col_text(st, 2), "params", yj_col_text(st, 3));
+            json_object_set_new(before, "sensor_id", yj_col_json(st, 4));
+            json_object_set_new(before, "sensor_type", yj_col_json(st, 5));
+        }
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = yj_fail(err);
+        else if (r == 0)
             rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "规则 %lld 不存在或不在您的辖区内",
                             (long long)id);
-        yj_stmt_done(st);
     }
     if (rc == YJ_OK) {
-        json_t *before = json_pack("{s:I,s:s}", "id", (json_int_t)id, "region_code", u->region);
-        rc = audit_append(c, u->username, "delete", "monitor_rule", id, before, NULL, err);
-        json_decref(before);
+        yj_stmt *st = yj_prepare(c, "DELETE FROM monitor_rule WHERE id = ?", err);
+        if (st == NULL)
+            rc = yj_fail(err);
+        else {
+            yj_bind_int(st, 1, id);
+            if (yj_step(st, err) < 0)
+                rc = yj_fail(err);
+            yj_stmt_done(st);
+        }
     }
+    if (rc == YJ_OK)
+        rc = audit_append(c, u->username, "delete", "monitor_rule", id, before, NULL, err);
+    json_decref(before);
     if (rc == YJ_OK)
         rc = mon_config_changed(c, err);
     if (rc == YJ_OK)
@@ -563,7 +561,8 @@ yj_code gateway_create(yj_store *s, const yj_user *u, const char *name, const ch
     *out = NULL;
     if (name == NULL || name[0] == '\0' || strlen(name) > 100)
         return yj_err_set(err, YJ_EINVAL, "name", "网关名称 name 必填");
-    if (region == NULL || strncmp(region, u->region, strlen(u->region)) != 0)
+    yj_scope sc = user_scope(u);
+    if (region == NULL || !yj_scope_contains(&sc, region))
         return yj_err_set(err, YJ_EINVAL, "region_code", "region_code 必填且须在您的辖区内");
     char key[65], hash[65];
     yj_random_hex(32, key);
@@ -672,36 +671,32 @@ static bool layer_on(const char *layers, const char *name)
 yj_code mon_map(yj_store *s, const yj_user *u, const double bbox[4], const char *layers,
                 yj_buf *out, yj_err *err)
 {
-    char hi[24];
-    region_hi(u->region, hi, sizeof hi);
-    bool ent = u->role == YJ_ROLE_ENTERPRISE;
+    yj_scope sc = user_scope(u);
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = YJ_OK;
     bool first = true;
     int64_t now = mon_now();
     yj_buf_puts(out, "{\"type\":\"FeatureCollection\",\"features\":[");
     if (layer_on(layers, "sensors") || layer_on(layers, "alarms")) {
-        char sql[900];
-        snprintf(
-            sql, sizeof sql,
-            "SELECT s.id, s.code, s.name, s.type, s.unit, s.status, s.lon, s.lat, o.name,"
-            " a.id, a.level, a.title, a.state FROM sensor s"
-            " JOIN monitored_object o ON o.id = s.object_id"
-            " LEFT JOIN alarm a ON a.id = (SELECT a2.id FROM alarm a2 WHERE a2.sensor_id = s.id"
-            "   AND a2.state <> 'closed' ORDER BY a2.level, a2.id DESC LIMIT 1)"
-            " WHERE s.lon >= ? AND s.lat >= ? AND s.lon <= ? AND s.lat <= ?"
-            " AND s.region_code >= ? AND s.region_code < ?%s LIMIT 20000",
-            ent ? " AND s.enterprise_id = ?" : "");
-        yj_stmt *st = yj_prepare(c, sql, err);
+        yj_sql sql;
+        yj_sql_init(&sql,
+                    "SELECT s.id, s.code, s.name, s.type, s.unit, s.status, s.lon, s.lat, o.name,"
+                    " a.id, a.level, a.title, a.state FROM sensor s"
+                    " JOIN monitored_object o ON o.id = s.object_id"
+                    " LEFT JOIN alarm a ON a.id = (SELECT a2.id FROM alarm a2 WHERE"
+                    " a2.sensor_id = s.id AND a2.state <> 'closed' ORDER BY a2.level, a2.id DESC"
+                    " LIMIT 1) WHERE 1=1");
+        yj_sql_real(&sql, " AND s.lon >= ?", bbox[0]);
+        yj_sql_real(&sql, " AND s.lat >= ?", bbox[1]);
+        yj_sql_real(&sql, " AND s.lon <= ?", bbox[2]);
+        yj_sql_real(&sql, " AND s.lat <= ?", bbox[3]);
+        yj_sql_scope(&sql, &sc, &sensor_scope);
+        yj_sql_add(&sql, " LIMIT 20000");
+        yj_stmt *st = yj_sql_prepare(c, &sql, err);
+        yj_sql_free(&sql);
         if (st == NULL)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         else {
-            for (int i = 0; i < 4; i++)
-                yj_bind_real(st, i + 1, bbox[i]);
-            yj_bind_text(st, 5, u->region);
-            yj_bind_text(st, 6, hi);
-            if (ent)
-                yj_bind_int(st, 7, u->enterprise_id);
             bool want_sensors = layer_on(layers, "sensors");
             int r;
             while ((r = yj_step(st, err)) == 1) {
@@ -750,7 +745,6 @@ yj_code mon_map(yj_store *s, const yj_user *u, const double bbox[4], const char 
         const yj_registry *r = registry_find(regs[i].reg);
         if (!perm_allowed(u->role, r->name, YJ_ACT_READ))
             continue;
-        yj_scope sc = user_scope(u);
         yj_query q = {.limit = 1000, .has_bbox = true};
         memcpy(q.bbox, bbox, sizeof q.bbox);
         json_t *items = NULL;

@@ -383,13 +383,29 @@ void api_reg_history(yj_req *req, yj_resp *resp)
     http_json(resp, 200, json_pack("{s:o}", "items", items));
 }
 
+/* The registries the caller may read, without the fields the role may not
+ * (forms and tables are built from this). */
 void api_schema(yj_req *req, yj_resp *resp)
 {
+    const yj_user *u = &req->session.user;
     json_t *regs = json_array();
     for (size_t i = 0; i < registry_count(); i++) {
         const yj_registry *r = registry_at(i);
-        if (perm_allowed(req->session.user.role, r->name, YJ_ACT_READ))
-            json_array_append_new(regs, registry_schema_json(r));
+        if (!perm_allowed(u->role, r->name, YJ_ACT_READ))
+            continue;
+        json_t *sch = registry_schema_json(r);
+        const char *const *hide = registry_hidden(u, r);
+        json_t *fields = json_object_get(sch, "fields");
+        for (size_t k = json_array_size(fields); hide && k-- > 0;) {
+            const char *name =
+                json_string_value(json_object_get(json_array_get(fields, k), "name"));
+            for (size_t h = 0; hide[h]; h++)
+                if (strcmp(name, hide[h]) == 0) {
+                    json_array_remove(fields, k);
+                    break;
+                }
+        }
+        json_array_append_new(regs, sch);
     }
     http_json(resp, 200, json_pack("{s:o}", "registries", regs));
 }

@@ -46,10 +46,10 @@ static void put_value(yj_buf *b, const yj_field *f, const json_t *v, bool first)
         yj_csv_put(b, t ? "是" : "否", first);
     } else if (json_is_integer(v)) {
         snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-        yj_csv_put(b, num, first);
+        yj_csv_put_number(b, num, first);
     } else if (json_is_real(v)) {
         snprintf(num, sizeof num, "%.10g", json_real_value(v));
-        yj_csv_put(b, num, first);
+        yj_csv_put_number(b, num, first);
     } else {
         yj_csv_put(b, json_string_value(v), first);
     }
@@ -88,8 +88,18 @@ yj_code registry_export_csv(yj_store *s, const yj_user *u, const yj_registry *r,
     yj_buf b;
     yj_buf_init(&b);
     yj_buf_puts(&b, "\xEF\xBB\xBF");
-    for (size_t i = 0; i < r->nfields; i++)
-        yj_csv_put(&b, r->fields[i].label, i == 0);
+    /* the fields the role may read (the list below leaves the others out) */
+    const char *const *hide = registry_hidden(u, r);
+    bool shown[256];
+    bool first = true;
+    for (size_t i = 0; i < r->nfields && i < 256; i++) {
+        shown[i] = true;
+        for (size_t k = 0; hide && hide[k]; k++)
+            shown[i] = shown[i] && strcmp(hide[k], r->fields[i].name) != 0;
+        if (shown[i])
+            yj_csv_put(&b, r->fields[i].label, first);
+        first = first && !shown[i];
+    }
     for (size_t i = 0; i < N_STD; i++)
         yj_csv_put(&b, std_cols[i].label, false);
     yj_csv_end_row(&b);
@@ -111,14 +121,18 @@ yj_code registry_export_csv(yj_store *s, const yj_user *u, const yj_registry *r,
         json_t *rec;
         yj_conn *c = yj_store_acquire(s);
         json_array_foreach(items, i, rec) {
-            for (size_t f = 0; f < r->nfields; f++) {
+            bool at_start = true;
+            for (size_t f = 0; f < r->nfields && f < 256; f++) {
+                if (!shown[f])
+                    continue;
                 const yj_field *fd = &r->fields[f];
                 json_t *v = json_object_get(rec, fd->name);
                 const char *key = fd->type == YJ_F_REF ? ref_key(c, u, fd, refs, v) : NULL;
                 if (key)
-                    yj_csv_put(&b, key, f == 0);
+                    yj_csv_put(&b, key, at_start);
                 else
-                    put_value(&b, fd, v, f == 0);
+                    put_value(&b, fd, v, at_start);
+                at_start = false;
             }
             for (size_t k = 0; k < N_STD; k++)
                 put_value(&b, NULL, json_object_get(rec, std_cols[k].name), false);

@@ -18,6 +18,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- fields a role may not read ------------------------------------------------
+ * The permission table's field rows (auth/perm.c), per registry and role,
+ * computed once: a list read leaves the columns out of the SELECT, a
+ * record, its history and its CSV drop them. */
+#define MAX_HIDDEN 16
+static const char *hidden_tab[YJ_ROLE_COUNT][256][MAX_HIDDEN + 1];
+static pthread_once_t hidden_once = PTHREAD_ONCE_INIT;
+
+static void hidden_build(void)
+{
+    for (size_t i = 0; i < registry_count() && i < 256; i++) {
+        const yj_registry *r = registry_at(i);
+        for (int role = 0; role < YJ_ROLE_COUNT; role++) {
+            size_t n = 0;
+            for (size_t f = 0; f < r->nfields && n < MAX_HIDDEN; f++)
+                if (!perm_field_readable((yj_role)role, r->name, r->fields[f].name))
+                    hidden_tab[role][i][n++] = r->fields[f].name;
+        }
+    }
+}
+
+const char *const *registry_hidden(const yj_user *u, const yj_registry *r)
+{
+    pthread_once(&hidden_once, hidden_build);
+    if ((int)u->role < 0 || u->role >= YJ_ROLE_COUNT ||
+        !perm_allowed(u->role, r->name, YJ_ACT_READ))
+        return NULL;
+    for (size_t i = 0; i < registry_count() && i < 256; i++)
+        if (registry_at(i) == r)
+            return hidden_tab[u->role][i][0] ? hidden_tab[u->role][i] : NULL;
+    return NULL;
+}
+
+static void drop_hidden(const yj_user *u, const yj_registry *r, json_t *rec)
+{
+    const char *const *hide = registry_hidden(u, r);
+    for (size_t k = 0; hide && hide[k]; k++)
+        json_object_del(rec, hide[k]);
+}
+
 static yj_code require(const yj_user *u, const yj_registry *r, yj_action act, yj_err *err)
 {
     if (!perm_allowed(u->role, r->name, act))
@@ -79,8 +119,10 @@ yj_code registry_list(yj_store *s, const yj_user *u, const yj_registry *r, const
     if (rc != YJ_OK)
         return rc;
     yj_scope sc = user_scope(u);
+    yj_query hq = *q;
+    hq.hide = registry_hidden(u, r);
     yj_conn *c = yj_store_acquire(s);
-    rc = yj_rec_list(c, &r->table, &sc, q, items, total, err);
+    rc = yj_rec_list(c, &r->table, &sc, &hq, items, total, err);
     yj_store_release(s, c);
     if (rc == YJ_OK) {
         size_t i;
@@ -111,9 +153,12 @@ void registry_cache_stats(yj_cache_stats *out)
 
 static void list_cache_key(yj_buf *k, const yj_registry *r, const yj_scope *sc, const yj_query *q)
 {
+    /* the hidden fields are the role's: a page is not shared across them */
     yj_buf_printf(k, "%s\x1f%s\x1f%lld\x1f%s\x1f%s\x1f%s\x1f%d\x1f%d\x1f%lld", r->name, sc->region,
                   (long long)sc->enterprise, q->search ? q->search : "", q->region ? q->region : "",
                   q->sort ? q->sort : "", q->desc, q->limit, (long long)q->offset);
+    for (size_t i = 0; q->hide && q->hide[i]; i++)
+        yj_buf_printf(k, "\x1f-%s", q->hide[i]);
     for (size_t i = 0; i < q->nfilters; i++)
         yj_buf_printf(k, "\x1f%s=%s", q->filters[i].col, q->filters[i].value);
     if (q->has_bbox)
@@ -129,6 +174,9 @@ yj_code registry_list_json(yj_store *s, const yj_user *u, const yj_registry *r, 
         return rc;
     pthread_once(&list_cache_once, list_cache_init);
     yj_scope sc = user_scope(u);
+    yj_query hq = *q;
+    hq.hide = registry_hidden(u, r);
+    q = &hq;
     yj_buf key, page;
     yj_buf_init(&key);
     yj_buf_init(&page);
@@ -170,8 +218,10 @@ yj_code registry_get(yj_store *s, const yj_user *u, const yj_registry *r, int64_
     yj_conn *c = yj_store_acquire(s);
     rc = yj_rec_get(c, &r->table, &sc, id, out, err);
     yj_store_release(s, c);
-    if (rc == YJ_OK)
+    if (rc == YJ_OK) {
         record_out(r, *out);
+        drop_hidden(u, r, *out);
+    }
     return rc;
 }
 
@@ -362,9 +412,25 @@ yj_code registry_history(yj_store *s, const yj_user *u, const yj_registry *r, in
     json_decref(rec);
     if (rc != YJ_OK)
         return rc;
-    /* the record is visible to the caller: show all of its history, also
-     * entries from before it moved into the caller's region */
-    return audit_list(s, "", r->name, id, 1000, 0, out, err);
+    /* the record is visible to the caller: all of its history, also the
+     * entries from before it moved into the caller's region — but what it
+     * held while elsewhere, and the fields the caller's role may not read,
+     * are not shown */
+    yj_scope all = {{0}, 0}, sc = user_scope(u);
+    rc = audit_list(s, &all, r->name, id, 1000, 0, out, err);
+    if (rc != YJ_OK)
+        return rc;
+    audit_redact(&sc, *out);
+    const char *const *hide = registry_hidden(u, r);
+    size_t i;
+    json_t *e;
+    json_array_foreach(*out, i, e) {
+        for (size_t k = 0; hide && hide[k]; k++) {
+            json_object_del(json_object_get(e, "before"), hide[k]);
+            json_object_del(json_object_get(e, "after"), hide[k]);
+        }
+    }
+    return YJ_OK;
 }
 
 yj_code registry_update_in(yj_conn *c, const yj_user *u, const yj_registry *r, int64_t id,

@@ -125,6 +125,9 @@ yj_code registry_list(yj_store *s, const yj_user *u, const yj_registry *r, const
 /* registry_list written straight into out as a JSON array (the hot path). */
 yj_code registry_list_json(yj_store *s, const yj_user *u, const yj_registry *r, const yj_query *q,
                            yj_buf *out, int64_t *total, yj_err *err);
+/* The fields of r u's role may not read (the permission table's field
+ * rows), NULL-terminated, or NULL if none: reads leave them out. */
+const char *const *registry_hidden(const yj_user *u, const yj_registry *r);
 /* Hits and misses of the list-page cache (for /metrics). */
 void registry_cache_stats(yj_cache_stats *out);
 yj_code registry_get(yj_store *s, const yj_user *u, const yj_registry *r, int64_t id, json_t **out,

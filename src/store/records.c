@@ -138,8 +138,7 @@ static void select_cols(yj_sql *sql, const yj_table *t, const yj_query *q)
     for (size_t i = 0; i < t->ncols; i++)
         if (!hidden(q, t->cols[i].name))
             yj_sql_addf(sql, ", t.%s", t->cols[i].name);
-    yj_sql_addf(sql, " FROM %s t LEFT JOIN region r ON r.code = t.region_code WHERE 1=1",
-                t->name);
+    yj_sql_addf(sql, " FROM %s t LEFT JOIN region r ON r.code = t.region_code WHERE 1=1", t->name);
 }
 
 static json_t *row_json(yj_stmt *st)

@@ -175,10 +175,15 @@ void yj_sql_scope(yj_sql *q, const yj_scope *sc, const yj_scope_cols *cols)
     } else {
         yj_buf_puts(&q->text, "1 = 1");
     }
+    if (cols->unplaced_to_top && strlen(sc->region) <= 4 && sc->enterprise == 0)
+        yj_buf_printf(&q->text, " OR %s IS NULL", cols->region);
     yj_buf_puts(&q->text, ")");
     if (sc->enterprise != 0 && cols->enterprise) {
-        yj_buf_printf(&q->text, " AND %s = ", cols->enterprise);
+        yj_buf_printf(&q->text, " AND (%s = ", cols->enterprise);
         yj_sql_int(q, "?", sc->enterprise);
+        if (cols->unowned_visible)
+            yj_buf_printf(&q->text, " OR %s IS NULL", cols->enterprise);
+        yj_buf_puts(&q->text, ")");
     }
 }
 
@@ -216,9 +221,14 @@ yj_stmt *yj_sql_prepare(yj_conn *c, const yj_sql *q, yj_err *err)
     return st;
 }
 
+bool yj_region_within(const char *code, const char *prefix)
+{
+    return code && prefix && strncmp(code, prefix, strlen(prefix)) == 0;
+}
+
 bool yj_scope_contains(const yj_scope *sc, const char *region)
 {
-    return region && strncmp(region, sc->region, strlen(sc->region)) == 0;
+    return yj_region_within(region, sc->region);
 }
 
 bool yj_scope_sees(const yj_scope *sc, const char *region, int64_t enterprise)

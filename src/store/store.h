@@ -177,14 +177,20 @@ void yj_sql_json(yj_sql *q, const char *text, const json_t *v);
 
 /* Which columns of a query carry a row's scope. */
 typedef struct {
-    const char *region;     /* the row's region code column, e.g. "a.region_code" */
-    const char *enterprise; /* the owning enterprise's id column, or NULL */
-    /* Rows no enterprise owns (enterprise NULL) are for everyone in the
-     * region, enterprise users included (warnings); else they see none. */
+    const char *region; /* the row's region code column, e.g. "a.region_code" */
+    /* The owning enterprise's id column or expression (an enterprise user
+     * sees only its own rows), or NULL: no row is an enterprise's. */
+    const char *enterprise;
+    /* Rows no enterprise owns (no enterprise column, or it is NULL) are for
+     * everyone in the region, enterprise users included (warnings, the
+     * rules of a sensor type); otherwise enterprise users see none. */
     bool unowned_visible;
     /* Rows of a region above the caller's are visible too when this
      * predicate holds (a city's published warning in its counties). */
     const char *above;
+    /* Rows with no region (a reading from a sensor nobody registered) are
+     * visible to callers at the top of the tree (a city or above). */
+    bool unplaced_to_top;
 } yj_scope_cols;
 
 /* Append " AND <the caller's scope over cols>" — the one way a query is
@@ -199,6 +205,8 @@ yj_stmt *yj_sql_prepare(yj_conn *c, const yj_sql *q, yj_err *err);
  * region and enterprise (0: none) the caller's to see? */
 bool yj_scope_contains(const yj_scope *sc, const char *region);
 bool yj_scope_sees(const yj_scope *sc, const char *region, int64_t enterprise);
+/* Does region code lie in the subtree of prefix? */
+bool yj_region_within(const char *code, const char *prefix);
 
 typedef struct {
     const char *col;

@@ -54,6 +54,16 @@ static callup_config cfg = {.max_cycles = 3,
                             .plan_terminal = "broadcast"};
 static char public_url[256] = "http://127.0.0.1:8080";
 
+/* A delivery is seen in its region's subtree; by an enterprise user only
+ * when it was addressed to the enterprise (its safety officer, or one of
+ * its own responsible people). */
+static const yj_scope_cols delivery_scope = {
+    .region = "d.region_code",
+    .enterprise = "(CASE WHEN d.kind = 'enterprise' THEN d.ref_id WHEN d.kind IN ('responsible',"
+                  " 'escalation') THEN (SELECT p.enterprise_id FROM responsible_person p"
+                  " WHERE p.id = d.ref_id) END)",
+};
+
 void deliver_configure(const callup_config *c)
 {
     if (c == NULL)
@@ -1162,22 +1172,19 @@ yj_code callup_ack_delivery(yj_store *s, const yj_user *u, int64_t delivery_id, 
                           "via 应为 app（客户端确认）或 phone（值班员登记电话应答）");
     if (strcmp(via, "phone") == 0 && note == NULL)
         return yj_err_set(err, YJ_EINVAL, "note", "登记电话应答须写明通话情况 note");
-    char hi[24];
-    snprintf(hi, sizeof hi, "%s~", u->region);
+    yj_scope sc = user_scope(u);
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = yj_tx_begin(c, err);
-    yj_stmt *st = rc == YJ_OK ? yj_prepare(c,
-                                           "SELECT d.must_ack, d.acked_at, w.state FROM delivery d"
-                                           " JOIN warning w ON w.id = d.warning_id WHERE d.id = ?"
-                                           " AND d.region_code >= ? AND d.region_code < ?",
-                                           err)
-                              : NULL;
+    yj_sql q;
+    yj_sql_init(&q, "SELECT d.must_ack, d.acked_at, w.state FROM delivery d"
+                    " JOIN warning w ON w.id = d.warning_id WHERE");
+    yj_sql_int(&q, " d.id = ?", delivery_id);
+    yj_sql_scope(&q, &sc, &delivery_scope);
+    yj_stmt *st = rc == YJ_OK ? yj_sql_prepare(c, &q, err) : NULL;
+    yj_sql_free(&q);
     if (rc == YJ_OK && st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     if (st) {
-        yj_bind_int(st, 1, delivery_id);
-        yj_bind_text(st, 2, u->region);
-        yj_bind_text(st, 3, hi);
         int r = yj_step(st, err);
         if (r == 0)
             rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "送达记录 %lld 不存在或不在您的辖区内",
@@ -1473,37 +1480,25 @@ void deliver_terminal_played(yj_store *s, int64_t delivery_id)
 static yj_code visible(yj_conn *c, const yj_user *u, int64_t warning_id, int64_t *published_at,
                        yj_err *err)
 {
-    yj_stmt *st = yj_prepare(c,
-                             "SELECT published_at FROM warning WHERE id = ? AND ((region_code >= ?"
-                             " AND region_code < ?) OR substr(?, 1, length(region_code)) ="
-                             " region_code)",
-                             err);
+    yj_scope sc = user_scope(u);
+    yj_sql q;
+    yj_sql_init(&q, "SELECT published_at FROM warning WHERE");
+    yj_sql_int(&q, " id = ?", warning_id);
+    yj_sql_scope(&q, &sc, &warning_read_scope);
+    yj_stmt *st = yj_sql_prepare(c, &q, err);
+    yj_sql_free(&q);
     if (st == NULL)
-        return YJ_EINTERNAL;
-    char hi[24];
-    snprintf(hi, sizeof hi, "%s~", u->region);
-    yj_bind_int(st, 1, warning_id);
-    yj_bind_text(st, 2, u->region);
-    yj_bind_text(st, 3, hi);
-    yj_bind_text(st, 4, u->region);
+        return yj_fail(err);
     int r = yj_step(st, err);
     if (r == 1 && published_at)
         *published_at = yj_col_null(st, 0) ? 0 : yj_col_int(st, 0);
     yj_stmt_done(st);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     if (r == 0)
         return yj_err_set(err, YJ_ENOTFOUND, NULL, "预警 %lld 不存在或不在您的权限范围内",
                           (long long)warning_id);
     return YJ_OK;
-}
-
-/* The region a user sees deliveries of: their own subtree. */
-static void user_range(const yj_user *u, const char *region, char lo[16], char hi[24])
-{
-    snprintf(lo, 16, "%s",
-             region && strncmp(region, u->region, strlen(u->region)) == 0 ? region : u->region);
-    snprintf(hi, 24, "%s~", lo);
 }
 
 /* Replace o[key] by its last four digits behind asterisks: always (a
@@ -1524,41 +1519,46 @@ static void mask_phone(json_t *o, const char *key, bool always)
     json_object_set_new(o, key, json_string(masked));
 }
 
+/* Who may see the people on the board: their names, posts and 老/幼/病/残/孕
+ * tags, who answered.  Those who may read residents (with their tags) and
+ * responsible people; everyone else who may read the warning gets counts. */
+static bool board_names(const yj_user *u)
+{
+    return perm_field_readable(u->role, "resident", "vulnerable") &&
+           perm_allowed(u->role, "responsible_person", YJ_ACT_READ);
+}
+
 yj_code callup_board(yj_store *s, const yj_user *u, int64_t warning_id, const char *region,
                      json_t **out, yj_err *err)
 {
     *out = NULL;
+    yj_scope sc = user_scope(u);
+    bool names = board_names(u);
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = visible(c, u, warning_id, NULL, err);
-    char lo[16], hi[24];
-    user_range(u, region, lo, hi);
-    yj_stmt *st =
-        rc == YJ_OK
-            ? yj_prepare(
-                  c,
-                  "SELECT d.id, d.kind, d.region_code, d.state, d.attempts, d.sent_at,"
-                  " d.delivered_at, d.acked_at, d.acked_via, d.acked_by, d.escalated_to,"
-                  " d.level_up, d.for_id, d.address,"
-                  " COALESCE(p.name, r.name, e.name) AS name, p.post, p.level AS person_level,"
-                  " r.vulnerable, g.name AS region_name"
-                  " FROM delivery d"
-                  " LEFT JOIN responsible_person p ON p.id = d.ref_id AND d.kind IN"
-                  " ('responsible', 'escalation')"
-                  " LEFT JOIN resident r ON r.id = d.ref_id AND d.kind = 'contact'"
-                  " LEFT JOIN enterprise e ON e.id = d.ref_id AND d.kind = 'enterprise'"
-                  " LEFT JOIN region g ON g.code = d.region_code"
-                  " WHERE d.warning_id = ? AND d.must_ack = 1 AND d.region_code >= ?"
-                  " AND d.region_code < ? ORDER BY d.region_code, d.id LIMIT 5000",
-                  err)
-            : NULL;
+    yj_sql q;
+    yj_sql_init(&q, "SELECT d.id, d.kind, d.region_code, d.state, d.attempts, d.sent_at,"
+                    " d.delivered_at, d.acked_at, d.acked_via, d.acked_by, d.escalated_to,"
+                    " d.level_up, d.for_id, d.address,"
+                    " COALESCE(p.name, r.name, e.name) AS name, p.post, p.level AS person_level,"
+                    " r.vulnerable, g.name AS region_name"
+                    " FROM delivery d"
+                    " LEFT JOIN responsible_person p ON p.id = d.ref_id AND d.kind IN"
+                    " ('responsible', 'escalation')"
+                    " LEFT JOIN resident r ON r.id = d.ref_id AND d.kind = 'contact'"
+                    " LEFT JOIN enterprise e ON e.id = d.ref_id AND d.kind = 'enterprise'"
+                    " LEFT JOIN region g ON g.code = d.region_code WHERE d.must_ack = 1");
+    yj_sql_int(&q, " AND d.warning_id = ?", warning_id);
+    yj_sql_scope(&q, &sc, &delivery_scope);
+    yj_sql_region(&q, "d.region_code", region);
+    yj_sql_add(&q, " ORDER BY d.region_code, d.id LIMIT 5000");
+    yj_stmt *st = rc == YJ_OK ? yj_sql_prepare(c, &q, err) : NULL;
+    yj_sql_free(&q);
     if (rc == YJ_OK && st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     json_t *people = json_array(), *summary = json_object();
     int64_t total = 0, answered = 0, escalations = 0;
     if (st) {
-        yj_bind_int(st, 1, warning_id);
-        yj_bind_text(st, 2, lo);
-        yj_bind_text(st, 3, hi);
         int r;
         while ((r = yj_step(st, err)) == 1) {
             json_t *o = row_json(st);
@@ -1584,25 +1584,30 @@ yj_code callup_board(yj_store *s, const yj_user *u, int64_t warning_id, const ch
                 json_object_set_new(
                     g, "answered",
                     json_integer(json_integer_value(json_object_get(g, "answered")) + 1));
-            json_array_append_new(people, o);
+            if (names)
+                json_array_append_new(people, o);
+            else
+                json_decref(o);
         }
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     json_t *events = json_array();
-    /* the events of the caller's region (and those of the whole warning) */
-    st = rc == YJ_OK ? yj_prepare(c,
-                                  "SELECT ts, action, actor, note, region_code, delivery_id FROM"
-                                  " callup_event WHERE warning_id = ? AND (region_code IS NULL"
-                                  " OR (region_code >= ? AND region_code < ?))"
-                                  " ORDER BY id DESC LIMIT 200",
-                                  err)
-                     : NULL;
+    /* the events of the caller's region (and those of the whole warning):
+     * they tell who did what, so only with the names */
+    static const yj_scope_cols event_scope = {.region = "region_code", .unowned_visible = true};
+    yj_sql_init(&q, "SELECT ts, action, actor, note, region_code, delivery_id FROM callup_event"
+                    " WHERE");
+    yj_sql_int(&q, " warning_id = ?", warning_id);
+    yj_sql_add(&q, " AND (region_code IS NULL OR (1=1");
+    yj_sql_scope(&q, &sc, &event_scope);
+    yj_sql_add(&q, ")) ORDER BY id DESC LIMIT 200");
+    st = rc == YJ_OK && names ? yj_sql_prepare(c, &q, err) : NULL;
+    yj_sql_free(&q);
+    if (rc == YJ_OK && names && st == NULL)
+        rc = yj_fail(err);
     if (st) {
-        yj_bind_int(st, 1, warning_id);
-        yj_bind_text(st, 2, lo);
-        yj_bind_text(st, 3, hi);
         int r;
         while ((r = yj_step(st, err)) == 1) {
             json_t *o = row_json(st);
@@ -1611,7 +1616,7 @@ yj_code callup_board(yj_store *s, const yj_user *u, int64_t warning_id, const ch
         }
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     yj_store_release(s, c);
     if (rc != YJ_OK) {
@@ -1626,10 +1631,14 @@ yj_code callup_board(yj_store *s, const yj_user *u, int64_t warning_id, const ch
     json_object_foreach(summary, k, v)
         json_array_append(regions, v);
     json_decref(summary);
-    *out =
-        json_pack("{s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "warning_id", (json_int_t)warning_id, "total",
-                  (json_int_t)total, "answered", (json_int_t)answered, "escalations",
-                  (json_int_t)escalations, "regions", regions, "people", people, "events", events);
+    *out = json_pack("{s:I,s:I,s:I,s:I,s:o,s:b}", "warning_id", (json_int_t)warning_id, "total",
+                     (json_int_t)total, "answered", (json_int_t)answered, "escalations",
+                     (json_int_t)escalations, "regions", regions, "names", names);
+    if (names)
+        json_object_set_new(*out, "people", people);
+    else
+        json_decref(people);
+    json_object_set_new(*out, "events", events);
     return YJ_OK;
 }
 
@@ -1715,34 +1724,29 @@ yj_code callup_coverage(yj_store *s, const yj_user *u, int64_t warning_id, const
     else if (group_by && strcmp(group_by, "county") != 0)
         return yj_err_set(err, YJ_EINVAL, "group_by", "group_by 应为 county、township 或 village");
     int64_t published = 0;
+    yj_scope sc = user_scope(u);
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = visible(c, u, warning_id, &published, err);
-    char lo[16], hi[24];
-    user_range(u, NULL, lo, hi);
     /* residents: reached when their own message was delivered or their
      * village's loudspeaker confirmed playing, whichever came first — but
      * a resident who is away (外出) hears no loudspeaker at home */
-    yj_stmt *st =
-        rc == YJ_OK
-            ? yj_prepare(c,
-                         "SELECT d.kind, d.region_code, d.delivered_at, d.acked_at, d.must_ack,"
-                         " CASE WHEN d.kind = 'resident' AND EXISTS (SELECT 1 FROM resident r"
-                         " WHERE r.id = d.ref_id AND r.status = '外出') THEN NULL ELSE"
-                         " (SELECT MIN(t.delivered_at) FROM delivery t WHERE t.warning_id ="
-                         " d.warning_id AND t.kind = 'terminal' AND t.region_code = d.region_code"
-                         " AND t.delivered_at IS NOT NULL) END AS played_at"
-                         " FROM delivery d WHERE d.warning_id = ? AND d.region_code >= ?"
-                         " AND d.region_code < ? AND d.kind <> 'escalation'",
-                         err)
-            : NULL;
+    yj_sql q;
+    yj_sql_init(&q, "SELECT d.kind, d.region_code, d.delivered_at, d.acked_at, d.must_ack,"
+                    " CASE WHEN d.kind = 'resident' AND EXISTS (SELECT 1 FROM resident r"
+                    " WHERE r.id = d.ref_id AND r.status = '外出') THEN NULL ELSE"
+                    " (SELECT MIN(t.delivered_at) FROM delivery t WHERE t.warning_id ="
+                    " d.warning_id AND t.kind = 'terminal' AND t.region_code = d.region_code"
+                    " AND t.delivered_at IS NOT NULL) END AS played_at"
+                    " FROM delivery d WHERE d.kind <> 'escalation'");
+    yj_sql_int(&q, " AND d.warning_id = ?", warning_id);
+    yj_sql_scope(&q, &sc, &delivery_scope);
+    yj_stmt *st = rc == YJ_OK ? yj_sql_prepare(c, &q, err) : NULL;
+    yj_sql_free(&q);
     if (rc == YJ_OK && st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     cov_group *gs = NULL, total = {.region = ""};
     size_t ng = 0, gcap = 0;
     if (st) {
-        yj_bind_int(st, 1, warning_id);
-        yj_bind_text(st, 2, lo);
-        yj_bind_text(st, 3, hi);
         int r;
         /* the played-at subquery per row is cached per village by SQLite's
          * planner only loosely; villages are few per warning */
@@ -1786,7 +1790,7 @@ yj_code callup_coverage(yj_store *s, const yj_user *u, int64_t warning_id, const
         json_t *groups = json_array();
         for (size_t i = 0; i < ng; i++)
             json_array_append_new(groups, group_json(&gs[i], published));
-        snprintf(total.region, sizeof total.region, "%s", lo);
+        snprintf(total.region, sizeof total.region, "%s", u->region);
         *out = json_pack("{s:I,s:o,s:o,s:s}", "warning_id", (json_int_t)warning_id, "total",
                          group_json(&total, published), "groups", groups, "group_by",
                          len == 6   ? "county"
@@ -1804,35 +1808,28 @@ yj_code deliver_list(yj_store *s, const yj_user *u, int64_t warning_id, const ch
                      const char *state, int limit, int64_t offset, json_t **out, yj_err *err)
 {
     *out = NULL;
+    yj_scope sc = user_scope(u);
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = visible(c, u, warning_id, NULL, err);
-    char lo[16], hi[24];
-    user_range(u, NULL, lo, hi);
-    yj_stmt *st = rc == YJ_OK
-                      ? yj_prepare(c,
-                                   "SELECT id, kind, ref_id, for_id, region_code, state,"
-                                   " plan, attempts, sent_at, delivered_at, acked_at,"
-                                   " acked_via, must_ack, COUNT(*) OVER () AS total"
-                                   " FROM delivery WHERE warning_id = ?"
-                                   " AND region_code >= ? AND region_code < ?"
-                                   " AND (? IS NULL OR kind = ?) AND (? IS NULL OR state = ?)"
-                                   " ORDER BY id LIMIT ? OFFSET ?",
-                                   err)
-                      : NULL;
+    yj_sql q;
+    yj_sql_init(&q, "SELECT d.id, d.kind, d.ref_id, d.for_id, d.region_code, d.state, d.plan,"
+                    " d.attempts, d.sent_at, d.delivered_at, d.acked_at, d.acked_via, d.must_ack,"
+                    " COUNT(*) OVER () AS total FROM delivery d WHERE");
+    yj_sql_int(&q, " d.warning_id = ?", warning_id);
+    yj_sql_scope(&q, &sc, &delivery_scope);
+    if (kind)
+        yj_sql_text(&q, " AND d.kind = ?", kind);
+    if (state)
+        yj_sql_text(&q, " AND d.state = ?", state);
+    yj_sql_int(&q, " ORDER BY d.id LIMIT ?", limit > 0 && limit <= 1000 ? limit : 100);
+    yj_sql_int(&q, " OFFSET ?", offset);
+    yj_stmt *st = rc == YJ_OK ? yj_sql_prepare(c, &q, err) : NULL;
+    yj_sql_free(&q);
     if (rc == YJ_OK && st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     json_t *items = json_array();
     int64_t total = 0;
     if (st) {
-        yj_bind_int(st, 1, warning_id);
-        yj_bind_text(st, 2, lo);
-        yj_bind_text(st, 3, hi);
-        yj_bind_text(st, 4, kind);
-        yj_bind_text(st, 5, kind);
-        yj_bind_text(st, 6, state);
-        yj_bind_text(st, 7, state);
-        yj_bind_int(st, 8, limit > 0 && limit <= 1000 ? limit : 100);
-        yj_bind_int(st, 9, offset);
         int r;
         while ((r = yj_step(st, err)) == 1) {
             json_t *o = row_json(st);
@@ -1842,19 +1839,19 @@ yj_code deliver_list(yj_store *s, const yj_user *u, int64_t warning_id, const ch
         }
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     /* counts by kind and state, for the progress bars */
     json_t *counts = json_object();
-    st = rc == YJ_OK ? yj_prepare(c,
-                                  "SELECT kind, state, COUNT(*) FROM delivery WHERE warning_id = ?"
-                                  " AND region_code >= ? AND region_code < ? GROUP BY kind, state",
-                                  err)
-                     : NULL;
+    yj_sql_init(&q, "SELECT d.kind, d.state, COUNT(*) FROM delivery d WHERE");
+    yj_sql_int(&q, " d.warning_id = ?", warning_id);
+    yj_sql_scope(&q, &sc, &delivery_scope);
+    yj_sql_add(&q, " GROUP BY d.kind, d.state");
+    st = rc == YJ_OK ? yj_sql_prepare(c, &q, err) : NULL;
+    yj_sql_free(&q);
+    if (rc == YJ_OK && st == NULL)
+        rc = yj_fail(err);
     if (st) {
-        yj_bind_int(st, 1, warning_id);
-        yj_bind_text(st, 2, lo);
-        yj_bind_text(st, 3, hi);
         int r;
         while ((r = yj_step(st, err)) == 1) {
             json_t *k = json_object_get(counts, yj_col_text(st, 0));
@@ -1866,7 +1863,7 @@ yj_code deliver_list(yj_store *s, const yj_user *u, int64_t warning_id, const ch
         }
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     yj_store_release(s, c);
     if (rc != YJ_OK) {

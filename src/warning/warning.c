@@ -87,7 +87,7 @@ static const struct {
 bool warning_may_approve(const yj_user *u, int level, const char *region, yj_err *err)
 {
     size_t rl = strlen(u->region);
-    if (strncmp(region, u->region, rl) != 0) {
+    if (!yj_region_within(region, u->region)) {
         yj_err_set(err, YJ_EFORBIDDEN, NULL, "预警发布区域 %s 不在您的辖区 %s 内", region,
                    u->region);
         return false;
@@ -198,7 +198,7 @@ static yj_code area_check(yj_conn *c, const char *scope, const json_t *in, json_
         const char *code = json_string_value(v);
         char name[96] = "";
         yj_code rc = YJ_OK;
-        if (code == NULL || strncmp(code, scope, strlen(scope)) != 0)
+        if (code == NULL || !yj_region_within(code, scope))
             rc = yj_err_set(err, YJ_EINVAL, "area", "区划 %s 不在您的辖区内",
                             code ? code : "(非字符串)");
         if (rc == YJ_OK) {
@@ -291,18 +291,15 @@ static yj_code area_check(yj_conn *c, const char *scope, const json_t *in, json_
     " published_at, published_by, ended_at, ended_by, end_reason, version,"                        \
     " cap_xml IS NOT NULL AS has_cap"
 
-/* Read scope: the user's subtree, and warnings issued above their region. */
-#define READ_SCOPE                                                                                 \
-    " ((region_code >= ? AND region_code < ?) OR substr(?, 1, length(region_code)) = region_code)"
-
-static void scope_bind(const yj_user *u, yj_stmt *st, int first)
-{
-    char hi[24];
-    snprintf(hi, sizeof hi, "%s~", u->region);
-    yj_bind_text(st, first, u->region);
-    yj_bind_text(st, first + 1, hi);
-    yj_bind_text(st, first + 2, u->region);
-}
+/* Read scope: the user's subtree, and warnings issued above their region
+ * once they are out (a city's published warning concerns its counties; its
+ * drafts do not).  Warnings are public information: enterprise users read
+ * those of their region like anybody there. */
+const yj_scope_cols warning_read_scope = {
+    .region = "region_code",
+    .unowned_visible = true,
+    .above = "state IN ('published', 'updated', 'cancelled', 'expired')",
+};
 
 static json_t *warning_row(yj_stmt *st)
 {
@@ -322,15 +319,17 @@ static json_t *warning_row(yj_stmt *st)
 static yj_code load(yj_conn *c, const yj_user *u, int64_t id, json_t **out, yj_err *err)
 {
     *out = NULL;
-    yj_stmt *st = yj_prepare(c,
-                             u ? "SELECT " WARNING_COLS " FROM warning WHERE id = ? AND" READ_SCOPE
-                               : "SELECT " WARNING_COLS " FROM warning WHERE id = ?",
-                             err);
+    yj_sql sql;
+    yj_sql_init(&sql, "SELECT " WARNING_COLS " FROM warning WHERE");
+    yj_sql_int(&sql, " id = ?", id);
+    if (u) {
+        yj_scope sc = user_scope(u);
+        yj_sql_scope(&sql, &sc, &warning_read_scope);
+    }
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     if (st == NULL)
-        return YJ_EINTERNAL;
-    yj_bind_int(st, 1, id);
-    if (u)
-        scope_bind(u, st, 2);
+        return yj_fail(err);
     int r = yj_step(st, err);
     if (r == 1)
         *out = warning_row(st);
@@ -368,32 +367,23 @@ yj_code warning_list(yj_store *s, const yj_user *u, const warning_query *q, json
     *out = NULL;
     int limit = q && q->limit > 0 && q->limit <= 500 ? q->limit : 50;
     yj_conn *c = yj_store_acquire(s);
-    yj_buf sql;
-    yj_buf_init(&sql);
-    yj_buf_puts(&sql,
-                "SELECT " WARNING_COLS ", COUNT(*) OVER () AS total FROM warning WHERE" READ_SCOPE);
+    yj_scope sc = user_scope(u);
+    yj_sql sql;
+    yj_sql_init(&sql, "SELECT " WARNING_COLS ", COUNT(*) OVER () AS total FROM warning WHERE 1=1");
+    yj_sql_scope(&sql, &sc, &warning_read_scope);
     if (q && q->state)
-        yj_buf_puts(&sql, " AND state = ?");
+        yj_sql_text(&sql, " AND state = ?", q->state);
     if (q && q->active)
-        yj_buf_puts(&sql, " AND state = 'published' AND msg_type <> 'Cancel' AND expires > ?");
-    yj_buf_puts(&sql, " ORDER BY id DESC LIMIT ? OFFSET ?");
-    yj_buf_putc(&sql, '\0');
-    char *text = yj_buf_steal(&sql);
-    yj_stmt *st = yj_prepare(c, text, err);
-    free(text);
+        yj_sql_int(&sql, " AND state = 'published' AND msg_type <> 'Cancel' AND expires > ?",
+                   warning_now());
+    yj_sql_int(&sql, " ORDER BY id DESC LIMIT ?", limit);
+    yj_sql_int(&sql, " OFFSET ?", q ? q->offset : 0);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     yj_code rc = YJ_OK;
     if (st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     else {
-        int i = 1;
-        scope_bind(u, st, i);
-        i += 3;
-        if (q && q->state)
-            yj_bind_text(st, i++, q->state);
-        if (q && q->active)
-            yj_bind_int(st, i++, warning_now());
-        yj_bind_int(st, i++, limit);
-        yj_bind_int(st, i++, q ? q->offset : 0);
         json_t *items = json_array();
         int64_t total = 0;
         int r;
@@ -637,7 +627,7 @@ static void attach_actions(const yj_user *u, json_t *w)
     int level = (int)json_integer_value(json_object_get(w, "level"));
     /* as load_for_write: only warnings of the user's own region or below */
     if (perm_allowed(u->role, "warning", YJ_ACT_WRITE) && state && region && src &&
-        strncmp(region, u->region, strlen(u->region)) == 0 && strcmp(src, "local") == 0 &&
+        yj_region_within(region, u->region) && strcmp(src, "local") == 0 &&
         !(mt && strcmp(mt, "Cancel") == 0)) {
         bool approver = warning_may_approve(u, level, region, NULL);
         if (strcmp(state, "draft") == 0) {
@@ -696,7 +686,7 @@ static yj_code load_for_write(yj_conn *c, const yj_user *u, int64_t id, int64_t 
     if (rc != YJ_OK)
         return rc;
     const char *region = json_string_value(json_object_get(*w, "region_code"));
-    if (strncmp(region, u->region, strlen(u->region)) != 0)
+    if (!yj_region_within(region, u->region))
         return yj_err_set(err, YJ_EFORBIDDEN, NULL, "上级发布的预警，您只能查看");
     int64_t v = json_integer_value(json_object_get(*w, "version"));
     if (expect_version > 0 && v != expect_version)
@@ -1238,23 +1228,24 @@ yj_code warning_from_alarm(yj_store *s, const yj_user *u, int64_t alarm_id, json
     *out = NULL;
     if (!may_write(u, err))
         return YJ_EFORBIDDEN;
+    static const yj_scope_cols alarm_scope = {.region = "a.region_code",
+                                              .enterprise = "a.enterprise_id"};
+    yj_scope sc = user_scope(u);
     yj_conn *c = yj_store_acquire(s);
-    char hi[24];
-    snprintf(hi, sizeof hi, "%s~", u->region);
-    yj_stmt *st = yj_prepare(
-        c,
-        "SELECT a.title, a.level, a.region_code, a.last_value, a.peak, a.unit, a.raised_at,"
-        " s.lat, s.lon, s.name, s.type, o.kind, o.name, o.lat, o.lon FROM alarm a"
-        " JOIN sensor s ON s.id = a.sensor_id JOIN monitored_object o ON o.id = s.object_id"
-        " WHERE a.id = ? AND a.region_code >= ? AND a.region_code < ?",
-        err);
+    yj_sql sql;
+    yj_sql_init(&sql,
+                "SELECT a.title, a.level, a.region_code, a.last_value, a.peak, a.unit, a.raised_at,"
+                " s.lat, s.lon, s.name, s.type, o.kind, o.name, o.lat, o.lon FROM alarm a"
+                " JOIN sensor s ON s.id = a.sensor_id JOIN monitored_object o ON o.id = s.object_id"
+                " WHERE");
+    yj_sql_int(&sql, " a.id = ?", alarm_id);
+    yj_sql_scope(&sql, &sc, &alarm_scope);
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     if (st == NULL) {
         yj_store_release(s, c);
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
-    yj_bind_int(st, 1, alarm_id);
-    yj_bind_text(st, 2, u->region);
-    yj_bind_text(st, 3, hi);
     int r = yj_step(st, err);
     if (r != 1) {
         yj_stmt_done(st);
@@ -1279,7 +1270,7 @@ yj_code warning_from_alarm(yj_store *s, const yj_user *u, int64_t alarm_id, json
     snprintf(okind, sizeof okind, "%s", yj_col_text(st, 11));
     snprintf(oname, sizeof oname, "%s", yj_col_text(st, 12));
     yj_stmt_done(st);
-    if (strncmp(region, u->region, strlen(u->region)) != 0)
+    if (!yj_region_within(region, u->region))
         snprintf(region, sizeof region, "%s", u->region); /* a township user: their own area */
     const char *category = "Safety",
                *instruction = "请相关单位立即核实险情，做好人员撤离和应急处置准备。";
@@ -1415,7 +1406,7 @@ yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t le
                 YJ_OK ||
             known == 0)
             snprintf(region, sizeof region, "%s", u->region);
-        if (strncmp(region, u->region, strlen(u->region)) != 0)
+        if (!yj_region_within(region, u->region))
             rc = yj_err_set(err, YJ_EFORBIDDEN, NULL, "预警区域 %s 不在您的辖区内", region);
     }
     /* the same message twice is one warning */
@@ -1558,20 +1549,22 @@ yj_code warning_cap_xml(yj_store *s, const yj_user *u, int64_t id, char **xml, y
 {
     *xml = NULL;
     yj_conn *c = yj_store_acquire(s);
-    yj_stmt *st = yj_prepare(
-        c,
-        u ? "SELECT cap_xml FROM warning WHERE id = ? AND cap_xml IS NOT NULL AND" READ_SCOPE
-          : "SELECT cap_xml FROM warning WHERE id = ? AND cap_xml IS NOT NULL"
-            " AND scope = 'Public'"
-            " AND state IN ('published', 'updated', 'cancelled', 'expired')",
-        err);
+    yj_sql sql;
+    yj_sql_init(&sql, "SELECT cap_xml FROM warning WHERE cap_xml IS NOT NULL");
+    yj_sql_int(&sql, " AND id = ?", id);
+    if (u) {
+        yj_scope sc = user_scope(u);
+        yj_sql_scope(&sql, &sc, &warning_read_scope);
+    } else {
+        yj_sql_add(&sql, " AND scope = 'Public' AND state IN ('published', 'updated', 'cancelled',"
+                         " 'expired')");
+    }
+    yj_stmt *st = yj_sql_prepare(c, &sql, err);
+    yj_sql_free(&sql);
     yj_code rc = YJ_OK;
     if (st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     else {
-        yj_bind_int(st, 1, id);
-        if (u)
-            scope_bind(u, st, 2);
         int r = yj_step(st, err);
         if (r == 1)
             *xml = strdup(yj_col_text(st, 0));

@@ -39,6 +39,10 @@ const char *warning_level_name(int level);
 const char *warning_level_label(int level);
 const char *warning_level_severity(int level);
 
+/* Which warnings a user reads (warning.c): their subtree, and those issued
+ * above it once out.  Deliveries and the board are read through it too. */
+extern const yj_scope_cols warning_read_scope;
+
 /* The approval table: may `u` approve (or cancel) a warning of `level`
  * issued in `region`?  Fills err (YJ_EFORBIDDEN) with the reason if not. */
 bool warning_may_approve(const yj_user *u, int level, const char *region, yj_err *err);

@@ -454,7 +454,16 @@ test('recipient groups: bound to region x level x rule kind x industry; members 
   const mine = (groups.json.items ?? groups.json).find((g) => g.name === name);
   assert.ok(mine, desc(groups));
   assert.equal(mine.min_level, 2);
-  assert.equal(mine.members, username); // members as comma-separated usernames
+  assert.deepEqual(mine.members, [username]);
+  assert.equal(mine.member_count, 1);
+  // who is in a group is for those who configure alarm routing: a duty
+  // officer sees the group and how many, not the usernames; an enterprise
+  // sees no group at all
+  const dg = (await call('duty_zezhou', 'GET', '/api/v1/alarm-groups')).json.items.find((g) => g.name === name);
+  assert.ok(dg && dg.member_count === 1 && dg.members === undefined, JSON.stringify(dg));
+  const eg = await call('enterprise', 'GET', '/api/v1/alarm-groups');
+  assert.equal(eg.status, 200, desc(eg));
+  assert.equal(eg.json.items.length, 0, 'no group is an enterprise\'s');
 });
 
 test('retention: raw readings older than 30 days go at the retention pass; aggregates stay (minute ones 180 days)', async () => {

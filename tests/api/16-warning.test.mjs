@@ -108,7 +108,7 @@ test('the approval table: red needs the city commander; blue a duty officer othe
   const red = r.json;
   await call('duty', 'POST', `/api/v1/warnings/${red.id}/submit`);
   r = await call('duty_zezhou', 'POST', `/api/v1/warnings/${red.id}/approve`);
-  assertError(r, 403); // also outside a county officer's write scope
+  assertError(r, 404); // a city draft is not even visible to a county
   // a county commander may not approve red
   const u = uniq('zz_cmd');
   r = await call('admin', 'POST', '/api/v1/users', { username: u, password: 'Cmd-Passw0rd!', role: 'commander', region_code: ZEZHOU, name: '泽州指挥长' });
@@ -163,10 +163,24 @@ test('scope: a county sees its own and the city\'s warnings, never another count
   r = await call('duty', 'POST', '/api/v1/warnings', draft(GAOPING));
   const city = r.json;
   assertError(await call('duty_gaoping', 'GET', `/api/v1/warnings/${zz.id}`), 404);
-  assert.equal((await call('duty_gaoping', 'GET', `/api/v1/warnings/${city.id}`)).status, 200, 'the city\'s warning');
-  assertError(await call('duty_gaoping', 'POST', `/api/v1/warnings/${city.id}/submit`), 403);
-  const list = (await call('duty_gaoping', 'GET', '/api/v1/warnings?limit=500')).json.items;
-  assert.ok(list.some((w) => w.id === gp.id) && list.some((w) => w.id === city.id));
+  // the city's draft is the city's business until it is out
+  assertError(await call('duty_gaoping', 'GET', `/api/v1/warnings/${city.id}`), 404);
+  assertError(await call('duty_gaoping', 'POST', `/api/v1/warnings/${city.id}/submit`), 404);
+  let list = (await call('duty_gaoping', 'GET', '/api/v1/warnings?limit=500')).json.items;
+  assert.ok(list.some((w) => w.id === gp.id) && !list.some((w) => w.id === city.id));
+  assert.ok(!list.some((w) => w.region_code.length < 6 && ['draft', 'submitted', 'approved'].includes(w.state)),
+    'no draft of a region above');
+  // once published it concerns the county: read-only there
+  await call('duty', 'POST', `/api/v1/warnings/${city.id}/submit`);
+  await call('commander', 'POST', `/api/v1/warnings/${city.id}/approve`);
+  r = await call('duty', 'POST', `/api/v1/warnings/${city.id}/publish`);
+  assert.equal(r.status, 200, desc(r));
+  r = await call('duty_gaoping', 'GET', `/api/v1/warnings/${city.id}`);
+  assert.equal(r.status, 200, 'the city\'s published warning');
+  assert.deepEqual(r.json.actions, [], 'read-only to the county');
+  assertError(await call('duty_gaoping', 'POST', `/api/v1/warnings/${city.id}/update`), 403);
+  list = (await call('duty_gaoping', 'GET', '/api/v1/warnings?limit=500')).json.items;
+  assert.ok(list.some((w) => w.id === city.id));
   assert.ok(!list.some((w) => w.region_code.startsWith(ZEZHOU)), 'no 泽州 warnings');
   // an area outside the issuer's region is refused
   r = await call('duty_zezhou', 'POST', '/api/v1/warnings', draft(GAOPING));
@@ -388,8 +402,9 @@ test('"actions" lists exactly what the caller may do next, by state, role, regio
   assert.deepEqual(r.json.actions, ['edit', 'submit'], 'the write answer carries them too');
   assert.equal(r.json.region_code, CITY);
   assert.deepEqual(await acts('supervisor', id), [], 'read-only role');
-  assert.deepEqual(await acts('duty_zezhou', id), [], 'a city warning is read-only to a county');
-  assertError(await call('duty_zezhou', 'POST', `/api/v1/warnings/${id}/submit`), 403);
+  // a city draft is not the county's to see
+  assertError(await call('duty_zezhou', 'GET', `/api/v1/warnings/${id}`), 404, 'not_found');
+  assertError(await call('duty_zezhou', 'POST', `/api/v1/warnings/${id}/submit`), 404);
   r = await call('duty', 'POST', `/api/v1/warnings/${id}/submit`);
   assert.deepEqual(r.json.actions, [], 'duty may not approve yellow');
   assert.deepEqual(await acts('commander', id), ['approve', 'reject']);

@@ -38,6 +38,20 @@ test('adding the example module touched its folder and one line elsewhere', () =
   assert.match(hits[0], /^src\/base\/modules\.c:\d+: YJ_TEST_ONLY\(X\(example\)\)/);
 });
 
+test('no module writes a region predicate of its own: the scope mechanism (src/store/sql.c) does', () => {
+  const hits = [];
+  for (const rel of files(REPO)) {
+    if (!/^src\/.*\.c$/.test(rel) || rel === 'src/store/sql.c') continue;
+    readFileSync(join(REPO, rel), 'utf8').split('\n').forEach((line, i) => {
+      const code = line.replace(/\/\*.*?\*\/|^\s*\*.*$/g, '');
+      if (/region_code\s*(>=|<|LIKE)\s*\?/i.test(code) || /substr\(\?,\s*1,\s*length\(region_code\)\)/.test(code)) {
+        hits.push(`${rel}:${i + 1}: ${line.trim()}`);
+      }
+    });
+  }
+  assert.deepEqual(hits, []);
+});
+
 test('its route answers with its permission: duty may read, a regulator may not', async () => {
   let r = await S.api('GET', '/api/v1/example', { auth: await S.as('duty') });
   assert.equal(r.status, 200, desc(r));

@@ -316,6 +316,8 @@ static const struct {
     {" lead", ",\" lead\""},
     {"=SUM(A1)", ",\"'=SUM(A1)\""},
     {"+1", ",\"'+1\""},
+    {"-1+cmd|' /C calc'!A0", ",\"'-1+cmd|' /C calc'!A0\""},
+    {"-", ",\"'-\""},
     {"@x", ",\"'@x\""},
     {"\tx", ",\"'\tx\""},
     {"\rx", ",\"'\rx\""},
@@ -346,6 +348,18 @@ static void test_put_table(void **state)
     }
 }
 
+/* Numbers the program formatted are numbers, not formulas. */
+static void test_put_number(void **state)
+{
+    (void)state;
+    yj_buf out;
+    yj_buf_init(&out);
+    yj_csv_put_number(&out, "-12.5", true);
+    yj_csv_put_number(&out, "7", false);
+    assert_string_equal(out.data, "-12.5,7");
+    yj_buf_free(&out);
+}
+
 static void test_put_null_and_row_end(void **state)
 {
     (void)state;
@@ -360,12 +374,12 @@ static void test_put_null_and_row_end(void **state)
 }
 
 static const char *const round_trip_values[] = {
-    "=SUM(A1)", "+1",    "@x",   "'=x",         "''a",
-    "'a",       "plain", "a,b",  "a\"b",        "",
-    "'",        "''",    "'''",  "\tTab",       "\rCR",
-    "'+",       "'@",    "-1",   "multi\nline", "multi\r\nline",
-    " space ",  "\"",    "\"\"", "应急，管理",  "=",
-    "+",        "@",
+    "=SUM(A1)",   "+1",    "@x",      "'=x",         "''a",
+    "'a",         "plain", "a,b",     "a\"b",        "",
+    "'",          "''",    "'''",     "\tTab",       "\rCR",
+    "'+",         "'@",    "-1",      "multi\nline", "multi\r\nline",
+    "'-",         "-=",    " space ", "\"",          "\"\"",
+    "应急，管理", "=",     "+",       "@",
 };
 #define N_ROUND_TRIP (sizeof round_trip_values / sizeof round_trip_values[0])
 
@@ -436,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_reader_reuse_after_rows),
         cmocka_unit_test(test_utf8_table),
         cmocka_unit_test(test_put_table),
+        cmocka_unit_test(test_put_number),
         cmocka_unit_test(test_put_null_and_row_end),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_unguard_table),

@@ -760,8 +760,11 @@ function progressPanel(box, ctx, current) {
           h('strong', { class: 'num board-open', id: 'board-open' }, String(cu.total - cu.answered)), ' 人；逐级上报 ',
           h('strong', { class: 'num', id: 'board-escalations' }, String(cu.escalations)), ' 次'),
         regionsLine.length ? h('span', { class: 'board-regions' }, regionsLine) : null),
-      h('div', { class: 'toolbar' }, fsel, rsel),
-      h('div', { class: 'table-wrap' }, h('table', { class: 'data-table board-table', id: 'board-table' },
+      cu.names === false
+        ? h('p', { class: 'muted', id: 'board-counts-only' }, '应答人员名单（含特殊群体信息）仅对有权查看居民和叫应责任人信息的人员显示；您可查看以上统计。')
+        : null,
+      cu.names === false ? null : h('div', { class: 'toolbar' }, fsel, rsel),
+      cu.names === false ? null : h('div', { class: 'table-wrap' }, h('table', { class: 'data-table board-table', id: 'board-table' },
         h('thead', {}, h('tr', {}, ['区域', '姓名', '类别', '电话', '状态', '应答', ''].map((x) => h('th', {}, x)))),
         h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 7, class: 'empty' }, filter === 'open' ? '全部已应答' : '暂无'))))),
       people.length > shown ? h('button', { type: 'button', class: 'btn btn-small', id: 'board-more', onclick: () => { shown += PEOPLE_PAGE; renderBoard(); } },
