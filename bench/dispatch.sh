@@ -10,7 +10,7 @@
 # -> `yingji serve --test-hooks` with that SMS gateway and an SMS rate far
 # above what it can reach -> a level-3 warning over $AREA drafted by
 # duty_zezhou, approved by the commander, published -> the warning clock
-# moved one second per round (POST /api/v1/warnings/tick, as the clock
+# moved one second per round (POST /api/v1/test/tick, as the clock
 # thread does) until none of its SMS is pending -> messages / time ->
 # wrk POSTing one message per request to the same gateway for DURATION s
 # -> table + one TSV row in $RESULTS.  Every process started here is
@@ -91,17 +91,19 @@ CMD=$(login commander)
 ADMIN=$(login admin)
 [ -n "$DUTY" ] && [ -n "$CMD" ] && [ -n "$ADMIN" ] || { echo "dispatch.sh: login failed" >&2; exit 1; }
 
-post() { # token path [json]
+post() { # token path [json [version: If-Match]]
     local body='{}'
     [ $# -ge 3 ] && body=$3
     curl -sf -X POST -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
-        -d "$body" "$YJ_URL$2"
+        ${4:+-H "If-Match: \"$4\""} -d "$body" "$YJ_URL$2"
 }
 EXPIRES=$(($(now_ms) + 6 * 3600 * 1000))
-WID=$(post "$DUTY" /api/v1/warnings "{\"event_type\":\"山洪\",\"level\":3,\"headline\":\"山洪黄色预警（压测）\",\"description\":\"上游强降雨。\",\"area\":{\"regions\":[\"$AREA\"]},\"expires\":$EXPIRES}" | jq -r .id)
-post "$DUTY" "/api/v1/warnings/$WID/submit" >/dev/null
-post "$CMD" "/api/v1/warnings/$WID/approve" >/dev/null
-IDENT=$(post "$DUTY" "/api/v1/warnings/$WID/publish" | jq -r .identifier)
+W=$(post "$DUTY" /api/v1/warnings "{\"event_type\":\"山洪\",\"level\":3,\"headline\":\"山洪黄色预警（压测）\",\"description\":\"上游强降雨。\",\"area\":{\"regions\":[\"$AREA\"]},\"expires\":$EXPIRES}")
+WID=$(echo "$W" | jq -r .id)
+# each step names the version it saw (If-Match)
+W=$(post "$DUTY" "/api/v1/warnings/$WID/submit" '{}' "$(echo "$W" | jq -r .version)")
+W=$(post "$CMD" "/api/v1/warnings/$WID/approve" '{}' "$(echo "$W" | jq -r .version)")
+IDENT=$(post "$DUTY" "/api/v1/warnings/$WID/publish" '{}' "$(echo "$W" | jq -r .version)" | jq -r .identifier)
 
 # SMS deliveries to make: every phone delivery of the warning (not the
 # loudspeakers, not those without a number)
@@ -113,7 +115,7 @@ CLOCK=$(($(now_ms) + 1000))
 T0=$(now_ms)
 ROUNDS=0
 while :; do
-    post "$ADMIN" /api/v1/warnings/tick "{\"now\":$CLOCK}" >/dev/null
+    post "$ADMIN" /api/v1/test/tick "{\"now\":$CLOCK,\"timers\":[\"warning\"]}" >/dev/null
     ROUNDS=$((ROUNDS + 1))
     CLOCK=$((CLOCK + 1000))
     LEFT=$(counts | jq '[to_entries[] | select(.key != "terminal") | .value.pending // 0] | add')

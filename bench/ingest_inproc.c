@@ -395,7 +395,7 @@ int main(int argc, char **argv)
     double fill_s = now_s(CLOCK_MONOTONIC) - t;
 
     double rss_before = proc_mb("VmRSS");
-    mon_config cfg = {.no_timers = true};
+    mon_config cfg = {0};
     yj_err err;
     yj_err_clear(&err);
     t = now_s(CLOCK_MONOTONIC);
@@ -437,7 +437,7 @@ int main(int argc, char **argv)
         int64_t clock_ms = 0;
         size_t n =
             gen_batch(&g, buf, nreadings - done < batch ? nreadings - done : batch, &clock_ms);
-        mon_set_clock(clock_ms);
+        yj_clock_set(clock_ms);
         for (int pass = 0; pass < 2; pass++) {
             bool engine = (pass == 0) == (nbatches % 2 == 0); /* alternate who goes first */
             double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);

@@ -563,6 +563,15 @@ static yj_user user_of(const char *name, yj_role role)
     return u;
 }
 
+/* The version of a record answered (and the answer released): what the
+ * next step's If-Match is. */
+static int64_t version_of(json_t *rec)
+{
+    int64_t v = json_integer_value(json_object_get(rec, "version"));
+    json_decref(rec);
+    return v;
+}
+
 static int64_t draft(yj_store *s, const yj_user *duty, const yj_user *commander, json_t *area,
                      const char *headline)
 {
@@ -577,12 +586,10 @@ static int64_t draft(yj_store *s, const yj_user *duty, const yj_user *commander,
         die("warning_create", &err);
     json_decref(in);
     int64_t id = json_integer_value(json_object_get(out, "id"));
-    json_decref(out);
     json_t *none = json_object();
-    if (warning_act(s, duty, id, "submit", 0, none, &out, &err) != YJ_OK)
+    if (warning_act(s, duty, id, "submit", version_of(out), none, &out, &err) != YJ_OK)
         die("submit", &err);
-    json_decref(out);
-    if (warning_act(s, commander, id, "approve", 0, none, &out, &err) != YJ_OK)
+    if (warning_act(s, commander, id, "approve", version_of(out), none, &out, &err) != YJ_OK)
         die("approve", &err);
     json_decref(out);
     json_decref(none);
@@ -594,8 +601,11 @@ static double publish(yj_store *s, const yj_user *duty, int64_t id)
 {
     json_t *none = json_object(), *out = NULL;
     yj_err err;
+    if (warning_get(s, duty, id, &out, &err) != YJ_OK)
+        die("warning_get", &err);
+    int64_t version = version_of(out);
     double t = now_s();
-    if (warning_act(s, duty, id, "publish", 0, none, &out, &err) != YJ_OK)
+    if (warning_act(s, duty, id, "publish", version, none, &out, &err) != YJ_OK)
         die("publish", &err);
     t = now_s() - t;
     json_decref(out);
@@ -801,7 +811,8 @@ static void bench_target(bench *b, const ring *poly, const char *pg_script, cons
     target_set ts;
     target_invalidate();
     double t = now_s();
-    if (target_people(s, &ts, &err) != YJ_OK)
+    yj_conn *tc = yj_store_acquire(s);
+    if (target_people(tc, &ts, &err) != YJ_OK)
         die("target_people", &err);
     double load_s = now_s() - t;
     target_set_free(&ts);
@@ -809,7 +820,7 @@ static void bench_target(bench *b, const ring *poly, const char *pg_script, cons
     size_t nres = 0, nvul = 0, ncontacts = 0, nresp = 0, nterm = 0, nent = 0;
     for (int r = 0; r < repeat; r++) {
         t = now_s();
-        if (target_resolve(s, CITY, area, &ts, &err) != YJ_OK)
+        if (target_resolve(tc, CITY, area, &ts, &err) != YJ_OK)
             die("target_resolve", &err);
         resolve_s[r] = now_s() - t;
         nres = ts.nres;
@@ -820,6 +831,7 @@ static void bench_target(bench *b, const ring *poly, const char *pg_script, cons
         nent = ts.nent;
         target_set_free(&ts);
     }
+    yj_store_release(s, tc);
     for (int r = 0; r < repeat; r++) {
         char h[64];
         snprintf(h, sizeof h, "高平市暴雨橙色预警（第%d次）", r + 1);
@@ -836,7 +848,7 @@ static void bench_target(bench *b, const ring *poly, const char *pg_script, cons
         if (yj_tx_begin(c, &err) != YJ_OK)
             die("begin", &err);
         t = now_s();
-        if (deliver_create(c, s, spare, CITY, area, yj_now_ms(), &made, &err) != YJ_OK)
+        if (deliver_create(c, spare, CITY, area, yj_now_ms(), &made, &err) != YJ_OK)
             die("deliver_create", &err);
         create_s[r] = now_s() - t;
         yj_tx_rollback(c);
@@ -847,8 +859,10 @@ static void bench_target(bench *b, const ring *poly, const char *pg_script, cons
      * random tokens made beforehand), rolled back like the line above */
     double floor_s[MAX_REPEAT];
     size_t floor_rows = 0;
-    if (target_resolve(s, CITY, area, &ts, &err) != YJ_OK)
+    tc = yj_store_acquire(s);
+    if (target_resolve(tc, CITY, area, &ts, &err) != YJ_OK)
         die("target_resolve", &err);
+    yj_store_release(s, tc);
     char(*tokens)[33] = malloc((ts.nres ? ts.nres : 1) * sizeof *tokens);
     if (tokens == NULL)
         die("out of memory", NULL);

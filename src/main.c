@@ -16,6 +16,7 @@
  */
 #include "auth/auth.h"
 #include "base/module.h"
+#include "base/sched.h"
 #include "core/util.h"
 #include "demo/demo.h"
 #include "http/http.h"
@@ -130,7 +131,10 @@ static int cmd_serve(int argc, char **argv)
                   .web_dir = NULL,
                   .secure_cookie = yj_opt_flag(o, "--secure-cookie"),
                   .threads = (int)yj_opt_int(o, "--threads"),
-                  .test_hooks = yj_opt_flag(o, "--test-hooks")};
+                  .test_hooks = yj_opt_flag(o, "--test-hooks"),
+                  .per_ip = (int)yj_opt_int(o, "--per-ip-connections"),
+                  .idle_timeout = (int)yj_opt_int(o, "--idle-timeout"),
+                  .trusted_proxy = yj_opt_text(o, "--trusted-proxy")};
     if (realpath(web, web_real) != NULL)
         app.web_dir = web_real;
     else
@@ -151,8 +155,10 @@ static int cmd_serve(int argc, char **argv)
     if (app_start(&rt, &err) != YJ_OK) {
         fprintf(stderr, "yingji: %s\n", err.message);
         status = 1;
-    } else if ((srv = http_server_start(&app, listen, &err)) == NULL) {
+    } else if (sched_start(s, !app.test_hooks, &err) != YJ_OK ||
+               (srv = http_server_start(&app, listen, &err)) == NULL) {
         fprintf(stderr, "yingji: %s\n", err.message);
+        sched_stop();
         app_stop();
         status = 1;
     }
@@ -165,6 +171,7 @@ static int cmd_serve(int argc, char **argv)
         sigwait(&set, &sig);
         yj_log(YJ_LOG_INFO, "stopping", "signal %d", sig);
         http_server_stop(srv);
+        sched_stop();
         app_stop();
     }
     yj_store_close(s);

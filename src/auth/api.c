@@ -6,6 +6,8 @@
 #include "api.h"
 #include "../base/module.h"
 #include "../base/openapi.h"
+#include "../base/sched.h"
+#include "../core/util.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -154,9 +156,12 @@ void api_audit_list(yj_req *req, yj_resp *resp)
     static const struct {
         const char *name;
         int64_t def, max;
-    } params[] = {{"limit", 100, 1000}, {"offset", 0, INT64_MAX}, {"record_id", 0, INT64_MAX}};
-    int64_t v[3];
-    for (size_t i = 0; i < 3; i++) {
+    } params[] = {{"limit", 100, 1000},
+                  {"offset", 0, INT64_MAX},
+                  {"record_id", 0, INT64_MAX},
+                  {"after_id", 0, INT64_MAX}};
+    int64_t v[4];
+    for (size_t i = 0; i < 4; i++) {
         const char *s = http_query(req, params[i].name);
         v[i] = params[i].def;
         if (s && (!http_parse_i64(s, &v[i]) || v[i] > params[i].max || (i == 0 && v[i] < 1))) {
@@ -171,7 +176,8 @@ void api_audit_list(yj_req *req, yj_resp *resp)
     yj_err err;
     yj_err_clear(&err);
     yj_scope sc = user_scope(&req->session.user);
-    if (audit_list(req->app->store, &sc, entity, record_id, limit, offset, &items, &err) != YJ_OK) {
+    if (audit_list(req->app->store, &sc, entity, record_id, v[3], limit, offset, &items, &err) !=
+        YJ_OK) {
         json_decref(items);
         http_error(resp, &err);
         return;
@@ -217,4 +223,43 @@ void api_openapi(yj_req *req, yj_resp *resp)
 {
     (void)req;
     http_json(resp, 200, openapi_doc());
+}
+
+/* POST /api/v1/test/tick {"now": ms, "timers": [names]} — tests only
+ * (serve --test-hooks): set the platform's clock (0: the wall clock again)
+ * and run the timers named (a timer's name or a module's; all when none),
+ * now, in module order. */
+void api_test_tick(yj_req *req, yj_resp *resp)
+{
+    json_t *in = http_body_json(req, resp, true);
+    if (in == NULL)
+        return;
+    json_t *now = json_object_get(in, "now"), *names = json_object_get(in, "timers");
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = YJ_OK;
+    if (now && !json_is_integer(now))
+        rc = yj_err_set(&err, YJ_EINVAL, "now", "now 应为毫秒时间戳（0：恢复实际时间）");
+    else if (names && (!json_is_array(names) || json_array_size(names) > 64))
+        rc = yj_err_set(&err, YJ_EINVAL, "timers", "timers 应为定时任务名称的数组");
+    const char *only[64];
+    size_t n = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(rc == YJ_OK ? names : NULL, i, v) {
+        if (!json_is_string(v)) {
+            rc = yj_err_set(&err, YJ_EINVAL, "timers", "timers 应为定时任务名称的数组");
+            break;
+        }
+        only[n++] = json_string_value(v);
+    }
+    json_t *ran = NULL;
+    if (rc == YJ_OK) {
+        yj_clock_set(now ? json_integer_value(now) : 0);
+        rc = sched_run_now(only, n, &ran, &err);
+    }
+    json_decref(in);
+    http_reply(resp, rc, &err, 200,
+               rc == YJ_OK ? json_pack("{s:I,s:o}", "now", (json_int_t)yj_clock_now(), "ran", ran)
+                           : NULL);
 }

@@ -21,5 +21,6 @@ void api_audit_list(yj_req *, yj_resp *);
 void api_audit_verify(yj_req *, yj_resp *);
 void api_openapi(yj_req *, yj_resp *);
 void api_metrics(yj_req *, yj_resp *);
+void api_test_tick(yj_req *, yj_resp *);
 
 #endif

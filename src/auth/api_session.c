@@ -38,17 +38,19 @@ void api_login(yj_req *req, yj_resp *resp)
     }
     yj_session s;
     int retry_after = 0;
-    yj_code rc = auth_login(req->app->store, username, password, &s, &retry_after, &err);
+    yj_code rc =
+        auth_login(req->app->store, username, password, req->client, &s, &retry_after, &err);
     if (rc == YJ_EAUTH || rc == YJ_ELOCKED)
-        yj_log(YJ_LOG_INFO, "login_failed", "user=%.64s", username);
+        yj_log(YJ_LOG_INFO, "login_failed", "user=%.64s from=%s%s", username, req->client,
+               rc == YJ_ELOCKED ? " (throttled)" : "");
     json_decref(body); /* username and password point into body */
     if (rc != YJ_OK) {
-        if (rc == YJ_ELOCKED) {
+        http_error(resp, &err);
+        if (retry_after > 0) { /* 429 throttled, 503 busy: when to come back */
             char ra[16];
             snprintf(ra, sizeof ra, "%d", retry_after);
-            http_header_add(resp, "Retry-After", ra);
+            http_header_set(resp, "Retry-After", ra);
         }
-        http_error(resp, &err);
         return;
     }
     char expires[40];
@@ -61,7 +63,12 @@ void api_login(yj_req *req, yj_resp *resp)
 
 void api_logout(yj_req *req, yj_resp *resp)
 {
-    auth_logout(req->app->store, req->session.token);
+    yj_err err;
+    yj_err_clear(&err);
+    /* the session must be gone before we say so: else the error, and the
+     * browser keeps the cookie that still works */
+    if (auth_logout(req->app->store, &req->session, &err) != YJ_OK)
+        return http_error(resp, &err);
     set_session_cookie(req, resp, "", 0);
     http_text(resp, 204, NULL, NULL, 0);
 }

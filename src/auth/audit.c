@@ -51,7 +51,7 @@ yj_code audit_append(yj_conn *c, const char *actor, const char *action, const ch
 {
     yj_stmt *st = yj_prepare(c, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     int64_t last_id = 0;
     char prev[65] = GENESIS_HASH;
     int r = yj_step(st, err);
@@ -61,7 +61,7 @@ yj_code audit_append(yj_conn *c, const char *actor, const char *action, const ch
     }
     yj_stmt_done(st);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
 
     char ts[40], hash[65];
     yj_time_iso(yj_now_ms(), ts, sizeof ts);
@@ -77,7 +77,7 @@ yj_code audit_append(yj_conn *c, const char *actor, const char *action, const ch
                     err);
     yj_code rc = YJ_OK;
     if (st == NULL) {
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     } else {
         yj_bind_int(st, 1, id);
         yj_bind_text(st, 2, ts);
@@ -91,7 +91,7 @@ yj_code audit_append(yj_conn *c, const char *actor, const char *action, const ch
         yj_bind_text(st, 10, prev);
         yj_bind_text(st, 11, hash);
         if (yj_step(st, err) < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         yj_stmt_done(st);
     }
     free(b);
@@ -110,7 +110,7 @@ yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err)
                              err);
     if (st == NULL) {
         yj_store_release(s, c);
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
     char prev[65] = GENESIS_HASH, calc[65];
     int64_t expect_id = 1;
@@ -143,7 +143,7 @@ yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err)
     }
     yj_stmt_done(st);
     yj_store_release(s, c);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 yj_code audit_check_head(yj_store *s, const char *head, yj_audit_check *out, yj_err *err)
@@ -157,7 +157,7 @@ yj_code audit_check_head(yj_store *s, const char *head, yj_audit_check *out, yj_
     yj_stmt *st = yj_prepare(c, "SELECT hash FROM audit WHERE id = ?", err);
     if (st == NULL) {
         yj_store_release(s, c);
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
     yj_bind_int(st, 1, id);
     int r = yj_step(st, err);
@@ -165,7 +165,7 @@ yj_code audit_check_head(yj_store *s, const char *head, yj_audit_check *out, yj_
     yj_stmt_done(st);
     yj_store_release(s, c);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     if (!same && out->ok) {
         out->ok = false;
         out->first_bad_id = id;
@@ -210,7 +210,7 @@ void audit_redact(const yj_scope *sc, json_t *entries)
 }
 
 yj_code audit_list(yj_store *s, const yj_scope *sc, const char *entity, int64_t record_id,
-                   int limit, int64_t offset, json_t **out, yj_err *err)
+                   int64_t after_id, int limit, int64_t offset, json_t **out, yj_err *err)
 {
     *out = json_array();
     /* an entry belongs to its record's region (after the change, else
@@ -224,6 +224,8 @@ yj_code audit_list(yj_store *s, const yj_scope *sc, const char *entity, int64_t 
         yj_sql_text(&q, " AND entity = ?", entity);
     if (record_id)
         yj_sql_int(&q, " AND record_id = ?", record_id);
+    if (after_id)
+        yj_sql_int(&q, " AND id > ?", after_id);
     yj_sql_int(&q, " ORDER BY id DESC LIMIT ?", limit);
     yj_sql_int(&q, " OFFSET ?", offset);
     yj_conn *c = yj_store_acquire(s);

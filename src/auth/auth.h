@@ -106,20 +106,24 @@ typedef struct {
 } yj_session;
 
 typedef struct {
-    int idle_seconds;     /* session ends after this long unused */
-    int absolute_seconds; /* and at the latest this long after login */
-    int lock_after;       /* failed logins before the account locks */
-    int lock_base_seconds;
-    int lock_max_seconds;
+    int idle_seconds;      /* session ends after this long unused */
+    int absolute_seconds;  /* and at the latest this long after login */
+    int account_after;     /* failures of one name from one address before it waits */
+    int address_after;     /* failures from one address before it waits */
+    int global_per_minute; /* failures a minute before failing addresses wait; 0: no limit */
 } yj_auth_config;
 extern yj_auth_config yj_auth_cfg; /* process-wide, set in main */
 
-/* YJ_EAUTH for bad credentials; YJ_ELOCKED (retry_after set) when locked. */
-yj_code auth_login(yj_store *s, const char *username, const char *password, yj_session *out,
-                   int *retry_after, yj_err *err);
+/* Log in from `address` (the client's IP address; see session.c for the
+ * throttle).  YJ_EAUTH for bad credentials (unknown and disabled names
+ * alike); YJ_ELOCKED with retry_after when that address must wait;
+ * YJ_EBUSY with retry_after when too many logins are being checked. */
+yj_code auth_login(yj_store *s, const char *username, const char *password, const char *address,
+                   yj_session *out, int *retry_after, yj_err *err);
 /* Look up a live session by token; refreshes its idle timer. */
 yj_code auth_session(yj_store *s, const char *token, yj_session *out, yj_err *err);
-void auth_logout(yj_store *s, const char *token);
+/* End the session (audited); an error when it cannot be ended. */
+yj_code auth_logout(yj_store *s, const yj_session *sess, yj_err *err);
 
 /* ---- regions (region.c) -------------------------------------------------- */
 
@@ -160,10 +164,11 @@ yj_code audit_verify(yj_store *s, yj_audit_check *out, yj_err *err);
  * alone cannot show.  Sets out->ok = false and the reason if not. */
 yj_code audit_check_head(yj_store *s, const char *head, yj_audit_check *out, yj_err *err);
 /* Entries newest first, in the scope (region "" = all); entity NULL = all;
- * record_id 0 = all.  The before or after of an entry whose record lay
- * outside the scope at the time is replaced by {"redacted": true, ...}. */
+ * record_id 0 = all; after_id > 0: only the entries after that one.  The
+ * before or after of an entry whose record lay outside the scope at the
+ * time is replaced by {"redacted": true, ...}. */
 yj_code audit_list(yj_store *s, const yj_scope *sc, const char *entity, int64_t record_id,
-                   int limit, int64_t offset, json_t **out, yj_err *err);
+                   int64_t after_id, int limit, int64_t offset, json_t **out, yj_err *err);
 /* The same redaction on entries read another way (a record's whole history). */
 void audit_redact(const yj_scope *sc, json_t *entries);
 

@@ -6,6 +6,8 @@
  */
 #include "api.h"
 #include "../base/module.h"
+#include "../base/outbox.h"
+#include "../core/util.h"
 
 #define R     YJ_ACT_READ
 #define W     YJ_ACT_WRITE
@@ -14,30 +16,128 @@
 #define SMALL 4096 /* a login is a few hundred bytes */
 
 static const yj_route routes[] = {
-    {"GET", "/healthz", api_healthz, NULL, R, PUB, 0, "Liveness"},
-    {"GET", "/readyz", api_readyz, NULL, R, PUB, 0, "Readiness (store reachable)"},
-    {"GET", "/metrics", api_metrics, NULL, R, PUB, 0, "Prometheus metrics"},
-    {"GET", "/api/v1/openapi.json", api_openapi, NULL, R, PUB, 0, "This API description"},
-    {"POST", "/api/v1/login", api_login, NULL, W, PUB, SMALL, "Log in"},
-    {"POST", "/api/v1/logout", api_logout, "session", W, 0, SMALL, "Log out"},
+    {"GET", "/healthz", api_healthz, NULL, R, PUB, 0, "Liveness",
+     .out = "{\"type\":\"object\",\"required\":[\"status\"],"
+            "\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"ok\"]}}}"},
+    {"GET", "/readyz", api_readyz, NULL, R, PUB, 0, "Readiness (store reachable)",
+     .out = "{\"type\":\"object\",\"description\":\"503 {status: unavailable,"
+            " reason} when the store cannot be read\",\"required\":[\"status\",\"store\","
+            "\"migrations\"],\"properties\":{\"status\":{\"type\":\"string\","
+            "\"enum\":[\"ready\"]},\"store\":{\"type\":\"string\","
+            "\"description\":\"the store driver\"},\"migrations\":{\"type\":\"integer\","
+            "\"description\":\"schema migrations applied\"}}}"},
+    {"GET", "/metrics", api_metrics, NULL, R, PUB, 0, "Prometheus metrics",
+     .out = "text/plain {\"type\":\"string\",\"description\":\"Prometheus text exposition format "
+            "0.0.4\"}"},
+    {"GET", "/api/v1/openapi.json", api_openapi, NULL, R, PUB, 0, "This API description",
+     .out = "{\"type\":\"object\",\"description\":\"this OpenAPI 3.0 document\"}"},
+    {"POST", "/api/v1/login", api_login, NULL, W, PUB, SMALL, "Log in",
+     .in = "{\"type\":\"object\",\"required\":[\"username\",\"password\"],"
+           "\"properties\":{\"username\":{\"type\":\"string\"},"
+           "\"password\":{\"type\":\"string\"}}}",
+     .out = "{\"type\":\"object\",\"required\":[\"token\",\"csrf\",\"expires_at\",\"user\"],"
+            "\"properties\":{\"token\":{\"type\":\"string\","
+            "\"description\":\"the Bearer token (also set as the yj_session cookie)\"},"
+            "\"csrf\":{\"type\":\"string\",\"description\":\"send as X-CSRF-Token on "
+            "cookie-authenticated writes\"},\"expires_at\":{\"type\":\"string\","
+            "\"description\":\"ISO 8601\"},\"user\":{\"$ref\":\"#/components/schemas/User\"}}}"},
+    {"POST", "/api/v1/logout", api_logout, "session", W, 0, SMALL, "Log out", .in = YJ_NO_BODY,
+     .out = "204"},
     {"GET", "/api/v1/me", api_me, "session", R, 0, 0,
-     "Current user, CSRF token, permissions, navigation and pages"},
-    {"GET", "/api/v1/events", api_events, "session", R, 0, 0, "Server-Sent Events stream"},
-    {"GET", "/api/v1/regions", api_regions, "region", R, 0, 0, "Child regions"},
-    {"GET", "/api/v1/regions/{code}", api_region_get, "region", R, 0, 0, "One region"},
+     "Current user, CSRF token, permissions, navigation and pages",
+     .out = "{\"type\":\"object\",\"required\":[\"user\",\"csrf\",\"expires_at\",\"permissions\","
+            "\"hidden_fields\",\"nav\",\"pages\"],\"properties\":{\"user\":{\"allOf\":[{\"$ref\":"
+            "\"#/components/schemas/User\"},{\"type\":\"object\","
+            "\"properties\":{\"region_name\":{\"type\":\"string\"}}}]},"
+            "\"csrf\":{\"type\":\"string\",\"description\":\"send as X-CSRF-Token on "
+            "cookie-authenticated writes\"},\"expires_at\":{\"type\":\"string\","
+            "\"description\":\"ISO 8601\"},\"permissions\":{\"type\":\"object\","
+            "\"description\":\"resource: the actions the role may take on it\","
+            "\"additionalProperties\":{\"type\":\"array\",\"items\":{\"type\":\"string\","
+            "\"enum\":[\"read\",\"write\"]}}},\"hidden_fields\":{\"type\":\"object\","
+            "\"description\":\"registry: the fields the role may not read\","
+            "\"additionalProperties\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},"
+            "\"nav\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"module\","
+            "\"label\",\"items\"],\"properties\":{\"module\":{\"type\":\"string\"},"
+            "\"label\":{\"type\":\"string\"},\"items\":{\"type\":\"array\","
+            "\"items\":{\"type\":\"object\",\"required\":[\"id\",\"label\",\"hash\"],"
+            "\"properties\":{\"id\":{\"type\":\"string\"},\"label\":{\"type\":\"string\"},"
+            "\"hash\":{\"type\":\"string\",\"description\":\"the page's #/ address\"},"
+            "\"unread\":{\"type\":\"boolean\",\"description\":\"shows an unread count\"},"
+            "\"registry\":{\"type\":\"string\"},\"icon\":{\"type\":\"string\"}}}}}}},"
+            "\"pages\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"module\",\"prefix\",\"script\"],"
+            "\"properties\":{\"module\":{\"type\":\"string\"},\"prefix\":{\"type\":\"string\"},"
+            "\"script\":{\"type\":\"string\"}}}}}}"},
+    {"GET", "/api/v1/events", api_events, "session", R, 0, 0, "Server-Sent Events stream",
+     .out = "text/event-stream {\"type\":\"string\",\"description\":\"Server-Sent Events: event: "
+            "<kind>, data: <JSON>; an event: overflow when the client fell behind\"}"},
+    {"GET", "/api/v1/regions", api_regions, "region", R, 0, 0, "Child regions",
+     .out = "{\"type\":\"object\",\"description\":\"the children of ?parent; without one (or one "
+            "above the caller) the caller's own region\",\"required\":[\"items\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"code\",\"name\",\"parent\",\"level\"],"
+            "\"properties\":{\"code\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
+            "\"parent\":{\"type\":\"string\",\"nullable\":true},\"level\":{\"type\":\"integer\","
+            "\"description\":\"1 province, 2 city, 3 county, 4 township, 5 village\"}}}}}}"},
+    {"GET", "/api/v1/regions/{code}", api_region_get, "region", R, 0, 0, "One region",
+     .out = "{\"type\":\"object\",\"required\":[\"code\",\"name\",\"parent\",\"level\"],"
+            "\"properties\":{\"code\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
+            "\"parent\":{\"type\":\"string\",\"nullable\":true},\"level\":{\"type\":\"integer\","
+            "\"description\":\"1 province, 2 city, 3 county, 4 township, 5 village\"}}}"},
     {"GET", "/api/v1/map/boundaries", api_boundaries, "region", R, 0, 0,
-     "Region outlines as GeoJSON"},
-    {"GET", "/api/v1/users", api_users_list, "user", R, 0, 0, "List users"},
-    {"POST", "/api/v1/users", api_users_create, "user", W, 0, 0, "Create a user"},
-    {"GET", "/api/v1/audit/verify", api_audit_verify, "audit", R, 0, 0, "Verify the audit chain"},
-    {"GET", "/api/v1/audit", api_audit_list, "audit", R, 0, 0, "Audit log"},
+     "Region outlines as GeoJSON",
+     .out = "{\"type\":\"object\",\"required\":[\"type\",\"features\"],"
+            "\"properties\":{\"type\":{\"type\":\"string\",\"enum\":[\"FeatureCollection\"]},"
+            "\"features\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"type\",\"geometry\",\"properties\"],"
+            "\"properties\":{\"type\":{\"type\":\"string\",\"enum\":[\"Feature\"]},"
+            "\"geometry\":{\"type\":\"object\",\"description\":\"GeoJSON geometry\"},"
+            "\"properties\":{\"type\":\"object\",\"required\":[\"code\",\"name\"],"
+            "\"properties\":{\"code\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}}}}}}}}"},
+    {"GET", "/api/v1/users", api_users_list, "user", R, 0, 0, "List users",
+     .out = "{\"type\":\"object\",\"required\":[\"items\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\","
+            "\"items\":{\"$ref\":\"#/components/schemas/User\"}}}}"},
+    {"POST", "/api/v1/users", api_users_create, "user", W, 0, 0, "Create a user",
+     .in = "{\"type\":\"object\",\"required\":[\"username\",\"password\",\"role\",\"region_code\","
+           "\"name\"],\"properties\":{\"username\":{\"type\":\"string\","
+           "\"description\":\"2-32 of a-z 0-9 _ . -\",\"pattern\":\"^[a-z0-9_.-]{2,32}$\"},"
+           "\"password\":{\"type\":\"string\",\"description\":\"at least 8 characters\","
+           "\"minLength\":8},\"role\":{\"type\":\"string\",\"enum\":[\"admin\",\"duty\","
+           "\"commander\",\"supervisor\",\"inspector\",\"warehouse\",\"enterprise\",\"informant\","
+           "\"expert\",\"public\"]},\"region_code\":{\"type\":\"string\","
+           "\"description\":\"inside the caller's region\"},\"name\":{\"type\":\"string\","
+           "\"maxLength\":100},\"enterprise_id\":{\"type\":\"integer\","
+           "\"description\":\"required for the enterprise role\",\"nullable\":true}},"
+           "\"additionalProperties\":false}",
+     .out = "201 {\"$ref\":\"#/components/schemas/User\"}"},
+    {"GET", "/api/v1/audit/verify", api_audit_verify, "audit", R, 0, 0, "Verify the audit chain",
+     .out = "{\"type\":\"object\",\"required\":[\"ok\",\"entries\",\"head\"],"
+            "\"properties\":{\"ok\":{\"type\":\"boolean\"},\"entries\":{\"type\":\"integer\"},"
+            "\"head\":{\"type\":\"string\",\"description\":\"ID:HASH of the last entry (pass as "
+            "?head= later to detect a cut)\"},\"first_bad_id\":{\"type\":\"integer\","
+            "\"description\":\"when not ok\"},\"reason\":{\"type\":\"string\","
+            "\"description\":\"when not ok\"}}}"},
+    {"GET", "/api/v1/audit", api_audit_list, "audit", R, 0, 0, "Audit log",
+     .out = "{\"type\":\"object\",\"description\":\"newest first\",\"required\":[\"items\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\","
+            "\"items\":{\"$ref\":\"#/components/schemas/AuditEntry\"}}}}"},
+    {"POST", "/api/v1/test/tick", api_test_tick, "test_clock", W, YJ_ROUTE_TEST_HOOK, 0,
+     "Tests only (serve --test-hooks): set the platform's clock and run timers now",
+     .in = "{\"type\":\"object\",\"properties\":{\"now\":{\"type\":\"integer\","
+           "\"description\":\"ms since the epoch; 0 or absent: the wall clock again\"},"
+           "\"timers\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+           "\"description\":\"timer or module names; all when absent\",\"maxItems\":64}}}",
+     .out = "{\"type\":\"object\",\"required\":[\"now\",\"ran\"],"
+            "\"properties\":{\"now\":{\"type\":\"integer\",\"description\":\"the clock now,"
+            " ms\"},\"ran\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+            "\"description\":\"the timers run\"}}}"},
 };
 
 static const yj_resource resources[] = {
-    {"session", "登录会话"},
-    {"user", "用户"},
-    {"audit", "审计日志"},
-    {"region", "行政区划"},
+    {"session", "登录会话"}, {"user", "用户"},           {"audit", "审计日志"},
+    {"region", "行政区划"},  {"test_clock", "测试时钟"},
 };
 
 static const yj_perm perms[] = {
@@ -50,6 +150,9 @@ static const yj_perm perms[] = {
     {"audit", W, 0}, /* the log is appended by every write, never edited */
     {"region", R, ALL},
     {"region", W, 0}, /* regions are loaded from the command line (yingji regions load) */
+    /* only under serve --test-hooks (the route does not exist otherwise) */
+    {"test_clock", R, 0},
+    {"test_clock", W, YJ_R(ADMIN)},
 };
 
 static const yj_migration migrations[] = {
@@ -79,6 +182,23 @@ static const yj_migration migrations[] = {
      NULL},
     {3, "table generations (bumped by every write; invalidate cached reads)",
      "CREATE TABLE table_generation (name TEXT PRIMARY KEY, gen INTEGER NOT NULL);", NULL},
+    {13, "the outbox: every message that leaves, recorded before it leaves (base/outbox.h)",
+     "CREATE TABLE outbox ("
+     "  id INTEGER PRIMARY KEY, module TEXT NOT NULL, channel TEXT NOT NULL,"
+     "  address TEXT NOT NULL, ref_type TEXT NOT NULL, ref_id INTEGER NOT NULL, payload TEXT,"
+     "  state TEXT NOT NULL, created_at INTEGER NOT NULL, sent_at INTEGER, detail TEXT,"
+     "  resend_of INTEGER REFERENCES outbox(id));"
+     "CREATE INDEX outbox_ref ON outbox(ref_type, ref_id, channel, id);"
+     "CREATE INDEX outbox_open ON outbox(state, channel, id)"
+     "  WHERE state IN ('queued', 'sending');",
+     NULL},
+    {15, "login throttling by source instead of account lockout (auth/session.c)",
+     "CREATE TABLE login_throttle ("
+     "  key TEXT PRIMARY KEY, failures INTEGER NOT NULL, first_at INTEGER NOT NULL,"
+     "  blocked_until INTEGER NOT NULL);"
+     "ALTER TABLE users DROP COLUMN failed_logins;"
+     "ALTER TABLE users DROP COLUMN locked_until_ms;",
+     NULL},
 };
 
 /* The serve options every deployment has; the modules add theirs. */
@@ -94,6 +214,16 @@ static const yj_option options[] = {
      "tests drive the clock: no timer runs on its own; the test endpoints exist"},
     {"--mqtt", YJ_OPT_TEXT, "HOST:PORT", NULL,
      "the MQTT broker: sensor readings in, loudspeakers and CAP out (default: none)"},
+    {"--per-ip-connections", YJ_OPT_INT, "N", "128",
+     "connections one client address may hold open (raise behind a proxy or a large NAT)", 1,
+     100000},
+    {"--idle-timeout", YJ_OPT_INT, "SECONDS", "15",
+     "close a connection idle this long (event streams excepted)", 1, 3600},
+    {"--trusted-proxy", YJ_OPT_TEXT, "ADDR", NULL,
+     "the reverse proxy's address: its requests' client is the last X-Forwarded-For address"},
+    {"--login-throttle", YJ_OPT_TEXT, "N,N,N", "5,20,600",
+     "failed logins before the source waits: of one name from one address, from one address,"
+     " and platform-wide per minute (0: no limit)"},
 };
 
 static yj_code configure(const yj_optset *o, yj_err *err)
@@ -104,7 +234,18 @@ static yj_code configure(const yj_optset *o, yj_err *err)
         if (yj_auth_cfg.absolute_seconds < secs)
             yj_auth_cfg.absolute_seconds = secs;
     }
-    (void)err;
+    const char *lt = yj_opt_text(o, "--login-throttle");
+    int a = 0, b = 0, g = 0;
+    char end = 0;
+    if (lt && (sscanf(lt, "%d,%d,%d%c", &a, &b, &g, &end) != 3 || a < 1 || a > 1000 || b < 1 ||
+               b > 100000 || g < 0))
+        return yj_err_set(err, YJ_EINVAL, "--login-throttle",
+                          "--login-throttle NAME,ADDR,ALL: three counts, e.g. 5,20,600");
+    if (lt) {
+        yj_auth_cfg.account_after = a;
+        yj_auth_cfg.address_after = b;
+        yj_auth_cfg.global_per_minute = g;
+    }
     return YJ_OK;
 }
 
@@ -112,6 +253,18 @@ static const yj_nav nav[] = {
     {"nav-admin-users", "用户管理", "#/admin/users", "user", R},
     {"nav-admin-audit", "审计日志", "#/admin/audit", "audit", R},
 };
+
+/* Before any module sends: what a dead process left half-sent is marked
+ * interrupted (and the next attempt at it a resend). */
+static yj_code start(const yj_runtime *rt, yj_err *err)
+{
+    int n = 0;
+    yj_code rc = outbox_recover(rt->store, yj_clock_now(), &n, err);
+    if (rc == YJ_OK && n)
+        yj_log(YJ_LOG_WARN, "outbox.interrupted",
+               "%d message(s) were being sent when the platform stopped; marked interrupted", n);
+    return rc;
+}
 
 const yj_module platform_module = {
     .name = "platform",
@@ -122,5 +275,6 @@ const yj_module platform_module = {
     YJ_LIST(migrations, migrations),
     YJ_LIST(options, options),
     .configure = configure,
+    .start = start,
     YJ_LIST(nav, nav),
 };

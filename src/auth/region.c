@@ -62,7 +62,7 @@ yj_code region_get(yj_store *s, const yj_user *u, const char *code_in, json_t **
         return yj_err_set(err, YJ_ENOTFOUND, NULL, "no such region in your area");
     yj_conn *c = yj_store_acquire(s);
     yj_stmt *st = yj_prepare(c, "SELECT code, name, parent, level FROM region WHERE code = ?", err);
-    yj_code rc = YJ_EINTERNAL;
+    yj_code rc = yj_fail(err);
     if (st) {
         yj_bind_text(st, 1, code);
         int r = yj_step(st, err);
@@ -103,13 +103,13 @@ yj_code region_children(yj_store *s, const yj_user *u, const char *parent_in, js
         : own ? "SELECT code, name, parent, level FROM region WHERE code = ?"
               : "SELECT code, name, parent, level FROM region WHERE parent = ? ORDER BY code",
         err);
-    yj_code rc = YJ_EINTERNAL;
+    yj_code rc = yj_fail(err);
     if (st) {
         yj_bind_text(st, 1, own ? u->region : parent);
         int r;
         while ((r = yj_step(st, err)) == 1)
             json_array_append_new(*out, region_row(st));
-        rc = r < 0 ? YJ_EINTERNAL : YJ_OK;
+        rc = r < 0 ? yj_fail(err) : YJ_OK;
         yj_stmt_done(st);
     }
     yj_store_release(s, c);
@@ -133,7 +133,7 @@ yj_code region_import_csv(yj_conn *c, const char *path, int *count, yj_err *err)
                              " parent = excluded.parent, level = excluded.level",
                              err);
     if (st == NULL) {
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
         goto out;
     }
     bool header = true;
@@ -163,7 +163,7 @@ yj_code region_import_csv(yj_conn *c, const char *path, int *count, yj_err *err)
         yj_stmt_reset(st);
         yj_csv_row_free(&row);
         if (sr < 0) {
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
             break;
         }
         (*count)++;
@@ -207,12 +207,12 @@ yj_code region_set_boundary(yj_conn *c, const char *code, const char *geojson, y
                              " ON CONFLICT(code) DO UPDATE SET geojson = excluded.geojson",
                              err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_text(st, 1, code);
     yj_bind_text(st, 2, geojson);
     int r = yj_step(st, err);
     yj_stmt_done(st);
-    return r < 0 ? (err ? err->code : YJ_EINTERNAL) : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 yj_code region_boundaries(yj_store *s, const yj_user *u, json_t **out, yj_err *err)
@@ -228,7 +228,7 @@ yj_code region_boundaries(yj_store *s, const yj_user *u, json_t **out, yj_err *e
                              " JOIN region r ON r.code = b.code"
                              " WHERE b.code LIKE ? OR ? LIKE b.code || '%' ORDER BY b.code",
                              err);
-    yj_code rc = YJ_EINTERNAL;
+    yj_code rc = yj_fail(err);
     if (st) {
         char pat[20];
         snprintf(pat, sizeof pat, "%s%%", u->region);
@@ -248,7 +248,7 @@ yj_code region_boundaries(yj_store *s, const yj_user *u, json_t **out, yj_err *e
             json_object_set_new(f, "properties", props);
             json_array_append_new(features, f);
         }
-        rc = r < 0 ? YJ_EINTERNAL : YJ_OK;
+        rc = r < 0 ? yj_fail(err) : YJ_OK;
         yj_stmt_done(st);
     }
     yj_store_release(s, c);

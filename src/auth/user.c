@@ -91,7 +91,7 @@ yj_code user_add(yj_store *s, const char *actor, const char *username, const cha
                              " VALUES (?,?,?,?,?,?,?,?) RETURNING id",
                              err);
     if (st == NULL) {
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
         goto fail;
     }
     yj_bind_text(st, 1, username);
@@ -115,7 +115,7 @@ yj_code user_add(yj_store *s, const char *actor, const char *username, const cha
     if (r < 0) {
         rc = (err && err->code == YJ_ECONFLICT)
                  ? yj_err_set(err, YJ_ECONFLICT, "username", "user %s already exists", username)
-                 : YJ_EINTERNAL;
+                 : yj_fail(err);
         goto fail;
     }
     yj_user u = {.id = id, .role = role, .enterprise_id = enterprise_id};
@@ -151,12 +151,12 @@ yj_code user_passwd(yj_store *s, const char *actor, const char *username, const 
     char now[40];
     yj_time_iso(yj_now_ms(), now, sizeof now);
     yj_stmt *st = yj_prepare(c,
-                             "UPDATE users SET password_hash = ?, failed_logins = 0,"
-                             " locked_until_ms = 0, updated_at = ? WHERE username = ?"
+                             "UPDATE users SET password_hash = ?, updated_at = ?"
+                             " WHERE username = ?"
                              " RETURNING id, region_code",
                              err);
     if (st == NULL) {
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
         goto fail;
     }
     yj_bind_text(st, 1, hash);
@@ -172,7 +172,7 @@ yj_code user_passwd(yj_store *s, const char *actor, const char *username, const 
     }
     yj_stmt_done(st);
     if (r < 0) {
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
         goto fail;
     }
     if (id == 0) {
@@ -182,14 +182,14 @@ yj_code user_passwd(yj_store *s, const char *actor, const char *username, const 
     /* A new password ends every session of the old one. */
     st = yj_prepare(c, "DELETE FROM sessions WHERE user_id = ?", err);
     if (st == NULL) {
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
         goto fail;
     }
     yj_bind_int(st, 1, id);
     r = yj_step(st, err);
     yj_stmt_done(st);
     if (r < 0) {
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
         goto fail;
     }
     json_t *after = json_pack("{s:s,s:s,s:s}", "username", username, "password", "(changed)",
@@ -227,14 +227,14 @@ yj_code user_load(yj_conn *c, int64_t id, yj_user *out, yj_err *err)
                              " FROM users WHERE id = ?",
                              err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, id);
     int r = yj_step(st, err);
     if (r == 1)
         user_from_row(st, out);
     yj_stmt_done(st);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     return r == 1 ? YJ_OK : yj_err_set(err, YJ_ENOTFOUND, NULL, "no such user");
 }
 
@@ -265,5 +265,5 @@ yj_code user_list(yj_store *s, const yj_user *caller, json_t **out, yj_err *err)
     }
     yj_stmt_done(st);
     yj_store_release(s, c);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,19 @@ int64_t yj_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static atomic_llong test_clock; /* 0: the wall clock */
+
+int64_t yj_clock_now(void)
+{
+    int64_t t = atomic_load(&test_clock);
+    return t ? t : yj_now_ms();
+}
+
+void yj_clock_set(int64_t ms)
+{
+    atomic_store(&test_clock, ms);
 }
 
 uint64_t yj_mono_ns(void)
@@ -61,6 +75,21 @@ bool yj_str_eq_ct(const char *a, const char *b)
     if (la != lb)
         return false;
     return sodium_memcmp(a, b, la) == 0;
+}
+
+bool yj_utf8_cut(const char *s, size_t max, char *out)
+{
+    size_t n = strlen(s);
+    if (n <= max) {
+        memcpy(out, s, n + 1);
+        return false;
+    }
+    n = max - 3; /* room for the ellipsis */
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--; /* back to the first byte of a character */
+    memcpy(out, s, n);
+    memcpy(out + n, "\xE2\x80\xA6", 4);
+    return true;
 }
 
 char *yj_read_file(const char *path, size_t *len_out)

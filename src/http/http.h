@@ -31,6 +31,11 @@ typedef struct yj_app {
     bool secure_cookie;  /* add Secure to cookies (behind TLS) */
     int threads;         /* HTTP worker threads */
     bool test_hooks;     /* --test-hooks: clock/tick endpoint for tests */
+    int per_ip;          /* connections one client address may hold open */
+    int idle_timeout;    /* seconds before an idle connection is closed (not event streams) */
+    /* a reverse proxy's address: for its requests the client is the last
+     * address of X-Forwarded-For */
+    const char *trusted_proxy;
 } yj_app;
 
 struct yj_route;
@@ -47,8 +52,10 @@ typedef struct {
     char param_buf[256];
     bool authed;
     bool cookie_auth;
+    int64_t if_match; /* YJ_ROUTE_IF_MATCH routes: the version from If-Match */
     yj_session session;
-    void *conn; /* server-private */
+    char client[64]; /* the client's address (login throttling, the log) */
+    void *conn;      /* server-private */
 } yj_req;
 
 typedef struct {
@@ -73,6 +80,9 @@ typedef void (*yj_handler)(yj_req *req, yj_resp *resp);
 typedef enum {
     YJ_ROUTE_PUBLIC = 1 << 0,    /* no login needed (an explicit decision, like a perm row) */
     YJ_ROUTE_TEST_HOOK = 1 << 1, /* exists only under serve --test-hooks (404 otherwise) */
+    /* changes an existing record: If-Match with the version the caller saw
+     * is required (428 without), parsed once into req->if_match */
+    YJ_ROUTE_IF_MATCH = 1 << 2,
 } yj_route_flags;
 
 /* One endpoint, declared in its module's route table (base/module.h). */
@@ -88,7 +98,17 @@ typedef struct yj_route {
     unsigned flags;
     size_t max_body; /* request body limit in bytes; 0: YJ_MAX_JSON_BODY */
     const char *summary;
+    /* OpenAPI (base/openapi.c): the request body and the answer, each
+     * "[STATUS ][MEDIA-TYPE ]SCHEMA" with SCHEMA JSON Schema text that may
+     * refer to #/components/schemas/<registry> or Error, e.g.
+     *   .in = "{\"type\":\"object\",\"required\":[\"reason\"],...}",
+     *   .out = "201 {\"$ref\":\"#/components/schemas/warning\"}",
+     *   .out = "200 text/csv {\"type\":\"string\"}", .out = "204".
+     * .in = YJ_NO_BODY for a write that takes none; every route declares
+     * its answer and every write its body (the module test checks). */
+    const char *in, *out;
 } yj_route;
+#define YJ_NO_BODY ""
 
 /* routes.c: the route index over every module's table.  A path is matched
  * by the most specific pattern (a literal segment beats a {placeholder} at
@@ -120,8 +140,16 @@ void http_errorf(yj_resp *resp, yj_code code, const char *field, const char *fmt
     __attribute__((format(printf, 4, 5)));
 void http_text(yj_resp *resp, int status, const char *ctype, char *body, size_t len); /* steals */
 void http_header_add(yj_resp *resp, const char *name, const char *value);
+/* ... replacing one of the same name already set. */
+void http_header_set(yj_resp *resp, const char *name, const char *value);
 /* A non-negative decimal integer of at most 18 digits, nothing else. */
 bool http_parse_i64(const char *s, int64_t *out);
+/* The one If-Match rule: the header must name the version the caller saw,
+ * as the ETag we send ("3", W/"3" or 3).  YJ_EPRECONDITION (428) when it is
+ * missing or "*"; YJ_ESTALE (412) when it is not a version of ours. */
+yj_code http_if_match(yj_req *req, int64_t *version, yj_err *err);
+/* ETag: "<version>" of a record (its "version" key). */
+void http_etag(yj_resp *resp, const json_t *rec);
 /* Parse a request body as a JSON object (rejects duplicates, NUL, depth). */
 yj_code http_json_parse(const char *data, size_t len, json_t **out, yj_err *err);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int http_status_for(yj_code code)
 {
@@ -32,6 +33,16 @@ void http_header_add(yj_resp *resp, const char *name, const char *value)
     snprintf(resp->headers[resp->nheaders].name, sizeof resp->headers[0].name, "%s", name);
     snprintf(resp->headers[resp->nheaders].value, sizeof resp->headers[0].value, "%s", value);
     resp->nheaders++;
+}
+
+void http_header_set(yj_resp *resp, const char *name, const char *value)
+{
+    for (int i = 0; i < resp->nheaders; i++)
+        if (strcasecmp(resp->headers[i].name, name) == 0) {
+            snprintf(resp->headers[i].value, sizeof resp->headers[0].value, "%s", value);
+            return;
+        }
+    http_header_add(resp, name, value);
 }
 
 void http_text(yj_resp *resp, int status, const char *ctype, char *body, size_t len)
@@ -162,4 +173,37 @@ void http_reply(yj_resp *resp, yj_code rc, const yj_err *err, int status, json_t
         return;
     }
     http_json(resp, status, out);
+}
+
+yj_code http_if_match(yj_req *req, int64_t *version, yj_err *err)
+{
+    const char *s = http_header(req, "If-Match");
+    if (s == NULL || s[0] == '\0')
+        return yj_err_set(err, YJ_EPRECONDITION, "If-Match",
+                          "修改须带 If-Match（所见记录的 ETag），以免覆盖他人的修改");
+    if (strcmp(s, "*") == 0)
+        return yj_err_set(err, YJ_EPRECONDITION, "If-Match",
+                          "不接受 If-Match: *，请发送您所修改版本的 ETag");
+    if (strncmp(s, "W/", 2) == 0)
+        s += 2;
+    char buf[32];
+    size_t n = strlen(s);
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"' && n - 2 < sizeof buf) {
+        memcpy(buf, s + 1, n - 2);
+        buf[n - 2] = '\0';
+    } else {
+        snprintf(buf, sizeof buf, "%s", s);
+    }
+    /* not a version of ours: no version matches it */
+    if (!http_parse_i64(buf, version) || *version <= 0)
+        return yj_err_set(err, YJ_ESTALE, "If-Match", "If-Match 应为所见记录的 ETag（版本号）");
+    return YJ_OK;
+}
+
+void http_etag(yj_resp *resp, const json_t *rec)
+{
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"",
+             (long long)json_integer_value(json_object_get(rec, "version")));
+    http_header_add(resp, "ETag", etag);
 }

@@ -237,5 +237,12 @@ void http_dispatch(yj_req *req, yj_resp *resp)
             return;
         }
     }
+    if (rt->flags & YJ_ROUTE_IF_MATCH) {
+        yj_err_clear(&err);
+        if (http_if_match(req, &req->if_match, &err) != YJ_OK) {
+            http_error(resp, &err);
+            return;
+        }
+    }
     rt->handler(req, resp);
 }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct yj_server {
@@ -134,6 +135,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, yj_req *req, yj_re
             return send_resp(conn, req, resp);
         }
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, sse_reader, client, sse_free);
+        /* an event stream is idle by nature: not closed for it */
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)0);
         MHD_add_response_header(r, "Cache-Control", "no-store");
         MHD_add_response_header(r, "X-Accel-Buffering", "no");
     } else if (resp->file_fd >= 0) {
@@ -151,6 +154,36 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, yj_req *req, yj_re
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* The client's address; behind the trusted proxy, the last address it
+ * put in X-Forwarded-For (the one it saw; earlier ones the client wrote). */
+static void client_address(const yj_app *app, struct MHD_Connection *conn, char *out, size_t n)
+{
+    snprintf(out, n, "-");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)n);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)n);
+    if (app->trusted_proxy == NULL || strcmp(out, app->trusted_proxy) != 0)
+        return;
+    const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    if (xff == NULL)
+        return;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ' || *last == '\t')
+        last++;
+    size_t len = strcspn(last, " \t");
+    if (len > 0 && len < n && strspn(last, "0123456789abcdefABCDEF.:") >= len) {
+        memcpy(out, last, len);
+        out[len] = '\0';
+    }
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
@@ -186,6 +219,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     }
 
     yj_req req = {.app = app, .method = method, .path = url, .conn = conn, .route_index = -1};
+    client_address(app, conn, req.client, sizeof req.client);
     req.body = ctx->body.data;
     req.body_len = ctx->body.len;
     yj_resp resp = {.status = 500, .file_fd = -1};
@@ -200,8 +234,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     yj_log(resp.status >= 500            ? YJ_LOG_ERROR
            : resp.status >= 400 || write ? YJ_LOG_INFO
                                          : YJ_LOG_DEBUG,
-           "http", "%s %s %d %.1fms user=%s", method, url, resp.status, secs * 1e3,
-           req.authed ? req.session.user.username : "-");
+           "http", "%s %s %d %.1fms user=%s from=%s", method, url, resp.status, secs * 1e3,
+           req.authed ? req.session.user.username : "-", req.client);
     metrics_observe(req.route_index, resp.status, secs);
     enum MHD_Result ret = send_resp(conn, &req, &resp);
     free(resp.body);
@@ -283,13 +317,29 @@ yj_server *http_server_start(yj_app *app, const char *listen, yj_err *err)
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* Connections: as many as the descriptors allow (raised to the hard
+     * limit), at most per_ip from one address, and closed after
+     * idle_timeout seconds without traffic — so idle or trickling
+     * connections from one place cannot take the server from everyone. */
+    struct rlimit rl;
+    unsigned limit = 10000;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)limit + 256)
+            limit = rl.rlim_cur > 512 ? (unsigned)(rl.rlim_cur - 256) : 256;
+    }
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_cb, app, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->threads, MHD_OPTION_NOTIFY_COMPLETED,
-        completed_cb, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb,
-        NULL, MHD_OPTION_END);
+        completed_cb, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(app->idle_timeout > 0 ? app->idle_timeout : 15), MHD_OPTION_CONNECTION_LIMIT,
+        limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(app->per_ip > 0 ? app->per_ip : 128),
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (srv->daemon == NULL) {
         free(srv);

@@ -17,6 +17,8 @@
  * region; an enterprise user sees only its enterprise's alarms.
  */
 #include "monitor.h"
+#include "../base/module.h"
+#include "../base/workflow.h"
 #include "../core/events.h"
 #include "../core/util.h"
 
@@ -40,9 +42,7 @@ static const yj_scope_cols workorder_scope = {.region = "w.region_code",
 
 static json_t *row_json(yj_stmt *st)
 {
-    json_t *o = json_object();
-    for (int i = 0; i < yj_col_count(st); i++)
-        json_object_set_new(o, yj_col_name(st, i), yj_col_json(st, i));
+    json_t *o = yj_row_json(st);
     json_t *late = json_object_get(o, "late");
     if (late)
         json_object_set_new(o, "late", json_boolean(json_integer_value(late)));
@@ -106,27 +106,22 @@ yj_code alarm_list(yj_store *s, const yj_user *u, const mon_alarm_query *q, json
     return rc;
 }
 
+/* One alarm in u's scope (u NULL: any: the platform's own steps). */
 static yj_code load_alarm(yj_conn *c, const yj_user *u, int64_t id, json_t **out, yj_err *err)
 {
-    yj_scope sc = user_scope(u);
     yj_sql sql;
     yj_sql_init(&sql, NULL);
     yj_sql_addf(&sql, "SELECT %s FROM alarm a WHERE", alarm_cols);
     yj_sql_int(&sql, " a.id = ?", id);
-    yj_sql_scope(&sql, &sc, &alarm_scope);
-    yj_stmt *st = yj_sql_prepare(c, &sql, err);
-    yj_sql_free(&sql);
-    if (st == NULL)
-        return yj_fail(err);
-    int r = yj_step(st, err);
-    *out = r == 1 ? row_json(st) : NULL;
-    yj_stmt_done(st);
-    if (r < 0)
-        return yj_fail(err);
-    if (r == 0)
-        return yj_err_set(err, YJ_ENOTFOUND, NULL, "报警 %lld 不存在或不在您的权限范围内",
-                          (long long)id);
-    return YJ_OK;
+    if (u) {
+        yj_scope sc = user_scope(u);
+        yj_sql_scope(&sql, &sc, &alarm_scope);
+    }
+    yj_code rc = yj_sql_one(c, &sql, "报警", id, out, err);
+    json_t *late = rc == YJ_OK ? json_object_get(*out, "late") : NULL;
+    if (late)
+        json_object_set_new(*out, "late", json_boolean(json_integer_value(late)));
+    return rc;
 }
 
 static yj_code attach_details(yj_conn *c, json_t *a, yj_err *err)
@@ -137,7 +132,7 @@ static yj_code attach_details(yj_conn *c, json_t *a, yj_err *err)
                              " WHERE alarm_id = ? ORDER BY id",
                              err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, id);
     json_t *tl = json_array();
     int r;
@@ -146,13 +141,13 @@ static yj_code attach_details(yj_conn *c, json_t *a, yj_err *err)
     yj_stmt_done(st);
     json_object_set_new(a, "timeline", tl);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     st = yj_prepare(c,
                     "SELECT s.code, s.name, s.type, s.unit, s.location, o.name, o.kind"
                     " FROM sensor s JOIN monitored_object o ON o.id = s.object_id WHERE s.id = ?",
                     err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, json_integer_value(json_object_get(a, "sensor_id")));
     if ((r = yj_step(st, err)) == 1)
         json_object_set_new(a, "sensor",
@@ -162,13 +157,15 @@ static yj_code attach_details(yj_conn *c, json_t *a, yj_err *err)
                                       "object_name", yj_col_text(st, 5), "object_kind",
                                       yj_col_text(st, 6)));
     yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 yj_code alarm_get(yj_store *s, const yj_user *u, int64_t id, json_t **out, yj_err *err)
 {
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = load_alarm(c, u, id, out, err);
+    if (rc == YJ_OK)
+        json_object_set_new(*out, "actions", wf_actions(c, &alarm_workflow, u, *out));
     if (rc == YJ_OK)
         rc = attach_details(c, *out, err);
     yj_store_release(s, c);
@@ -185,187 +182,141 @@ static const char *text_arg(const json_t *body, const char *key)
     return v && v[0] ? v : NULL;
 }
 
-static yj_code add_event(yj_conn *c, int64_t id, int64_t now, const char *actor, const char *action,
-                         const char *note, yj_err *err)
+/* ---- the alarm's life, as a table on the workflow engine ------------------------- */
+
+/* who handles alarms: the duty desk, regulators, the enterprise its own */
+#define HANDLERS (YJ_R(ADMIN) | YJ_R(DUTY) | YJ_R(SUPERVISOR) | YJ_R(ENTERPRISE))
+
+static const yj_wf_state alarm_states[] = {
+    {"raised", "已报警"},    {"acknowledged", "已确认"}, {"verified", "已核实"},
+    {"disposing", "处置中"}, {"closed", "已关闭"},
+};
+
+/* Closing gives a verdict and what it needs. */
+static yj_code close_check(const json_t *body, yj_err *err)
 {
-    yj_stmt *st = yj_prepare(c,
-                             "INSERT INTO alarm_event (alarm_id, ts, actor, action, note)"
-                             " VALUES (?, ?, ?, ?, ?)",
-                             err);
-    if (st == NULL)
-        return YJ_EINTERNAL;
-    yj_bind_int(st, 1, id);
-    yj_bind_int(st, 2, now);
-    yj_bind_text(st, 3, actor);
-    yj_bind_text(st, 4, action);
-    yj_bind_text(st, 5, note);
-    int r = yj_step(st, err);
-    yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    const char *verdict = text_arg(body, "verdict");
+    if (verdict == NULL)
+        return yj_err_set(err, YJ_EINVAL, "verdict",
+                          "关闭报警须给出结论 verdict：real（真实险情）、false（误报）或 "
+                          "fault（设备故障）");
+    if (strcmp(verdict, "real") == 0) {
+        if (text_arg(body, "cause") == NULL)
+            return yj_err_set(err, YJ_EINVAL, "cause", "真实险情须填写原因 cause");
+        if (text_arg(body, "measures") == NULL)
+            return yj_err_set(err, YJ_EINVAL, "measures", "真实险情须填写处置措施 measures");
+    } else if (strcmp(verdict, "false") == 0 || strcmp(verdict, "fault") == 0) {
+        if (text_arg(body, "reason") == NULL)
+            return yj_err_set(err, YJ_EINVAL, "reason",
+                              strcmp(verdict, "false") == 0 ? "误报须填写原因 reason"
+                                                            : "设备故障须填写故障描述 reason");
+    } else {
+        return yj_err_set(err, YJ_EINVAL, "verdict", "verdict 应为 real、false 或 fault");
+    }
+    return YJ_OK;
 }
 
-static const char *state_label(const char *s)
+/* The verdict and its facts; a sensor fault opens a maintenance work order. */
+static yj_code close_effect(yj_wf_ctx *x, yj_err *err)
 {
-    static const char *const map[][2] = {{"raised", "已报警"},
-                                         {"acknowledged", "已确认"},
-                                         {"verified", "已核实"},
-                                         {"disposing", "处置中"},
-                                         {"closed", "已关闭"}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(map[i][0], s) == 0)
-            return map[i][1];
-    return s;
-}
-
-yj_code alarm_act(yj_store *s, const yj_user *u, int64_t id, const char *action,
-                  int64_t expect_version, const json_t *body, json_t **out, yj_err *err)
-{
-    *out = NULL;
-    static const struct {
-        const char *action, *to, *from[4], *col;
-    } steps[] = {
-        {"acknowledge", "acknowledged", {"raised"}, "ack"},
-        {"verify", "verified", {"acknowledged"}, "verified"},
-        {"dispose", "disposing", {"acknowledged", "verified"}, "disposing"},
-        {"close", "closed", {"acknowledged", "verified", "disposing"}, "closed"},
-    };
-    int k = -1;
-    for (int i = 0; i < 4; i++)
-        if (strcmp(steps[i].action, action) == 0)
-            k = i;
-    if (k < 0)
-        return yj_err_set(err, YJ_ENOTFOUND, NULL,
-                          "未知操作 %s（可用：acknowledge、verify、dispose、close）", action);
-    const char *note = text_arg(body, "note");
-    const char *verdict = NULL, *cause = NULL, *measures = NULL, *reason = NULL;
-    if (k == 3) {
-        verdict = text_arg(body, "verdict");
-        cause = text_arg(body, "cause");
-        measures = text_arg(body, "measures");
-        reason = text_arg(body, "reason");
-        if (verdict == NULL)
-            return yj_err_set(err, YJ_EINVAL, "verdict",
-                              "关闭报警须给出结论 verdict：real（真实险情）、false（误报）或 "
-                              "fault（设备故障）");
-        if (strcmp(verdict, "real") == 0) {
-            if (cause == NULL)
-                return yj_err_set(err, YJ_EINVAL, "cause", "真实险情须填写原因 cause");
-            if (measures == NULL)
-                return yj_err_set(err, YJ_EINVAL, "measures", "真实险情须填写处置措施 measures");
-        } else if (strcmp(verdict, "false") == 0 || strcmp(verdict, "fault") == 0) {
-            if (reason == NULL)
-                return yj_err_set(err, YJ_EINVAL, "reason",
-                                  strcmp(verdict, "false") == 0 ? "误报须填写原因 reason"
-                                                                : "设备故障须填写故障描述 reason");
-        } else {
-            return yj_err_set(err, YJ_EINVAL, "verdict", "verdict 应为 real、false 或 fault");
-        }
-    }
-    int64_t now = yj_now_ms();
-    yj_conn *c = yj_store_acquire(s);
-    json_t *before = NULL, *after = NULL;
-    yj_code rc = yj_tx_begin(c, err);
-    if (rc == YJ_OK)
-        rc = load_alarm(c, u, id, &before, err);
-    if (rc == YJ_OK && expect_version > 0 &&
-        json_integer_value(json_object_get(before, "version")) != expect_version)
-        rc = yj_err_set(err, YJ_ESTALE, NULL, "报警已被他人处理（现为第 %lld 版），请刷新",
-                        (long long)json_integer_value(json_object_get(before, "version")));
-    const char *state = before ? json_string_value(json_object_get(before, "state")) : "";
-    if (rc == YJ_OK) {
-        bool ok = false;
-        for (int i = 0; i < 4 && steps[k].from[i]; i++)
-            ok = ok || strcmp(steps[k].from[i], state) == 0;
-        if (!ok)
-            rc = yj_err_set(err, YJ_ECONFLICT, "state", "报警当前为「%s」，不能执行此操作%s",
-                            state_label(state),
-                            strcmp(state, "raised") == 0 ? "（请先确认报警）" : "");
-    }
+    const char *verdict = text_arg(x->body, "verdict"), *reason = text_arg(x->body, "reason");
     int64_t wo = 0;
-    if (rc == YJ_OK && k == 3 && strcmp(verdict, "fault") == 0) {
-        yj_stmt *st = yj_prepare(c,
+    if (strcmp(verdict, "fault") == 0) {
+        yj_stmt *st = yj_prepare(x->conn,
                                  "INSERT INTO workorder (alarm_id, sensor_id, region_code,"
                                  " enterprise_id, state, fault, created_at, created_by)"
                                  " VALUES (?, ?, ?, ?, 'dispatched', ?, ?, ?) RETURNING id",
                                  err);
         if (st == NULL)
-            rc = YJ_EINTERNAL;
-        else {
-            yj_bind_int(st, 1, id);
-            yj_bind_int(st, 2, json_integer_value(json_object_get(before, "sensor_id")));
-            yj_bind_text(st, 3, json_string_value(json_object_get(before, "region_code")));
-            yj_bind_json(st, 4, json_object_get(before, "enterprise_id"));
-            yj_bind_text(st, 5, reason);
-            yj_bind_int(st, 6, now);
-            yj_bind_text(st, 7, u->username);
-            if (yj_step(st, err) == 1)
-                wo = yj_col_int(st, 0);
-            else
-                rc = YJ_EINTERNAL;
-            yj_stmt_done(st);
-        }
+            return yj_fail(err);
+        yj_bind_int(st, 1, x->id);
+        yj_bind_int(st, 2, json_integer_value(json_object_get(x->before, "sensor_id")));
+        yj_bind_text(st, 3, json_string_value(json_object_get(x->before, "region_code")));
+        yj_bind_json(st, 4, json_object_get(x->before, "enterprise_id"));
+        yj_bind_text(st, 5, reason);
+        yj_bind_int(st, 6, x->now);
+        yj_bind_text(st, 7, x->actor);
+        int r = yj_step(st, err);
+        if (r == 1)
+            wo = yj_col_int(st, 0);
+        yj_stmt_done(st);
+        if (r != 1)
+            return yj_fail(err);
+        json_t *after =
+            json_pack("{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)wo, "alarm_id", (json_int_t)x->id,
+                      "state", "dispatched", "fault", reason, "region_code",
+                      json_string_value(json_object_get(x->before, "region_code")));
+        yj_code rc = audit_append(x->conn, x->actor, "create", "workorder", wo, NULL, after, err);
+        json_decref(after);
+        if (rc != YJ_OK)
+            return rc;
     }
-    if (rc == YJ_OK) {
-        char sql[512];
-        snprintf(sql, sizeof sql,
-                 "UPDATE alarm SET state = ?, %s_at = ?, %s_by = ?, verdict = COALESCE(?, verdict),"
-                 " cause = COALESCE(?, cause), measures = COALESCE(?, measures),"
-                 " reason = COALESCE(?, reason), workorder_id = COALESCE(?, workorder_id),"
-                 " version = version + 1 WHERE id = ?",
-                 steps[k].col, steps[k].col);
-        yj_stmt *st = yj_prepare(c, sql, err);
-        if (st == NULL)
-            rc = YJ_EINTERNAL;
-        else {
-            yj_bind_text(st, 1, steps[k].to);
-            yj_bind_int(st, 2, now);
-            yj_bind_text(st, 3, u->username);
-            yj_bind_text(st, 4, verdict);
-            yj_bind_text(st, 5, cause);
-            yj_bind_text(st, 6, measures);
-            yj_bind_text(st, 7, reason);
-            if (wo)
-                yj_bind_int(st, 8, wo);
-            else
-                yj_bind_null(st, 8);
-            yj_bind_int(st, 9, id);
-            if (yj_step(st, err) < 0)
-                rc = YJ_EINTERNAL;
-            yj_stmt_done(st);
-        }
-    }
-    if (rc == YJ_OK) {
-        char buf[600];
-        snprintf(buf, sizeof buf, "%s%s%s", note ? note : "", note && (cause || reason) ? "；" : "",
-                 cause    ? cause
-                 : reason ? reason
-                          : "");
-        rc = add_event(c, id, now, u->username, steps[k].to, buf[0] ? buf : NULL, err);
-    }
-    if (rc == YJ_OK)
-        rc = load_alarm(c, u, id, &after, err);
-    if (rc == YJ_OK)
-        rc = audit_append(c, u->username, action, "alarm", id, before, after, err);
-    if (rc == YJ_OK)
-        rc = yj_tx_commit(c, err);
+    yj_stmt *st = yj_prepare(x->conn,
+                             "UPDATE alarm SET verdict = ?, cause = ?, measures = ?, reason = ?,"
+                             " workorder_id = ? WHERE id = ?",
+                             err);
+    if (st == NULL)
+        return yj_fail(err);
+    yj_bind_text(st, 1, verdict);
+    yj_bind_text(st, 2, text_arg(x->body, "cause"));
+    yj_bind_text(st, 3, text_arg(x->body, "measures"));
+    yj_bind_text(st, 4, reason);
+    if (wo)
+        yj_bind_int(st, 5, wo);
     else
-        yj_tx_rollback(c);
-    if (rc == YJ_OK)
-        rc = attach_details(c, after, err);
-    yj_store_release(s, c);
+        yj_bind_null(st, 5);
+    yj_bind_int(st, 6, x->id);
+    int r = yj_step(st, err);
+    yj_stmt_done(st);
+    return r < 0 ? yj_fail(err) : YJ_OK;
+}
+
+/* 报警处置: acknowledged, then verified and/or under disposal, then closed
+ * with a verdict; never closed unacknowledged. */
+static const yj_wf_step alarm_steps[] = {
+    {"acknowledge", "确认报警", YJ_WF_FROM("raised"), "acknowledged", HANDLERS, .stamp = "ack"},
+    {"verify", "核实", YJ_WF_FROM("acknowledged"), "verified", HANDLERS, .stamp = "verified"},
+    {"dispose", "开始处置", YJ_WF_FROM("acknowledged", "verified"), "disposing", HANDLERS,
+     .stamp = "disposing"},
+    {"close", "关闭报警", YJ_WF_FROM("acknowledged", "verified", "disposing"), "closed", HANDLERS,
+     .check = close_check, .stamp = "closed", .effect = close_effect},
+};
+
+static void alarm_published(const json_t *after, const char *action)
+{
+    json_t *ev = json_pack("{s:O,s:s,s:O}", "id", json_object_get(after, "id"), "action", action,
+                           "state", json_object_get(after, "state"));
+    json_object_set(ev, "enterprise_id", json_object_get(after, "enterprise_id"));
+    json_object_set(ev, "level", json_object_get(after, "level"));
+    json_object_set(ev, "title", json_object_get(after, "title"));
+    yj_events_publish("alarm", json_string_value(json_object_get(after, "region_code")), ev);
+    json_decref(ev);
+}
+
+const yj_workflow alarm_workflow = {
+    .name = "alarm",
+    .table = "alarm",
+    .timeline = "alarm_event",
+    .timeline_fk = "alarm_id",
+    YJ_LIST(states, alarm_states),
+    YJ_LIST(steps, alarm_steps),
+    .load = load_alarm,
+    .published = alarm_published,
+};
+
+yj_code alarm_act(yj_store *s, const yj_user *u, int64_t id, const char *action, int64_t if_match,
+                  const json_t *body, json_t **out, yj_err *err)
+{
+    yj_code rc = wf_act(s, &alarm_workflow, u, id, action, if_match, body, out, err);
     if (rc == YJ_OK) {
-        json_t *ev = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "action", steps[k].to,
-                               "state", steps[k].to);
-        json_object_set(ev, "enterprise_id", json_object_get(after, "enterprise_id"));
-        json_object_set(ev, "level", json_object_get(after, "level"));
-        json_object_set(ev, "title", json_object_get(after, "title"));
-        yj_events_publish("alarm", json_string_value(json_object_get(after, "region_code")), ev);
-        json_decref(ev);
-        *out = after;
-        after = NULL;
+        yj_conn *c = yj_store_acquire(s);
+        rc = attach_details(c, *out, err);
+        yj_store_release(s, c);
+        if (rc != YJ_OK) {
+            json_decref(*out);
+            *out = NULL;
+        }
     }
-    json_decref(before);
-    json_decref(after);
     return rc;
 }
 
@@ -406,90 +357,67 @@ yj_code workorder_list(yj_store *s, const yj_user *u, const char *state, json_t 
     return rc;
 }
 
-yj_code workorder_act(yj_store *s, const yj_user *u, int64_t id, const char *action,
-                      const json_t *body, json_t **out, yj_err *err)
+/* One work order in u's scope (NULL: any). */
+static yj_code load_workorder(yj_conn *c, const yj_user *u, int64_t id, json_t **out, yj_err *err)
 {
-    *out = NULL;
-    const char *from, *to, *col;
-    if (strcmp(action, "repair") == 0) {
-        from = "dispatched", to = "repaired", col = "repaired";
-    } else if (strcmp(action, "restore") == 0) {
-        from = "repaired", to = "restored", col = "restored";
-    } else {
-        return yj_err_set(err, YJ_ENOTFOUND, NULL, "未知操作 %s（可用：repair、restore）", action);
+    yj_sql sql;
+    yj_sql_init(&sql, "SELECT w.id, w.alarm_id, w.sensor_id, w.region_code, w.enterprise_id,"
+                      " w.state, w.fault, w.created_at, w.created_by, w.repaired_at, w.repaired_by,"
+                      " w.repair_note, w.restored_at, w.restored_by, w.version,"
+                      " s.code AS sensor_code, s.name AS sensor_name FROM workorder w"
+                      " JOIN sensor s ON s.id = w.sensor_id WHERE");
+    yj_sql_int(&sql, " w.id = ?", id);
+    if (u) {
+        yj_scope sc = user_scope(u);
+        yj_sql_scope(&sql, &sc, &workorder_scope);
     }
-    const char *note = text_arg(body, "note");
-    if (strcmp(action, "repair") == 0 && note == NULL)
-        return yj_err_set(err, YJ_EINVAL, "note", "维修须填写维修说明 note");
-    yj_scope sc = user_scope(u);
+    return yj_sql_one(c, &sql, "工单", id, out, err);
+}
+
+static yj_code repair_effect(yj_wf_ctx *x, yj_err *err)
+{
+    yj_stmt *st = yj_prepare(x->conn, "UPDATE workorder SET repair_note = ? WHERE id = ?", err);
+    if (st == NULL)
+        return yj_fail(err);
+    yj_bind_text(st, 1, text_arg(x->body, "note"));
+    yj_bind_int(st, 2, x->id);
+    int r = yj_step(st, err);
+    yj_stmt_done(st);
+    return r < 0 ? yj_fail(err) : YJ_OK;
+}
+
+static const yj_wf_state workorder_states[] = {
+    {"dispatched", "已派单"}, {"repaired", "已维修"}, {"restored", "已恢复"}};
+
+/* 维修工单: a sensor closed as faulty is repaired, then confirmed restored. */
+static const yj_wf_step workorder_steps[] = {
+    {"repair", "登记维修", YJ_WF_FROM("dispatched"), "repaired", HANDLERS,
+     .needs = YJ_WF_NEEDS("note"), .stamp = "repaired", .effect = repair_effect},
+    {"restore", "确认恢复", YJ_WF_FROM("repaired"), "restored", HANDLERS, .stamp = "restored"},
+};
+
+const yj_workflow workorder_workflow = {
+    .name = "workorder",
+    .table = "workorder",
+    YJ_LIST(states, workorder_states),
+    YJ_LIST(steps, workorder_steps),
+    .load = load_workorder,
+};
+
+yj_code workorder_get(yj_store *s, const yj_user *u, int64_t id, json_t **out, yj_err *err)
+{
     yj_conn *c = yj_store_acquire(s);
-    yj_code rc = yj_tx_begin(c, err);
-    char region[16] = "";
-    char state[16] = "";
-    int64_t ent = 0;
-    if (rc == YJ_OK) {
-        yj_stmt *st = yj_prepare(
-            c, "SELECT region_code, state, enterprise_id FROM workorder WHERE id = ?", err);
-        if (st == NULL)
-            rc = YJ_EINTERNAL;
-        else {
-            yj_bind_int(st, 1, id);
-            int r = yj_step(st, err);
-            if (r == 1) {
-                snprintf(region, sizeof region, "%s", yj_col_text(st, 0));
-                snprintf(state, sizeof state, "%s", yj_col_text(st, 1));
-                ent = yj_col_null(st, 2) ? 0 : yj_col_int(st, 2);
-            }
-            yj_stmt_done(st);
-            if (r < 0)
-                rc = YJ_EINTERNAL;
-            else if (r == 0 || !yj_scope_sees(&sc, region, ent))
-                rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "工单 %lld 不存在或不在您的权限范围内",
-                                (long long)id);
-            else if (strcmp(state, from) != 0)
-                rc = yj_err_set(err, YJ_ECONFLICT, "state", "工单当前为「%s」，不能%s",
-                                strcmp(state, "dispatched") == 0 ? "已派单"
-                                : strcmp(state, "repaired") == 0 ? "已维修"
-                                                                 : "已恢复",
-                                strcmp(action, "repair") == 0 ? "登记维修" : "确认恢复");
-        }
-    }
-    if (rc == YJ_OK) {
-        char sql[256];
-        snprintf(sql, sizeof sql,
-                 "UPDATE workorder SET state = ?, %s_at = ?, %s_by = ?,"
-                 " repair_note = COALESCE(?, repair_note), version = version + 1 WHERE id = ?",
-                 col, col);
-        yj_stmt *st = yj_prepare(c, sql, err);
-        if (st == NULL)
-            rc = YJ_EINTERNAL;
-        else {
-            yj_bind_text(st, 1, to);
-            yj_bind_int(st, 2, yj_now_ms());
-            yj_bind_text(st, 3, u->username);
-            yj_bind_text(st, 4, strcmp(action, "repair") == 0 ? note : NULL);
-            yj_bind_int(st, 5, id);
-            if (yj_step(st, err) < 0)
-                rc = YJ_EINTERNAL;
-            yj_stmt_done(st);
-        }
-    }
-    json_t *after = NULL;
-    if (rc == YJ_OK) {
-        after = json_pack("{s:I,s:s,s:s,s:s?}", "id", (json_int_t)id, "state", to, "region_code",
-                          region, "note", note);
-        rc = audit_append(c, u->username, action, "workorder", id, NULL, after, err);
-    }
+    yj_code rc = load_workorder(c, u, id, out, err);
     if (rc == YJ_OK)
-        rc = yj_tx_commit(c, err);
-    else
-        yj_tx_rollback(c);
+        json_object_set_new(*out, "actions", wf_actions(c, &workorder_workflow, u, *out));
     yj_store_release(s, c);
-    if (rc == YJ_OK)
-        *out = after;
-    else
-        json_decref(after);
     return rc;
+}
+
+yj_code workorder_act(yj_store *s, const yj_user *u, int64_t id, const char *action,
+                      int64_t if_match, const json_t *body, json_t **out, yj_err *err)
+{
+    return wf_act(s, &workorder_workflow, u, id, action, if_match, body, out, err);
 }
 
 /* ---- inbox ------------------------------------------------------------------------- */
@@ -504,7 +432,7 @@ yj_code inbox_list(yj_store *s, const yj_user *u, bool unread_only, int limit, j
     yj_stmt *st =
         yj_prepare(c, "SELECT COUNT(*) FROM inbox WHERE user_id = ? AND read_at IS NULL", err);
     if (st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     else {
         yj_bind_int(st, 1, u->id);
         if (yj_step(st, err) == 1)
@@ -542,21 +470,53 @@ yj_code inbox_list(yj_store *s, const yj_user *u, bool unread_only, int limit, j
 yj_code inbox_read(yj_store *s, const yj_user *u, int64_t id, yj_err *err)
 {
     yj_conn *c = yj_store_acquire(s);
-    yj_stmt *st = yj_prepare(
-        c, "UPDATE inbox SET read_at = COALESCE(read_at, ?) WHERE id = ? AND user_id = ?", err);
-    yj_code rc = YJ_OK;
-    if (st == NULL)
-        rc = YJ_EINTERNAL;
-    else {
-        yj_bind_int(st, 1, yj_now_ms());
-        yj_bind_int(st, 2, id);
-        yj_bind_int(st, 3, u->id);
-        if (yj_step(st, err) < 0)
-            rc = YJ_EINTERNAL;
-        else if (yj_stmt_changes(st) == 0)
-            rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "消息 %lld 不存在", (long long)id);
+    yj_code rc = yj_tx_begin(c, err);
+    yj_stmt *st = rc == YJ_OK ? yj_prepare(c,
+                                           "SELECT read_at, alarm_id FROM inbox WHERE id = ?"
+                                           " AND user_id = ?",
+                                           err)
+                              : NULL;
+    if (rc == YJ_OK && st == NULL)
+        rc = yj_fail(err);
+    bool unread = false;
+    int64_t alarm_id = 0;
+    if (st) {
+        yj_bind_int(st, 1, id);
+        yj_bind_int(st, 2, u->id);
+        int r = yj_step(st, err);
+        unread = r == 1 && yj_col_null(st, 0);
+        alarm_id = r == 1 ? yj_col_int(st, 1) : 0;
         yj_stmt_done(st);
+        if (r < 0)
+            rc = yj_fail(err);
+        else if (r == 0) /* another user's message is not there for this one */
+            rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "消息 %lld 不存在", (long long)id);
     }
+    int64_t now = yj_clock_now();
+    if (rc == YJ_OK && unread) {
+        st = yj_prepare(c, "UPDATE inbox SET read_at = ? WHERE id = ? AND read_at IS NULL", err);
+        if (st == NULL)
+            rc = yj_fail(err);
+        else {
+            yj_bind_int(st, 1, now);
+            yj_bind_int(st, 2, id);
+            if (yj_step(st, err) < 0)
+                rc = yj_fail(err);
+            yj_stmt_done(st);
+        }
+        json_t *before = json_pack("{s:n,s:I,s:s}", "read_at", "alarm_id", (json_int_t)alarm_id,
+                                   "region_code", u->region),
+               *after = json_pack("{s:I,s:I,s:s}", "read_at", (json_int_t)now, "alarm_id",
+                                  (json_int_t)alarm_id, "region_code", u->region);
+        if (rc == YJ_OK)
+            rc = audit_append(c, u->username, "read", "inbox", id, before, after, err);
+        json_decref(before);
+        json_decref(after);
+    }
+    if (rc == YJ_OK && unread)
+        rc = yj_tx_commit(c, err);
+    else
+        yj_tx_rollback(c); /* read before: nothing to change */
     yj_store_release(s, c);
     return rc;
 }
@@ -697,7 +657,7 @@ yj_code alarm_group_create_in(yj_conn *c, const char *name, const char *region, 
                    " VALUES (?, ?, ?, ?, ?) RETURNING id",
                    err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_text(st, 1, name);
     yj_bind_text(st, 2, region);
     yj_bind_int(st, 3, min_level);
@@ -707,11 +667,11 @@ yj_code alarm_group_create_in(yj_conn *c, const char *name, const char *region, 
     int64_t id = r == 1 ? yj_col_int(st, 0) : 0;
     yj_stmt_done(st);
     if (r != 1)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     for (size_t i = 0; i < nusers; i++) {
         st = yj_prepare(c, "INSERT INTO alarm_group_member (group_id, user_id) VALUES (?, ?)", err);
         if (st == NULL)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         yj_bind_int(st, 1, id);
         yj_bind_int(st, 2, users[i]);
         r = yj_step(st, err);
@@ -818,7 +778,7 @@ yj_code alarm_group_create(yj_store *s, const yj_user *u, const json_t *in, json
         const char *name = json_string_value(m);
         yj_stmt *st = yj_prepare(c, "SELECT id, region_code FROM users WHERE username = ?", err);
         if (st == NULL) {
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
             break;
         }
         yj_bind_text(st, 1, name ? name : "");
@@ -830,7 +790,7 @@ yj_code alarm_group_create(yj_store *s, const yj_user *u, const json_t *in, json
             rc = yj_err_set(err, YJ_EINVAL, "members", "用户 %s 不存在或其辖区不包含 %s",
                             name ? name : "?", region);
         else
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         yj_stmt_done(st);
     }
     int64_t id = 0;

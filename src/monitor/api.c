@@ -5,6 +5,7 @@
  * gateway keys (the route table is in module.c).
  */
 #include "api.h"
+#include "../core/util.h"
 #include "monitor.h"
 
 #include <math.h>
@@ -71,13 +72,13 @@ void api_sensors_latest(yj_req *req, yj_resp *resp)
         http_error(resp, &err);
         return;
     }
-    http_json(resp, 200, json_pack("{s:o,s:I}", "items", items, "now", (json_int_t)mon_now()));
+    http_json(resp, 200, json_pack("{s:o,s:I}", "items", items, "now", (json_int_t)yj_clock_now()));
 }
 
 void api_sensor_history(yj_req *req, yj_resp *resp)
 {
     int64_t id, from, to;
-    int64_t now = mon_now();
+    int64_t now = yj_clock_now();
     if (!http_path_id(req, resp, 0, &id) || !http_query_i64(req, resp, "to", now, &to) ||
         !http_query_i64(req, resp, "from", to - 6 * 3600000LL, &from))
         return;
@@ -132,12 +133,14 @@ static void rules_save(yj_req *req, yj_resp *resp, int64_t id)
     json_t *out = NULL;
     yj_err err;
     yj_err_clear(&err);
-    yj_code rc = mon_rule_save(req->app->store, &req->session.user, id, in, &out, &err);
+    yj_code rc =
+        mon_rule_save(req->app->store, &req->session.user, id, req->if_match, in, &out, &err);
     json_decref(in);
     if (rc != YJ_OK) {
         http_error(resp, &err);
         return;
     }
+    http_etag(resp, out);
     http_json(resp, id ? 200 : 201, out);
 }
 
@@ -160,7 +163,7 @@ void api_rules_delete(yj_req *req, yj_resp *resp)
         return;
     yj_err err;
     yj_err_clear(&err);
-    if (mon_rule_delete(req->app->store, &req->session.user, id, &err) != YJ_OK) {
+    if (mon_rule_delete(req->app->store, &req->session.user, id, req->if_match, &err) != YJ_OK) {
         http_error(resp, &err);
         return;
     }
@@ -228,10 +231,7 @@ void api_alarm_get(yj_req *req, yj_resp *resp)
         http_error(resp, &err);
         return;
     }
-    char etag[32];
-    snprintf(etag, sizeof etag, "\"%lld\"",
-             (long long)json_integer_value(json_object_get(out, "version")));
-    http_header_add(resp, "ETag", etag);
+    http_etag(resp, out);
     http_json(resp, 200, out);
 }
 
@@ -240,36 +240,18 @@ void api_alarm_act(yj_req *req, yj_resp *resp)
     int64_t id;
     if (!http_path_id(req, resp, 0, &id))
         return;
-    int64_t expect = 0;
-    const char *im = http_header(req, "If-Match");
-    if (im) {
-        char buf[32];
-        size_t n = strlen(im);
-        if (n >= 2 && im[0] == '"' && im[n - 1] == '"' && n - 2 < sizeof buf) {
-            memcpy(buf, im + 1, n - 2);
-            buf[n - 2] = '\0';
-        } else {
-            snprintf(buf, sizeof buf, "%s", im);
-        }
-        if (!http_parse_i64(buf, &expect) || expect <= 0) {
-            http_errorf(resp, YJ_EINVAL, "If-Match", "If-Match must be the alarm's ETag");
-            return;
-        }
-    }
     json_t *in = http_body_json(req, resp, true);
     if (in == NULL)
         return;
     json_t *out = NULL;
     yj_err err;
     yj_err_clear(&err);
-    yj_code rc =
-        alarm_act(req->app->store, &req->session.user, id, req->params[1], expect, in, &out, &err);
+    yj_code rc = alarm_act(req->app->store, &req->session.user, id, req->params[1], req->if_match,
+                           in, &out, &err);
     json_decref(in);
-    if (rc != YJ_OK) {
-        http_error(resp, &err);
-        return;
-    }
-    http_json(resp, 200, out);
+    if (rc == YJ_OK)
+        http_etag(resp, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 void api_workorders_list(yj_req *req, yj_resp *resp)
@@ -285,6 +267,20 @@ void api_workorders_list(yj_req *req, yj_resp *resp)
     http_json(resp, 200, json_pack("{s:o}", "items", items));
 }
 
+void api_workorder_get(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!http_path_id(req, resp, 0, &id))
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = workorder_get(req->app->store, &req->session.user, id, &out, &err);
+    if (rc == YJ_OK)
+        http_etag(resp, out);
+    http_reply(resp, rc, &err, 200, out);
+}
+
 void api_workorder_act(yj_req *req, yj_resp *resp)
 {
     int64_t id;
@@ -296,14 +292,12 @@ void api_workorder_act(yj_req *req, yj_resp *resp)
     json_t *out = NULL;
     yj_err err;
     yj_err_clear(&err);
-    yj_code rc =
-        workorder_act(req->app->store, &req->session.user, id, req->params[1], in, &out, &err);
+    yj_code rc = workorder_act(req->app->store, &req->session.user, id, req->params[1],
+                               req->if_match, in, &out, &err);
     json_decref(in);
-    if (rc != YJ_OK) {
-        http_error(resp, &err);
-        return;
-    }
-    http_json(resp, 200, out);
+    if (rc == YJ_OK)
+        http_etag(resp, out);
+    http_reply(resp, rc, &err, 200, out);
 }
 
 void api_inbox(yj_req *req, yj_resp *resp)
@@ -394,25 +388,6 @@ void api_gateway_create(yj_req *req, yj_resp *resp)
         return;
     }
     http_json(resp, 201, out);
-}
-
-/* Tests only: {"now": ms} sets the engine's clock (0 = real time) and runs
- * the timers (gap detection, escalation, rollup, retention) at that time. */
-void api_monitor_tick(yj_req *req, yj_resp *resp)
-{
-    if (!req->app->test_hooks) {
-        http_errorf(resp, YJ_ENOTFOUND, NULL, "no such endpoint: %s", req->path);
-        return;
-    }
-    json_t *in = http_body_json(req, resp, true);
-    if (in == NULL)
-        return;
-    json_t *now = json_object_get(in, "now");
-    int64_t t = json_is_integer(now) ? json_integer_value(now) : 0;
-    json_decref(in);
-    mon_set_clock(t);
-    mon_tick(t);
-    http_json(resp, 200, json_pack("{s:I}", "now", (json_int_t)mon_now()));
 }
 
 void api_groups_list(yj_req *req, yj_resp *resp)

@@ -20,6 +20,7 @@ void api_alarms_list(yj_req *, yj_resp *);
 void api_alarm_get(yj_req *, yj_resp *);
 void api_alarm_act(yj_req *, yj_resp *);
 void api_workorders_list(yj_req *, yj_resp *);
+void api_workorder_get(yj_req *, yj_resp *);
 void api_workorder_act(yj_req *, yj_resp *);
 void api_inbox(yj_req *, yj_resp *);
 void api_inbox_read(yj_req *, yj_resp *);
@@ -28,7 +29,6 @@ void api_map(yj_req *, yj_resp *);
 void api_gateway_create(yj_req *, yj_resp *);
 void api_groups_list(yj_req *, yj_resp *);
 void api_groups_create(yj_req *, yj_resp *);
-void api_monitor_tick(yj_req *, yj_resp *);
 
 /* cli.c: yingji ingest-kj, yingji simulate */
 int cmd_ingest_kj(int argc, char **argv);

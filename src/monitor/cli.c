@@ -52,7 +52,7 @@ int cmd_ingest_kj(int argc, char **argv)
         yj_opts_free(o);
         return fprintf(stderr, "yingji: %s\n", err.message), 1;
     }
-    mon_config mcfg = {.no_timers = true};
+    mon_config mcfg = {0}; /* no timers: only the scheduler of serve runs them */
     if (mon_start(s, &mcfg, &err) != YJ_OK) {
         fprintf(stderr, "yingji: %s\n", err.message);
         yj_store_close(s);

@@ -278,7 +278,7 @@ static yj_code rule_put(mctx *m, const char *name, mon_rule_kind kind, int64_t s
         if (yj_step(st, err) == 1)
             id = yj_col_int(st, 0);
         else
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         yj_stmt_done(st);
     }
     if (rc == YJ_OK) {
@@ -417,7 +417,7 @@ static yj_code load_enterprises(mctx *m, ent_row **out, size_t *n, yj_err *err)
                              " safety_director, safety_phone FROM enterprise ORDER BY id",
                              err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     size_t cap = 0;
     int r;
     while ((r = yj_step(st, err)) == 1) {
@@ -442,7 +442,7 @@ static yj_code load_enterprises(mctx *m, ent_row **out, size_t *n, yj_err *err)
         snprintf(e->phone, sizeof e->phone, "%s", yj_col_text(st, 8));
     }
     yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 static const ent_row *ent_by_id(const ent_row *e, size_t n, int64_t id)
@@ -546,7 +546,7 @@ static yj_code load_hazards(mctx *m, hz_row **out, size_t *n, yj_err *err)
                              " lat, lon, responsible, phone FROM hazard_source ORDER BY id",
                              err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     size_t cap = 0;
     int r;
     while ((r = yj_step(st, err)) == 1) {
@@ -572,7 +572,7 @@ static yj_code load_hazards(mctx *m, hz_row **out, size_t *n, yj_err *err)
         snprintf(h->phone, sizeof h->phone, "%s", yj_col_text(st, 9));
     }
     yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 /* One sensor of a hazard-source object with its own rule:
@@ -1130,7 +1130,7 @@ yj_code demo_monitor_groups(yj_demo *d, yj_err *err)
             int64_t id = 0;
             yj_stmt *st = yj_prepare(c, "SELECT id FROM users WHERE username = ?", err);
             if (st == NULL) {
-                rc = YJ_EINTERNAL;
+                rc = yj_fail(err);
                 break;
             }
             yj_bind_text(st, 1, g->members[k]);

@@ -27,6 +27,7 @@
  */
 #include "monitor.h"
 #include "rawlog.h"
+#include "../base/workflow.h"
 #include "../core/events.h"
 #include "../core/util.h"
 
@@ -40,7 +41,6 @@
 
 #define FUTURE_SLACK_MS (5 * 60 * 1000LL)
 #define LATE_MIN_MS     (2 * 60 * 1000LL)
-#define TICK_MS         1000
 #define RETAIN_EVERY_MS (3600 * 1000LL)
 #define RAW_MAX         2048
 
@@ -122,7 +122,7 @@ typedef struct job {
     const char *detail;
     mon_reject reason;  /* JOB_REJECT */
     const char *sensor; /* JOB_REJECT: sensor code, or NULL */
-    int64_t tick_now;
+    bool tick_all;      /* JOB_TICK: a whole retention pass, the log merged first */
     /* outcome, written by the writer */
     uint8_t *outcome; /* per reading: 0 accepted, reason + 1 rejected */
     uint8_t *flags;
@@ -139,12 +139,11 @@ static struct {
     runtime rt;
     bool running, stop;
     _Atomic bool reload;
-    atomic_llong clock;
     pthread_t writer;
     pthread_mutex_t qmu;
     pthread_cond_t qcv, donecv;
     job *qhead, *qtail;
-    int64_t start_ms, last_retain, last_tick;
+    int64_t start_ms, last_retain;
     int64_t config_gen; /* CONFIG_GEN_SQL when the runtime was loaded */
     /* counters for /metrics */
     atomic_llong accepted[MON_SRC_COUNT], rejected[MON_SRC_COUNT][MON_REJ_COUNT];
@@ -202,23 +201,6 @@ json_t *mon_result_json(const mon_result *r)
     return json_pack("{s:I,s:I,s:I,s:o}", "accepted", (json_int_t)r->accepted, "late",
                      (json_int_t)r->late, "rejected_total", (json_int_t)mon_result_rejected(r),
                      "rejected", rej);
-}
-
-/* ---- clock ------------------------------------------------------------------ */
-
-void mon_set_clock(int64_t now_ms)
-{
-    atomic_store(&g.clock, now_ms);
-    /* a test clock set before the start moves the start back with it, so
-     * data gaps are measured on the test's own timeline */
-    if (now_ms && now_ms < g.start_ms)
-        g.start_ms = now_ms;
-}
-
-int64_t mon_now(void)
-{
-    int64_t c = atomic_load(&g.clock);
-    return c ? c : yj_now_ms();
 }
 
 /* ---- hash tables ---------------------------------------------------------- */
@@ -436,7 +418,7 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
                              " LEFT JOIN enterprise e ON e.id = s.enterprise_id ORDER BY s.id",
                              err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     int r;
     while ((r = yj_step(st, err)) == 1) {
         GROW(rt->sensors, rt->nsensors, scap);
@@ -728,7 +710,7 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
                     err);
     if (st == NULL)
         goto fail;
-    yj_bind_int(st, 1, mon_now());
+    yj_bind_int(st, 1, yj_clock_now());
     while ((r = yj_step(st, err)) == 1) {
         GROW(rt->maint, rt->nmaint, xcap);
         rt->maint[rt->nmaint++] = (maint_rt){yj_col_null(st, 0) ? 0 : yj_col_int(st, 0),
@@ -804,7 +786,7 @@ oom:
 fail:
     free(db);
     runtime_free(rt);
-    return err ? err->code : YJ_EINTERNAL;
+    return yj_fail(err);
 }
 
 /* ---- evaluation (writer thread, runtime write-locked) --------------------- */
@@ -814,6 +796,9 @@ typedef struct {
     mon_rule_event ev;
     int64_t ts;
     bool late;
+    /* who: the reading's origin ("gateway:3", "mqtt:<topic>", "kj:<file>"),
+     * or the timer's name (a data gap) */
+    const char *actor;
 } alarm_op;
 
 typedef struct {
@@ -983,28 +968,27 @@ static void pub_push(pub_list *l, int64_t id, const char *action, int level)
     l->ev[l->n++] = (pub_ev){id, action, level};
 }
 
-static yj_code timeline(yj_conn *c, int64_t alarm_id, int64_t ts, const char *action,
-                        const char *note, double value, int level, yj_err *err)
+/* An alarm changed by a reading or a timer: its timeline row (with the
+ * value and level at the time) and an audit entry with who, before and
+ * after.  before/after are taken. */
+static yj_code alarm_changed(yj_conn *c, int64_t alarm_id, const char *actor, int64_t ts,
+                             const char *action, const char *note, double value, int level,
+                             const char *region, json_t *before, json_t *after, yj_err *err)
 {
-    yj_stmt *st =
-        yj_prepare(c,
-                   "INSERT INTO alarm_event (alarm_id, ts, actor, action, note, value, level)"
-                   " VALUES (?, ?, 'system', ?, ?, ?, ?)",
-                   err);
-    if (st == NULL)
-        return YJ_EINTERNAL;
-    yj_bind_int(st, 1, alarm_id);
-    yj_bind_int(st, 2, ts);
-    yj_bind_text(st, 3, action);
-    yj_bind_text(st, 4, note);
-    if (isfinite(value))
-        yj_bind_real(st, 5, value);
-    else
-        yj_bind_null(st, 5);
-    yj_bind_int(st, 6, level);
-    int r = yj_step(st, err);
-    yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    json_t *cols = json_pack("{s:i}", "level", level);
+    if (isfinite(value)) {
+        json_object_set_new(cols, "value", json_real(value));
+        json_object_set_new(after, "value", json_real(value));
+    }
+    json_object_set_new(after, "level", json_integer(level));
+    json_object_set_new(after, "region_code", json_string(region));
+    yj_code rc = wf_timeline_with(c, &alarm_workflow, alarm_id, ts, actor, action, note, cols, err);
+    if (rc == YJ_OK)
+        rc = audit_append(c, actor, action, "alarm", alarm_id, before, after, err);
+    json_decref(cols);
+    json_decref(before);
+    json_decref(after);
+    return rc;
 }
 
 static yj_code inbox_add(yj_conn *c, int64_t user, int64_t alarm_id, const char *group,
@@ -1015,7 +999,7 @@ static yj_code inbox_add(yj_conn *c, int64_t user, int64_t alarm_id, const char 
                              " VALUES (?, ?, ?, ?, ?)",
                              err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, user);
     yj_bind_int(st, 2, alarm_id);
     yj_bind_text(st, 3, group);
@@ -1023,7 +1007,7 @@ static yj_code inbox_add(yj_conn *c, int64_t user, int64_t alarm_id, const char 
     yj_bind_int(st, 5, now);
     int r = yj_step(st, err);
     yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 /* Deliver an alarm to the inboxes of the groups bound to its kind, level,
@@ -1092,7 +1076,7 @@ static yj_code alarm_insert(yj_conn *c, runtime *rt, const alarm_op *op, int64_t
         " RETURNING id",
         err);
     if (q == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(q, 1, s->id);
     yj_bind_text(q, 2, rr->key);
     yj_bind_text(q, 3, mon_rule_kind_name(st->rule->kind));
@@ -1120,13 +1104,18 @@ static yj_code alarm_insert(yj_conn *c, runtime *rt, const alarm_op *op, int64_t
     int64_t id = r == 1 ? yj_col_int(q, 0) : 0;
     yj_stmt_done(q);
     if (r != 1)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     st->alarm_id = id;
     st->peak_sev = (uint8_t)op->ev.sev;
     atomic_fetch_add(&g.alarms_raised, 1);
     char note[256];
     snprintf(note, sizeof note, "%s%s", rr->name, op->late ? "（补传数据，不按实时报警升级）" : "");
-    yj_code rc = timeline(c, id, op->ts, "raised", note, op->ev.value, level, err);
+    yj_code rc = alarm_changed(
+        c, id, op->actor, op->ts, "raised", note, op->ev.value, level, s->region, NULL,
+        json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:b}", "sensor_id", (json_int_t)s->id, "rule_key",
+                  rr->key, "title", title, "state", "raised", "cond", "active", "unit", unit,
+                  "late", op->late),
+        err);
     if (rc == YJ_OK)
         rc = deliver(c, rt, s, id, st->rule->kind, level, "raised", NULL, now, err);
     pub_push(pubs, id, "raised", level);
@@ -1145,7 +1134,7 @@ static yj_code apply_op(yj_conn *c, runtime *rt, const alarm_op *op, int64_t now
         yj_stmt *q =
             yj_prepare(c, "SELECT cond, level FROM alarm WHERE id = ? AND state <> 'closed'", err);
         if (q == NULL)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         yj_bind_int(q, 1, st->alarm_id);
         int r = yj_step(q, err);
         if (r == 1) {
@@ -1154,7 +1143,7 @@ static yj_code apply_op(yj_conn *c, runtime *rt, const alarm_op *op, int64_t now
         }
         yj_stmt_done(q);
         if (r < 0)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
     }
     bool open = cond[0] != '\0';
     if (op->ev.kind == MON_EV_CLEAR) {
@@ -1165,7 +1154,7 @@ static yj_code apply_op(yj_conn *c, runtime *rt, const alarm_op *op, int64_t now
                                 " last_value = ?, last_at = ?, version = version + 1 WHERE id = ?",
                                 err);
         if (q == NULL)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         yj_bind_int(q, 1, op->ts);
         yj_bind_real(q, 2, op->ev.value);
         yj_bind_int(q, 3, op->ts);
@@ -1173,10 +1162,11 @@ static yj_code apply_op(yj_conn *c, runtime *rt, const alarm_op *op, int64_t now
         int r = yj_step(q, err);
         yj_stmt_done(q);
         if (r < 0)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         pub_push(pubs, st->alarm_id, "cleared", old_level);
-        return timeline(c, st->alarm_id, op->ts, "cleared", "监测值恢复正常", op->ev.value,
-                        old_level, err);
+        return alarm_changed(c, st->alarm_id, op->actor, op->ts, "cleared", "监测值恢复正常",
+                             op->ev.value, old_level, s->region, json_pack("{s:s}", "cond", cond),
+                             json_pack("{s:s}", "cond", "cleared"), err);
     }
     if (!open) /* no alarm, or people closed it while the condition persists */
         return alarm_insert(c, rt, op, now, pubs, err);
@@ -1192,7 +1182,7 @@ static yj_code apply_op(yj_conn *c, runtime *rt, const alarm_op *op, int64_t now
                    " version = version + ? WHERE id = ?",
                    err);
     if (q == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(q, 1, op->ev.sev);
     yj_bind_int(q, 2, upgrade ? level : old_level);
     yj_bind_int(q, 3, refold ? 1 : 0);
@@ -1208,13 +1198,15 @@ static yj_code apply_op(yj_conn *c, runtime *rt, const alarm_op *op, int64_t now
     int r = yj_step(q, err);
     yj_stmt_done(q);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     if (!refold && !upgrade)
         return YJ_OK;
     const char *action = upgrade ? "upgraded" : "folded";
-    yj_code rc = timeline(c, st->alarm_id, op->ts, action,
-                          upgrade ? "报警级别升高" : "再次超限，并入未关闭的报警", op->ev.value,
-                          upgrade ? level : old_level, err);
+    yj_code rc = alarm_changed(c, st->alarm_id, op->actor, op->ts, action,
+                               upgrade ? "报警级别升高" : "再次超限，并入未关闭的报警",
+                               op->ev.value, upgrade ? level : old_level, s->region,
+                               json_pack("{s:s,s:i}", "cond", cond, "level", old_level),
+                               json_pack("{s:s}", "cond", "active"), err);
     if (rc == YJ_OK && upgrade)
         rc = deliver(c, rt, s, st->alarm_id, st->rule->kind, level, "upgraded", NULL, now, err);
     pub_push(pubs, st->alarm_id, action, upgrade ? level : old_level);
@@ -1223,38 +1215,34 @@ static yj_code apply_op(yj_conn *c, runtime *rt, const alarm_op *op, int64_t now
 
 /* ---- writer --------------------------------------------------------------- */
 
-static void publish_alarms(const pub_list *pubs)
+/* After the commit: each alarm that changed, to the event stream (read on
+ * the writer's own connection). */
+static void publish_alarms(yj_conn *c, const pub_list *pubs)
 {
     for (size_t i = 0; i < pubs->n; i++) {
-        yj_conn *c = yj_store_acquire(g.store);
         yj_stmt *q =
             yj_prepare(c,
                        "SELECT region_code, enterprise_id, title, state, sensor_id FROM alarm"
                        " WHERE id = ?",
                        NULL);
-        if (q) {
-            yj_bind_int(q, 1, pubs->ev[i].alarm_id);
-            if (yj_step(q, NULL) == 1) {
-                json_t *ev = json_pack(
-                    "{s:I,s:s,s:i,s:s,s:s,s:I}", "id", (json_int_t)pubs->ev[i].alarm_id, "action",
-                    pubs->ev[i].action, "level", pubs->ev[i].level, "title", yj_col_text(q, 2),
-                    "state", yj_col_text(q, 3), "sensor_id", (json_int_t)yj_col_int(q, 4));
-                if (!yj_col_null(q, 1))
-                    json_object_set_new(ev, "enterprise_id", json_integer(yj_col_int(q, 1)));
-                char region[16];
-                snprintf(region, sizeof region, "%s", yj_col_text(q, 0));
-                yj_stmt_done(q);
-                q = NULL;
-                yj_store_release(g.store, c);
-                c = NULL;
-                yj_events_publish("alarm", region, ev);
-                json_decref(ev);
-            }
-            if (q)
-                yj_stmt_done(q);
+        if (q == NULL)
+            continue;
+        yj_bind_int(q, 1, pubs->ev[i].alarm_id);
+        if (yj_step(q, NULL) == 1) {
+            json_t *ev = json_pack("{s:I,s:s,s:i,s:s,s:s,s:I}", "id",
+                                   (json_int_t)pubs->ev[i].alarm_id, "action", pubs->ev[i].action,
+                                   "level", pubs->ev[i].level, "title", yj_col_text(q, 2), "state",
+                                   yj_col_text(q, 3), "sensor_id", (json_int_t)yj_col_int(q, 4));
+            if (!yj_col_null(q, 1))
+                json_object_set_new(ev, "enterprise_id", json_integer(yj_col_int(q, 1)));
+            char region[16];
+            snprintf(region, sizeof region, "%s", yj_col_text(q, 0));
+            yj_stmt_done(q);
+            yj_events_publish("alarm", region, ev);
+            json_decref(ev);
+        } else {
+            yj_stmt_done(q);
         }
-        if (c)
-            yj_store_release(g.store, c);
     }
 }
 
@@ -1268,7 +1256,7 @@ static yj_code insert_reject(yj_conn *c, const job *j, const mon_reading *in, in
                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, now);
     yj_bind_text(st, 2, mon_source_name(j->src));
     yj_bind_text(st, 3, j->origin);
@@ -1310,7 +1298,7 @@ static yj_code insert_reject(yj_conn *c, const job *j, const mon_reading *in, in
     }
     int r = yj_step(st, err);
     yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 static yj_code commit_batch(yj_conn *c, job **jobs, size_t njobs, const op_list *ops, int64_t now,
@@ -1322,7 +1310,7 @@ static yj_code commit_batch(yj_conn *c, job **jobs, size_t njobs, const op_list 
     if (mon_raw_begin(c, err) != YJ_OK) {
         mon_raw_end(false);
         yj_tx_rollback(c);
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
     for (size_t k = 0; k < njobs && rc == YJ_OK; k++) {
         job *j = jobs[k];
@@ -1416,15 +1404,18 @@ static void do_reload(yj_conn *c)
 
 static void process_readings(yj_conn *c, job **jobs, size_t njobs)
 {
-    int64_t now = mon_now();
+    int64_t now = yj_clock_now();
     op_list ops = {0};
     pub_list pubs = {0};
     pthread_rwlock_wrlock(&g.lock);
     for (size_t k = 0; k < njobs; k++) {
         job *j = jobs[k];
+        size_t first = ops.n;
         for (size_t i = 0; i < j->n; i++)
             j->outcome[i] =
                 (uint8_t)eval_reading(&g.rt, &j->r[i], j->gw_region, now, &j->flags[i], &ops);
+        for (size_t i = first; i < ops.n; i++) /* the alarms this source's readings moved */
+            ops.ops[i].actor = j->origin ? j->origin : mon_source_name(j->src);
     }
     pthread_rwlock_unlock(&g.lock);
     yj_err err;
@@ -1434,7 +1425,7 @@ static void process_readings(yj_conn *c, job **jobs, size_t njobs)
     if (rc == YJ_OK) {
         atomic_fetch_add(&g.commits, 1);
         finish_jobs(jobs, njobs, YJ_OK, NULL);
-        publish_alarms(&pubs);
+        publish_alarms(c, &pubs);
     } else {
         yj_log(YJ_LOG_ERROR, "monitor.commit_failed", "%s", err.message);
         finish_jobs(jobs, njobs, rc, &err);
@@ -1470,7 +1461,7 @@ static yj_code tick_gap(yj_conn *c, int64_t now, pub_list *pubs, yj_err *err)
             last = g.start_ms;
         mon_rule_event ev = mon_rule_eval_gap(st, last, now);
         if (ev.kind == MON_EV_RAISE)
-            ops_push(&ops, (alarm_op){(uint32_t)k, ev, now, false});
+            ops_push(&ops, (alarm_op){(uint32_t)k, ev, now, false, "timer:monitor.gap"});
     }
     pthread_rwlock_unlock(&g.lock);
     yj_code rc = YJ_OK;
@@ -1514,7 +1505,7 @@ static yj_code tick_escalate(yj_conn *c, int64_t now, pub_list *pubs, yj_err *er
                             " WHERE state = 'raised' AND late = 0 ORDER BY id",
                             err);
     if (q == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     int r;
     while ((r = yj_step(q, err)) == 1 && n < 64) {
         int level = (int)yj_col_int(q, 2);
@@ -1530,7 +1521,7 @@ static yj_code tick_escalate(yj_conn *c, int64_t now, pub_list *pubs, yj_err *er
     }
     yj_stmt_done(q);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     if (n == 0)
         return YJ_OK;
     yj_code rc = yj_tx_begin(c, err);
@@ -1540,7 +1531,7 @@ static yj_code tick_escalate(yj_conn *c, int64_t now, pub_list *pubs, yj_err *er
                        " version = version + 1 WHERE id = ? AND state = 'raised'",
                        err);
         if (q == NULL) {
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
             break;
         }
         yj_bind_text(q, 1, todo[i].target);
@@ -1549,14 +1540,19 @@ static yj_code tick_escalate(yj_conn *c, int64_t now, pub_list *pubs, yj_err *er
         int64_t changed = yj_stmt_changes(q);
         yj_stmt_done(q);
         if (r < 0) {
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
             break;
         }
         if (changed == 0)
             continue;
         char note[96];
         snprintf(note, sizeof note, "超时未确认，升级报送至 %s", todo[i].target);
-        rc = timeline(c, todo[i].id, now, "escalated", note, NAN, todo[i].level, err);
+        rc = alarm_changed(c, todo[i].id, "timer:monitor.escalation", now, "escalated", note, NAN,
+                           todo[i].level, todo[i].region,
+                           json_pack("{s:i}", "escalation", todo[i].escalation),
+                           json_pack("{s:i,s:s}", "escalation", todo[i].escalation + 1,
+                                     "escalated_region", todo[i].target),
+                           err);
         pthread_rwlock_rdlock(&g.lock);
         const sensor_rt *s = find_id(&g.rt, todo[i].sensor_id);
         if (rc == YJ_OK && s)
@@ -1595,7 +1591,7 @@ static yj_code retain_step(yj_conn *c, yj_err *err)
         yj_stmt *q = yj_prepare(
             c, "SELECT sensor_id FROM reading WHERE sensor_id > ? ORDER BY sensor_id LIMIT 1", err);
         if (q == NULL) {
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
             break;
         }
         yj_bind_int(q, 1, retain.cursor);
@@ -1603,7 +1599,7 @@ static yj_code retain_step(yj_conn *c, yj_err *err)
         int64_t sensor = r == 1 ? yj_col_int(q, 0) : 0;
         yj_stmt_done(q);
         if (r < 0) {
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
             break;
         }
         if (r == 0) {
@@ -1612,24 +1608,24 @@ static yj_code retain_step(yj_conn *c, yj_err *err)
         }
         q = yj_prepare(c, "DELETE FROM reading WHERE sensor_id = ? AND ts < ?", err);
         if (q == NULL) {
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
             break;
         }
         yj_bind_int(q, 1, sensor);
         yj_bind_int(q, 2, retain.cutoff);
         if (yj_step(q, err) < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         yj_stmt_done(q);
         retain.cursor = sensor;
     }
     if (rc == YJ_OK && finished) {
         yj_stmt *q = yj_prepare(c, "DELETE FROM reading_min WHERE bucket < ?", err);
         if (q == NULL) {
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         } else {
             yj_bind_int(q, 1, retain.now - (int64_t)g.cfg.agg_retention_days * 86400000LL);
             if (yj_step(q, err) < 0)
-                rc = YJ_EINTERNAL;
+                rc = yj_fail(err);
             yj_stmt_done(q);
         }
     }
@@ -1682,7 +1678,7 @@ static void run_timers(yj_conn *c, int64_t now, bool all)
         yj_log(YJ_LOG_ERROR, "monitor.gap_failed", "%s", err.message);
     if (tick_escalate(c, now, &pubs, &err) != YJ_OK)
         yj_log(YJ_LOG_ERROR, "monitor.escalate_failed", "%s", err.message);
-    publish_alarms(&pubs);
+    publish_alarms(c, &pubs);
     free(pubs.ev);
     if (!retain.active && (all || now - g.last_retain >= RETAIN_EVERY_MS)) {
         g.last_retain = now;
@@ -1704,7 +1700,6 @@ static void run_timers(yj_conn *c, int64_t now, bool all)
 static void *writer_main(void *arg)
 {
     (void)arg;
-    yj_conn *c = yj_store_acquire(g.store);
     job **batch = NULL;
     size_t bcap = 0;
     for (;;) {
@@ -1720,8 +1715,6 @@ static void *writer_main(void *arg)
                 ts.tv_nsec -= 1000000000L;
             }
             pthread_cond_timedwait(&g.qcv, &g.qmu, &ts);
-            if (g.qhead == NULL && !g.cfg.no_timers && yj_now_ms() - g.last_tick >= TICK_MS)
-                break;
         }
         if (g.qhead == NULL && g.stop) {
             pthread_mutex_unlock(&g.qmu);
@@ -1758,6 +1751,9 @@ static void *writer_main(void *arg)
         atomic_fetch_sub(&g.queue_depth, (long long)(n + (tick != NULL)));
         pthread_mutex_unlock(&g.qmu);
 
+        /* a connection for the round only: with `serve --pool 1` everyone
+         * else gets it in between */
+        yj_conn *c = yj_store_acquire(g.store);
         if (atomic_exchange(&g.reload, false))
             do_reload(c);
         if (n > 0)
@@ -1766,17 +1762,21 @@ static void *writer_main(void *arg)
          * pace with the ingest; when idle, a chunk per wake-up */
         merge_some(c, readings, false);
         if (tick) {
-            run_timers(c, tick->tick_now, true);
+            int64_t now = yj_clock_now();
+            /* a test clock set before the start moves the start back with
+             * it, so data gaps are measured on the test's own timeline */
+            if (tick->tick_all && now < g.start_ms)
+                g.start_ms = now;
+            run_timers(c, now, tick->tick_all);
             finish_jobs(&tick, 1, YJ_OK, NULL);
-        } else if (!g.cfg.no_timers && yj_now_ms() - g.last_tick >= TICK_MS) {
-            g.last_tick = yj_now_ms();
-            run_timers(c, mon_now(), false);
         }
+        yj_store_release(g.store, c);
     }
     free(batch);
     /* a clean stop leaves the log merged (a kill -9 leaves it for the next start) */
     yj_err err;
     yj_err_clear(&err);
+    yj_conn *c = yj_store_acquire(g.store);
     if (mon_raw_flush(c, &err) != YJ_OK)
         yj_log(YJ_LOG_ERROR, "monitor.merge_failed", "at stop: %s", err.message);
     yj_store_release(g.store, c);
@@ -1824,8 +1824,8 @@ yj_code mon_start(yj_store *s, const mon_config *cfg, yj_err *err)
     for (int l = 1; l <= 4; l++)
         if (g.cfg.ack_timeout_s[l] <= 0)
             g.cfg.ack_timeout_s[l] = default_ack_timeout_s[l];
-    g.start_ms = mon_now();
-    g.last_retain = g.last_tick = yj_now_ms();
+    g.start_ms = yj_clock_now();
+    g.last_retain = yj_now_ms();
     retain.active = false;
     yj_conn *c = yj_store_acquire(s);
     if (yj_query_int(c, CONFIG_GEN_SQL, NULL, &g.config_gen, NULL) != YJ_OK)
@@ -1955,9 +1955,9 @@ yj_code mon_ingest_reject(mon_source src, const char *origin, mon_reject reason,
     return submit(&j, err);
 }
 
-void mon_tick(int64_t now_ms)
+void mon_tick(bool all)
 {
-    job j = {.kind = JOB_TICK, .tick_now = now_ms ? now_ms : mon_now()};
+    job j = {.kind = JOB_TICK, .tick_all = all};
     submit(&j, NULL);
 }
 
@@ -1997,7 +1997,7 @@ yj_code mon_bench_eval(const mon_reading *r, size_t n, mon_result *res, int64_t 
     if (!g.running)
         return YJ_EINTERNAL;
     op_list ops = {0};
-    int64_t now = mon_now();
+    int64_t now = yj_clock_now();
     pthread_rwlock_wrlock(&g.lock);
     for (size_t i = 0; i < n; i++) {
         uint8_t flags;

@@ -32,10 +32,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static yj_user system_user(void)
+static yj_user system_user(const char *origin)
 {
     yj_user u = {.id = 0, .role = YJ_ROLE_ADMIN};
-    snprintf(u.username, sizeof u.username, "kj-import");
+    snprintf(u.username, sizeof u.username, "%.63s", origin); /* who: "kj:<file>" */
     snprintf(u.name, sizeof u.name, "KJ 文件导入");
     return u;
 }
@@ -102,6 +102,73 @@ static int64_t id_by_code(yj_conn *c, const char *table, const char *code)
     return id;
 }
 
+/* The sensor's KJ threshold rule (报警/断电值 from the mine's own system) set
+ * to params: changed in place (its id, and so the alarms' rule key, stays),
+ * created when missing, untouched when the file says what it said before;
+ * audited with the file as who. */
+static yj_code kj_rule_save(yj_conn *c, const yj_user *u, int64_t sid, const char *params,
+                            yj_err *err)
+{
+    yj_stmt *st = yj_prepare(c,
+                             "SELECT id, params, region_code, version FROM monitor_rule WHERE"
+                             " sensor_id = ? AND kind = 'threshold' AND name LIKE 'KJ %'"
+                             " ORDER BY id LIMIT 1",
+                             err);
+    if (st == NULL)
+        return yj_fail(err);
+    yj_bind_int(st, 1, sid);
+    int r = yj_step(st, err);
+    int64_t id = 0;
+    json_t *before = NULL;
+    if (r == 1) {
+        id = yj_col_int(st, 0);
+        before = json_pack("{s:I,s:s,s:s,s:I,s:I}", "id", (json_int_t)id, "params",
+                           yj_col_text(st, 1), "region_code", yj_col_text(st, 2), "sensor_id",
+                           (json_int_t)sid, "version", (json_int_t)yj_col_int(st, 3));
+    }
+    yj_stmt_done(st);
+    if (r < 0)
+        return yj_fail(err);
+    if (before && strcmp(json_string_value(json_object_get(before, "params")), params) == 0) {
+        json_decref(before);
+        return YJ_OK; /* the same values again: nothing to write */
+    }
+    char now[32];
+    yj_time_iso(yj_now_ms(), now, sizeof now);
+    st = yj_prepare(c,
+                    id ? "UPDATE monitor_rule SET params = ?, updated_at = ?, updated_by = ?,"
+                         " enabled = 1, version = version + 1 WHERE id = ?"
+                         " RETURNING id, region_code, version"
+                       : "INSERT INTO monitor_rule (name, kind, sensor_id, params, enabled,"
+                         " region_code, updated_at, updated_by)"
+                         " SELECT 'KJ 测点报警/断电值', 'threshold', id, ?, 1, region_code, ?, ?"
+                         " FROM sensor WHERE id = ? RETURNING id, region_code, version",
+                    err);
+    if (st == NULL) {
+        json_decref(before);
+        return yj_fail(err);
+    }
+    yj_bind_text(st, 1, params);
+    yj_bind_text(st, 2, now);
+    yj_bind_text(st, 3, u->username);
+    yj_bind_int(st, 4, id ? id : sid);
+    r = yj_step(st, err);
+    json_t *after = NULL;
+    if (r == 1)
+        after = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:I}", "id", (json_int_t)yj_col_int(st, 0),
+                          "name", "KJ 测点报警/断电值", "kind", "threshold", "params", params,
+                          "sensor_id", (json_int_t)sid, "region_code", yj_col_text(st, 1),
+                          "version", (json_int_t)yj_col_int(st, 2));
+    yj_stmt_done(st);
+    yj_code rc = r == 1 ? YJ_OK : yj_fail(err);
+    if (rc == YJ_OK)
+        rc = audit_append(c, u->username, before ? "update" : "create", "monitor_rule",
+                          json_integer_value(json_object_get(after, "id")), before, after, err);
+    json_decref(before);
+    json_decref(after);
+    return rc;
+}
+
 /* Create the sensor of a definition record (AQMC / AQKC) if missing. */
 static yj_code define_sensor(yj_conn *c, const yj_user *u, const kj_record *r, kj_notes *notes,
                              int *created, yj_err *err)
@@ -127,11 +194,11 @@ static yj_code define_sensor(yj_conn *c, const yj_user *u, const kj_record *r, k
         yj_stmt *st = yj_prepare(
             c, "SELECT region_code, lat, lon, name FROM monitored_object WHERE id = ?", err);
         if (st == NULL)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         yj_bind_int(st, 1, obj);
         if (yj_step(st, err) != 1) {
             yj_stmt_done(st);
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         }
         json_t *rec = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "code", code, "name",
                                 r->location[0] ? r->location : r->point, "object_id",
@@ -154,7 +221,7 @@ static yj_code define_sensor(yj_conn *c, const yj_user *u, const kj_record *r, k
         yj_err_clear(&e2);
         yj_code rc = registry_create_in(c, u, registry_find("sensor"), rec, &sid, &e2);
         json_decref(rec);
-        if (rc == YJ_EINTERNAL) {
+        if (rc == YJ_EINTERNAL || rc == YJ_EBUSY) { /* the store, not the file */
             if (err)
                 *err = e2;
             return rc;
@@ -183,34 +250,7 @@ static yj_code define_sensor(yj_conn *c, const yj_user *u, const kj_record *r, k
         mon_rule rule;
         if (mon_rule_from_json(MON_RULE_THRESHOLD, params, &rule, NULL) == YJ_OK) {
             char *text = json_dumps(params, JSON_COMPACT | JSON_REAL_PRECISION(12));
-            char now[32];
-            yj_time_iso(yj_now_ms(), now, sizeof now);
-            yj_stmt *st = yj_prepare(c,
-                                     "DELETE FROM monitor_rule WHERE sensor_id = ? AND kind = "
-                                     "'threshold' AND name LIKE 'KJ %'",
-                                     err);
-            if (st) {
-                yj_bind_int(st, 1, sid);
-                yj_step(st, NULL);
-                yj_stmt_done(st);
-            }
-            st = yj_prepare(c,
-                            "INSERT INTO monitor_rule (name, kind, sensor_id, params, enabled,"
-                            " region_code, updated_at, updated_by)"
-                            " SELECT 'KJ 测点报警/断电值', 'threshold', id, ?, 1, region_code, ?,"
-                            " 'kj-import' FROM sensor WHERE id = ?",
-                            err);
-            yj_code rc = YJ_OK;
-            if (st == NULL)
-                rc = YJ_EINTERNAL;
-            else {
-                yj_bind_text(st, 1, text);
-                yj_bind_text(st, 2, now);
-                yj_bind_int(st, 3, sid);
-                if (yj_step(st, err) < 0)
-                    rc = YJ_EINTERNAL;
-                yj_stmt_done(st);
-            }
+            yj_code rc = kj_rule_save(c, u, sid, text, err);
             free(text);
             json_decref(params);
             return rc;
@@ -237,7 +277,7 @@ static yj_code store_stat(yj_conn *c, const kj_record *r, kj_notes *notes, int64
                              " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sensor_id, ts) DO NOTHING",
                              err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, sid);
     yj_bind_int(st, 2, r->ts * 1000);
     yj_bind_real(st, 3, r->max);
@@ -248,7 +288,7 @@ static yj_code store_stat(yj_conn *c, const kj_record *r, kj_notes *notes, int64
     int64_t ch = yj_stmt_changes(st);
     yj_stmt_done(st);
     if (rr < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     if (ch == 0)
         note(notes, "duplicate", MON_REJ_DUPLICATE, code, "AQMT 5 分钟统计：该时段已导入");
     else
@@ -292,7 +332,7 @@ yj_code mon_ingest_kj(yj_store *s, const char *path, json_t **report, yj_err *er
     int created = 0, ndefs = 0;
     int64_t stats = 0;
     kj_notes notes = {.rejected = rejected};
-    yj_user u = system_user();
+    yj_user u = system_user(origin);
     yj_conn *c = yj_store_acquire(s);
     if (rc == YJ_OK)
         rc = yj_tx_begin(c, err);
@@ -409,7 +449,7 @@ static dw_result kj_dropped(const char *path, json_t **report, char *why, size_t
     snprintf(why, nwhy, "%s", err.message);
     /* the file itself (unreadable, too big, not KJ at all): retrying would
      * not help; a store error may pass */
-    return rc == YJ_EINTERNAL ? DW_RETRY : DW_FAILED;
+    return rc == YJ_EINTERNAL || rc == YJ_EBUSY ? DW_RETRY : DW_FAILED;
 }
 
 yj_code mon_kj_watch(yj_store *s, const char *dir, yj_err *err)

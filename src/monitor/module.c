@@ -68,44 +68,283 @@ static yj_registry *const registries[] = {&monitored_object, &sensor};
 
 /* ---- routes and permissions -------------------------------------------------------------- */
 
+/* The body and answer of a rule's create (201) and replace. */
+#define RULE_IN                                                                                    \
+    "{\"type\":\"object\",\"required\":[\"name\",\"kind\",\"params\"],"                            \
+    "\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":90},"                             \
+    "\"kind\":{\"type\":\"string\",\"enum\":[\"threshold\",\"rate\",\"sum\",\"multi\","            \
+    "\"gap\"]},\"sensor_id\":{\"type\":\"integer\","                                               \
+    "\"description\":\"one sensor (or sensor_type; neither for multi)\"},"                         \
+    "\"sensor_type\":{\"type\":\"string\",\"description\":\"a sensor type's label: every "         \
+    "sensor of that type in the caller's region\"},\"params\":{\"type\":\"object\","               \
+    "\"description\":\"by kind: threshold {direction high|low, levels {blue..red: number},"        \
+    " hysteresis, duration_s}; rate {direction, level, window_s,"                                  \
+    " delta}; sum {levels {blue..red: {window_s, sum}}}; multi {direction, level,"                 \
+    " threshold, sensors [ids], min_count}; gap {level, minutes}\","                               \
+    "\"properties\":{\"direction\":{\"type\":\"string\",\"enum\":[\"high\",\"low\"]},"             \
+    "\"level\":{\"type\":\"string\",\"enum\":[\"blue\",\"yellow\",\"orange\",\"red\"]},"           \
+    "\"levels\":{\"type\":\"object\",\"description\":\"threshold: a number per level; sum: "       \
+    "{window_s, sum}\"},\"hysteresis\":{\"type\":\"number\"},"                                     \
+    "\"duration_s\":{\"type\":\"number\"},\"window_s\":{\"type\":\"number\"},"                     \
+    "\"delta\":{\"type\":\"number\"},\"threshold\":{\"type\":\"number\"},"                         \
+    "\"sensors\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"                           \
+    "\"min_count\":{\"type\":\"integer\"},\"minutes\":{\"type\":\"number\"}}},"                    \
+    "\"enabled\":{\"type\":\"boolean\",\"description\":\"default true\"}}}"
+#define RULE_OUT                                                                                   \
+    "{\"type\":\"object\",\"required\":[\"id\",\"name\",\"kind\",\"sensor_type\","                 \
+    "\"params\",\"region_code\",\"version\"],\"properties\":{\"id\":{\"type\":\"integer\""         \
+    "},\"name\":{\"type\":\"string\"},\"kind\":{\"type\":\"string\"},"                             \
+    "\"sensor_type\":{\"type\":\"string\",\"nullable\":true},"                                     \
+    "\"sensor_id\":{\"type\":\"integer\",\"description\":\"when the rule is for one "              \
+    "sensor\"},\"params\":{\"type\":\"object\",\"description\":\"the parameters as "               \
+    "stored (normalised)\"},\"region_code\":{\"type\":\"string\"},"                                \
+    "\"enabled\":{\"type\":\"boolean\"},"                                                          \
+    "\"version\":{\"type\":\"integer\",\"description\":\"the ETag\"}}}"
+
 static const yj_route routes[] = {
     {"POST", "/api/v1/readings", api_readings_post, NULL, W, PUB, 0,
-     "Gateway batch of readings (X-Api-Key); 200 once every reading is stored or rejected"},
+     "Gateway batch of readings (X-Api-Key); 200 once every reading is stored or rejected",
+     .in = "{\"oneOf\":[{\"type\":\"object\",\"required\":[\"sensor\",\"ts\",\"value\"],"
+           "\"properties\":{\"sensor\":{\"type\":\"string\","
+           "\"description\":\"the sensor's code\"},\"ts\":{\"oneOf\":[{\"type\":\"integer\","
+           "\"description\":\"ms since the epoch\"},{\"type\":\"string\","
+           "\"description\":\"RFC 3339 with an offset\",\"format\":\"date-time\"}]},"
+           "\"value\":{\"type\":\"number\"}}},{\"type\":\"array\",\"items\":{\"type\":\"object\","
+           "\"required\":[\"sensor\",\"ts\",\"value\"],\"properties\":{\"sensor\":{\"type\":\"stri"
+           "ng\",\"description\":\"the sensor's code\"},\"ts\":{\"oneOf\":[{\"type\":\"integer\","
+           "\"description\":\"ms since the epoch\"},{\"type\":\"string\","
+           "\"description\":\"RFC 3339 with an offset\",\"format\":\"date-time\"}]},"
+           "\"value\":{\"type\":\"number\"}}},\"maxItems\":10000},{\"type\":\"object\","
+           "\"required\":[\"readings\"],\"properties\":{\"readings\":{\"type\":\"array\","
+           "\"items\":{\"type\":\"object\",\"required\":[\"sensor\",\"ts\",\"value\"],"
+           "\"properties\":{\"sensor\":{\"type\":\"string\","
+           "\"description\":\"the sensor's code\"},\"ts\":{\"oneOf\":[{\"type\":\"integer\","
+           "\"description\":\"ms since the epoch\"},{\"type\":\"string\","
+           "\"description\":\"RFC 3339 with an offset\",\"format\":\"date-time\"}]},"
+           "\"value\":{\"type\":\"number\"}}},\"maxItems\":10000}}}],"
+           "\"description\":\"one reading, an array, or {readings: [...]}; a reading that cannot "
+           "be read is stored as a reject, not refused\"}",
+     .out = "{\"type\":\"object\",\"required\":[\"accepted\",\"late\",\"rejected_total\","
+            "\"rejected\"],\"properties\":{\"accepted\":{\"type\":\"integer\"},"
+            "\"late\":{\"type\":\"integer\",\"description\":\"of accepted: arrived late "
+            "(backfilled)\"},\"rejected_total\":{\"type\":\"integer\"},"
+            "\"rejected\":{\"type\":\"object\",\"description\":\"count by reason,"
+            " only the reasons that occurred\",\"additionalProperties\":{\"type\":\"integer\"},"
+            "\"properties\":{\"malformed\":{\"type\":\"integer\"},"
+            "\"unknown_sensor\":{\"type\":\"integer\"},\"out_of_range\":{\"type\":\"integer\"},"
+            "\"future\":{\"type\":\"integer\"},\"duplicate\":{\"type\":\"integer\"},"
+            "\"retired\":{\"type\":\"integer\"},\"forbidden\":{\"type\":\"integer\"}}}}}"},
     {"GET", "/api/v1/sensors/latest", api_sensors_latest, "monitor", R, 0, 0,
-     "Latest value of every visible sensor, with age and staleness"},
+     "Latest value of every visible sensor, with age and staleness",
+     .out = "{\"type\":\"object\",\"required\":[\"items\",\"now\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"description\":\"ts and age_s only when there is a value\",\"required\":[\"id\","
+            "\"code\",\"name\",\"value\",\"stale\"],\"properties\":{\"id\":{\"type\":\"integer\"}"
+            ",\"code\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
+            "\"type\":{\"type\":\"string\"},\"unit\":{\"type\":\"string\",\"nullable\":true},"
+            "\"status\":{\"type\":\"string\"},\"region_code\":{\"type\":\"string\"},"
+            "\"object_id\":{\"type\":\"integer\",\"nullable\":true},\"lat\":{\"type\":\"number\","
+            "\"nullable\":true},\"lon\":{\"type\":\"number\",\"nullable\":true},"
+            "\"alarm_level\":{\"type\":\"integer\",\"description\":\"the most severe open "
+            "alarm's level\",\"nullable\":true},\"value\":{\"type\":\"number\","
+            "\"description\":\"the latest value\",\"nullable\":true},"
+            "\"ts\":{\"type\":\"integer\",\"description\":\"ms since the epoch\"},"
+            "\"age_s\":{\"type\":\"integer\"},\"stale\":{\"type\":\"boolean\","
+            "\"description\":\"older than twice the expected interval\"}}}},"
+            "\"now\":{\"type\":\"integer\",\"description\":\"ms since the epoch\"}}}"},
     {"GET", "/api/v1/sensors/{id}/history", api_sensor_history, "monitor", R, 0, 0,
-     "History of a sensor (raw, minute or hour aggregates)"},
+     "History of a sensor (raw, minute or hour aggregates)",
+     .out = "{\"type\":\"object\",\"required\":[\"sensor_id\",\"resolution\",\"columns\","
+            "\"from\",\"to\",\"points\",\"value\",\"stale\"],"
+            "\"properties\":{\"sensor_id\":{\"type\":\"integer\"},\"code\":{\"type\":\"string\"},"
+            "\"name\":{\"type\":\"string\"},\"unit\":{\"type\":\"string\",\"nullable\":true},"
+            "\"resolution\":{\"type\":\"string\",\"enum\":[\"raw\",\"minute\",\"hour\"]},"
+            "\"columns\":{\"type\":\"string\",\"enum\":[\"ts,value,late\",\"bucket,avg,min,max,"
+            "n\"],\"description\":\"what each point holds\"},\"from\":{\"type\":\"integer\","
+            "\"description\":\"ms since the epoch\"},\"to\":{\"type\":\"integer\","
+            "\"description\":\"ms since the epoch\"},\"points\":{\"type\":\"array\","
+            "\"items\":{\"type\":\"array\",\"items\":{\"oneOf\":[{\"type\":\"number\"},"
+            "{\"type\":\"boolean\"}]}},\"description\":\"[ts, value, late] raw; [bucket, avg,"
+            " min, max, n] aggregated\"},\"value\":{\"type\":\"number\","
+            "\"description\":\"the latest value\",\"nullable\":true},"
+            "\"ts\":{\"type\":\"integer\",\"description\":\"ms since the epoch\"},"
+            "\"age_s\":{\"type\":\"integer\"},\"stale\":{\"type\":\"boolean\"}}}"},
     {"GET", "/api/v1/readings/rejects", api_rejects, "monitor", R, 0, 0,
-     "Rejected readings with their reason"},
-    {"GET", "/api/v1/rules", api_rules_list, "monitor", R, 0, 0, "Alarm rules and the defaults"},
-    {"POST", "/api/v1/rules", api_rules_create, "rule", W, 0, 0, "Create an alarm rule"},
-    {"PUT", "/api/v1/rules/{id}", api_rules_update, "rule", W, 0, 0, "Replace an alarm rule"},
-    {"DELETE", "/api/v1/rules/{id}", api_rules_delete, "rule", W, 0, 0, "Delete an alarm rule"},
+     "Rejected readings with their reason",
+     .out = "{\"type\":\"object\",\"description\":\"newest first\",\"required\":[\"items\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"id\",\"rx\",\"source\",\"reason\"],"
+            "\"properties\":{\"id\":{\"type\":\"integer\"},\"rx\":{\"type\":\"integer\","
+            "\"description\":\"received, ms since the epoch\"},\"source\":{\"type\":\"string\","
+            "\"enum\":[\"mqtt\",\"http\",\"kj\",\"sim\"]},\"origin\":{\"type\":\"string\","
+            "\"nullable\":true},\"sensor_code\":{\"type\":\"string\",\"nullable\":true},"
+            "\"sensor_id\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"region_code\":{\"type\":\"string\",\"nullable\":true},"
+            "\"ts\":{\"type\":\"integer\",\"nullable\":true},\"value\":{\"type\":\"number\","
+            "\"nullable\":true},\"reason\":{\"type\":\"string\",\"enum\":[\"malformed\","
+            "\"unknown_sensor\",\"out_of_range\",\"future\",\"duplicate\",\"retired\","
+            "\"forbidden\"]},\"detail\":{\"type\":\"string\",\"nullable\":true},"
+            "\"raw\":{\"type\":\"string\",\"description\":\"the payload as received\","
+            "\"nullable\":true}}}}}}"},
+    {"GET", "/api/v1/rules", api_rules_list, "monitor", R, 0, 0, "Alarm rules and the defaults",
+     .out = "{\"type\":\"object\",\"required\":[\"items\",\"defaults\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"id\",\"name\",\"kind\",\"sensor_type\",\"sensor_id\",\"params\","
+            "\"enabled\",\"region_code\",\"version\",\"updated_at\",\"updated_by\"],"
+            "\"properties\":{\"id\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"},"
+            "\"kind\":{\"type\":\"string\"},\"sensor_type\":{\"type\":\"string\","
+            "\"nullable\":true},\"sensor_id\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"params\":{\"type\":\"object\"},\"enabled\":{\"type\":\"boolean\"},"
+            "\"region_code\":{\"type\":\"string\"},\"version\":{\"type\":\"integer\"},"
+            "\"updated_at\":{\"type\":\"string\",\"nullable\":true},"
+            "\"updated_by\":{\"type\":\"string\",\"nullable\":true}}}},"
+            "\"defaults\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"sensor_type\",\"kind\",\"kind_label\",\"params\"],"
+            "\"properties\":{\"sensor_type\":{\"type\":\"string\",\"description\":\"label\"},"
+            "\"kind\":{\"type\":\"string\"},\"kind_label\":{\"type\":\"string\"},"
+            "\"params\":{\"type\":\"object\"}}},\"description\":\"the built-in rules per sensor "
+            "type\"}}}"},
+    {"POST", "/api/v1/rules", api_rules_create, "rule", W, 0, 0, "Create an alarm rule",
+     .in = RULE_IN, .out = "201 " RULE_OUT},
+    {"PUT", "/api/v1/rules/{id}", api_rules_update, "rule", W, YJ_ROUTE_IF_MATCH, 0,
+     "Replace an alarm rule (If-Match required)", .in = RULE_IN, .out = RULE_OUT},
+    {"DELETE", "/api/v1/rules/{id}", api_rules_delete, "rule", W, YJ_ROUTE_IF_MATCH, 0,
+     "Delete an alarm rule (If-Match required)", .in = YJ_NO_BODY,
+     .out = "{\"type\":\"object\",\"required\":[\"deleted\"],"
+            "\"properties\":{\"deleted\":{\"type\":\"boolean\",\"enum\":[true]}}}"},
     {"POST", "/api/v1/maintenance", api_maintenance_add, "rule", W, 0, 0,
-     "Maintenance/calibration window that suppresses a sensor's alarms"},
-    {"GET", "/api/v1/alarms", api_alarms_list, "alarm", R, 0, 0, "Alarms, open ones first"},
-    {"GET", "/api/v1/alarms/{id}", api_alarm_get, "alarm", R, 0, 0, "An alarm with its timeline"},
-    {"POST", "/api/v1/alarms/{id}/{action}", api_alarm_act, "alarm", W, 0, 0,
-     "acknowledge | verify | dispose | close (verdict real/false/fault)"},
+     "Maintenance/calibration window that suppresses a sensor's alarms",
+     .in = "{\"type\":\"object\",\"required\":[\"sensor_id\",\"start\",\"end\",\"reason\"],"
+           "\"properties\":{\"sensor_id\":{\"type\":\"integer\"},\"start\":{\"type\":\"integer\","
+           "\"description\":\"ms since the epoch\"},\"end\":{\"type\":\"integer\","
+           "\"description\":\"ms since the epoch; after start\"},\"reason\":{\"type\":\"string\","
+           "\"description\":\"e.g. calibration, repair\"}}}",
+     .out = "201 {\"type\":\"object\",\"required\":[\"id\",\"sensor_id\",\"start\",\"end\","
+            "\"reason\",\"region_code\"],\"properties\":{\"id\":{\"type\":\"integer\"},"
+            "\"sensor_id\":{\"type\":\"integer\"},\"start\":{\"type\":\"integer\","
+            "\"description\":\"ms since the epoch\"},\"end\":{\"type\":\"integer\","
+            "\"description\":\"ms since the epoch\"},\"reason\":{\"type\":\"string\"},"
+            "\"region_code\":{\"type\":\"string\",\"description\":\"the sensor's\"}}}"},
+    {"GET", "/api/v1/alarms", api_alarms_list, "alarm", R, 0, 0, "Alarms, open ones first",
+     .out = "{\"type\":\"object\",\"description\":\"open first, then by level, newest first\","
+            "\"required\":[\"items\",\"total\"],\"properties\":{\"items\":{\"type\":\"array\","
+            "\"items\":{\"$ref\":\"#/components/schemas/Alarm\"}},"
+            "\"total\":{\"type\":\"integer\"}}}"},
+    {"GET", "/api/v1/alarms/{id}", api_alarm_get, "alarm", R, 0, 0, "An alarm with its timeline",
+     .out = "{\"$ref\":\"#/components/schemas/Alarm\"}"},
+    {"POST", "/api/v1/alarms/{id}/{action}", api_alarm_act, "alarm", W, YJ_ROUTE_IF_MATCH, 0,
+     "acknowledge | verify | dispose | close (verdict real/false/fault); If-Match required",
+     .in = "{\"type\":\"object\",\"description\":\"may be empty (acknowledge, verify, dispose)\","
+           "\"properties\":{\"note\":{\"type\":\"string\",\"description\":\"for the timeline\"},"
+           "\"verdict\":{\"type\":\"string\",\"enum\":[\"real\",\"false\",\"fault\"],"
+           "\"description\":\"close: required\"},\"cause\":{\"type\":\"string\","
+           "\"description\":\"close real: required\"},\"measures\":{\"type\":\"string\","
+           "\"description\":\"close real: required\"},\"reason\":{\"type\":\"string\","
+           "\"description\":\"close false or fault: required (fault: what is wrong; opens a work "
+           "order)\"}}}",
+     .out = "{\"$ref\":\"#/components/schemas/Alarm\"}"},
     {"GET", "/api/v1/workorders", api_workorders_list, "alarm", R, 0, 0,
-     "Sensor maintenance work orders"},
-    {"POST", "/api/v1/workorders/{id}/{action}", api_workorder_act, "alarm", W, 0, 0,
-     "repair | restore"},
-    {"GET", "/api/v1/inbox", api_inbox, "alarm", R, 0, 0, "The caller's alarm inbox"},
+     "Sensor maintenance work orders",
+     .out = "{\"type\":\"object\",\"description\":\"newest first\",\"required\":[\"items\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\","
+            "\"items\":{\"$ref\":\"#/components/schemas/WorkOrder\"}}}}"},
+    {"GET", "/api/v1/workorders/{id}", api_workorder_get, "alarm", R, 0, 0,
+     "A work order (ETag) and what the caller may do with it",
+     .out = "{\"$ref\":\"#/components/schemas/WorkOrder\"}"},
+    {"POST", "/api/v1/workorders/{id}/{action}", api_workorder_act, "alarm", W, YJ_ROUTE_IF_MATCH,
+     0, "repair (with a note) | restore; If-Match required",
+     .in = "{\"type\":\"object\",\"description\":\"may be empty (restore)\","
+           "\"properties\":{\"note\":{\"type\":\"string\","
+           "\"description\":\"repair: required (what was done)\"}}}",
+     .out = "{\"$ref\":\"#/components/schemas/WorkOrder\"}"},
+    {"GET", "/api/v1/inbox", api_inbox, "alarm", R, 0, 0, "The caller's alarm inbox",
+     .out = "{\"type\":\"object\",\"required\":[\"items\",\"unread\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"id\",\"alarm_id\",\"group_name\",\"reason\",\"created_at\","
+            "\"read_at\",\"title\",\"level\",\"state\",\"cond\",\"region_code\",\"late\"],"
+            "\"properties\":{\"id\":{\"type\":\"integer\"},\"alarm_id\":{\"type\":\"integer\"},"
+            "\"group_name\":{\"type\":\"string\",\"nullable\":true},"
+            "\"reason\":{\"type\":\"string\",\"description\":\"why it reached the caller\"},"
+            "\"created_at\":{\"type\":\"integer\",\"description\":\"ms since the epoch\"},"
+            "\"read_at\":{\"type\":\"integer\",\"description\":\"ms since the epoch\","
+            "\"nullable\":true},\"title\":{\"type\":\"string\"},\"level\":{\"type\":\"integer\"},"
+            "\"state\":{\"type\":\"string\"},\"cond\":{\"type\":\"string\"},"
+            "\"region_code\":{\"type\":\"string\"},\"late\":{\"type\":\"boolean\"}}},"
+            "\"description\":\"newest first\"},\"unread\":{\"type\":\"integer\","
+            "\"description\":\"unread messages in all\"}}}"},
     /* marking one's own message read: whoever may read alarms */
-    {"POST", "/api/v1/inbox/{id}/read", api_inbox_read, "alarm", R, 0, 0, "Mark a message read"},
+    {"POST", "/api/v1/inbox/{id}/read", api_inbox_read, "alarm", R, 0, 0, "Mark a message read",
+     .in = YJ_NO_BODY,
+     .out = "{\"type\":\"object\",\"required\":[\"read\"],"
+            "\"properties\":{\"read\":{\"type\":\"boolean\",\"enum\":[true]}}}"},
     {"GET", "/api/v1/monitor/health", api_health, "monitor", R, 0, 0,
-     "Daily online rate and alarm handling times per region or owner"},
+     "Daily online rate and alarm handling times per region or owner",
+     .out = "{\"type\":\"object\",\"required\":[\"day\",\"group_by\",\"groups\"],"
+            "\"properties\":{\"day\":{\"type\":\"string\",\"description\":\"YYYY-MM-DD,"
+            " Beijing time\"},\"group_by\":{\"type\":\"string\",\"enum\":[\"region\","
+            "\"enterprise\"]},\"groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"description\":\"online_rate when it has sensors,"
+            " the alarm figures when it had alarms that day\",\"required\":[\"group\","
+            "\"sensors\"],\"properties\":{\"group\":{\"type\":\"string\","
+            "\"description\":\"county code or owner name\"},\"sensors\":{\"type\":\"integer\"},"
+            "\"online_rate\":{\"type\":\"number\",\"description\":\"share of expected readings "
+            "received (0-1)\"},\"alarms\":{\"type\":\"integer\"},"
+            "\"mean_ack_s\":{\"type\":\"number\",\"nullable\":true},"
+            "\"mean_close_s\":{\"type\":\"number\",\"nullable\":true},"
+            "\"unacknowledged\":{\"type\":\"integer\"},\"open\":{\"type\":\"integer\"}}}}}}"},
     {"GET", "/api/v1/map", api_map, "monitor", R, 0, 0,
-     "Risk map: sensors, alarms, objects, hazards, resources in a bbox (GeoJSON)"},
+     "Risk map: sensors, alarms, objects, hazards, resources in a bbox (GeoJSON)",
+     .out = "application/geo+json {\"type\":\"object\",\"required\":[\"type\",\"features\"],"
+            "\"properties\":{\"type\":{\"type\":\"string\",\"enum\":[\"FeatureCollection\"]},"
+            "\"features\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"type\",\"geometry\",\"properties\"],"
+            "\"properties\":{\"type\":{\"type\":\"string\",\"enum\":[\"Feature\"]},"
+            "\"geometry\":{\"type\":\"object\",\"required\":[\"type\",\"coordinates\"],"
+            "\"properties\":{\"type\":{\"type\":\"string\",\"enum\":[\"Point\"]},"
+            "\"coordinates\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},"
+            "\"description\":\"[lon, lat]\"}}},\"properties\":{\"type\":\"object\","
+            "\"required\":[\"layer\",\"id\"],\"properties\":{\"layer\":{\"type\":\"string\","
+            "\"enum\":[\"sensor\",\"alarm\",\"objects\",\"hazards\",\"resources\"]},"
+            "\"id\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"},"
+            "\"state\":{\"type\":\"string\",\"description\":\"sensors: normal, maintenance,"
+            " offline, or the alarm's colour\"}},\"additionalProperties\":true}}}}}}"},
     {"POST", "/api/v1/gateways", api_gateway_create, "gateway", W, 0, 0,
-     "Register a reading gateway; returns its API key once"},
+     "Register a reading gateway; returns its API key once",
+     .in = "{\"type\":\"object\",\"required\":[\"name\",\"region_code\"],"
+           "\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":100},"
+           "\"region_code\":{\"type\":\"string\",\"description\":\"inside the caller's region\"}}}",
+     .out = "201 {\"type\":\"object\",\"required\":[\"id\",\"name\",\"region_code\",\"api_key\"],"
+            "\"properties\":{\"id\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"},"
+            "\"region_code\":{\"type\":\"string\"},\"api_key\":{\"type\":\"string\","
+            "\"description\":\"send as X-Api-Key; shown only this once\"}}}"},
     {"GET", "/api/v1/alarm-groups", api_groups_list, "alarm", R, 0, 0,
-     "Recipient groups of alarms in the caller's region"},
+     "Recipient groups of alarms in the caller's region",
+     .out = "{\"type\":\"object\",\"required\":[\"items\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"id\",\"name\",\"region_code\",\"min_level\",\"kinds\","
+            "\"industries\",\"member_count\"],\"properties\":{\"id\":{\"type\":\"integer\"},"
+            "\"name\":{\"type\":\"string\"},\"region_code\":{\"type\":\"string\"},"
+            "\"min_level\":{\"type\":\"integer\",\"description\":\"1: red only ... 4: every "
+            "level\"},\"kinds\":{\"type\":\"string\",\"description\":\"rule kinds,"
+            " comma-separated; empty: all\"},\"industries\":{\"type\":\"string\","
+            "\"description\":\"empty: all\"},\"member_count\":{\"type\":\"integer\"},"
+            "\"members\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+            "\"description\":\"user names; only for those who may read rules\"}}}}}}"},
     {"POST", "/api/v1/alarm-groups", api_groups_create, "rule", W, 0, 0,
-     "Create a recipient group bound to region, level, rule kinds and industries"},
-    {"POST", "/api/v1/monitor/tick", api_monitor_tick, "gateway", W, YJ_ROUTE_TEST_HOOK, 0,
-     "Tests only (serve --test-hooks): set the engine clock and run its timers"},
+     "Create a recipient group bound to region, level, rule kinds and industries",
+     .in = "{\"type\":\"object\",\"required\":[\"name\",\"region_code\",\"members\"],"
+           "\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":90},"
+           "\"region_code\":{\"type\":\"string\",\"description\":\"inside the caller's region\"},"
+           "\"min_level\":{\"type\":\"integer\",\"description\":\"1 (red only) to 4 (all,"
+           " the default)\",\"minimum\":1,\"maximum\":4},\"kinds\":{\"type\":\"string\","
+           "\"description\":\"rule kinds, comma-separated; empty: all\"},"
+           "\"industries\":{\"type\":\"string\",\"description\":\"empty: all\"},"
+           "\"members\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+           "\"description\":\"user names whose region contains the group's\",\"minItems\":1,"
+           "\"maxItems\":200}}}",
+     .out = "201 {\"type\":\"object\",\"description\":\"the body as sent, with the new id\","
+            "\"required\":[\"id\"],\"properties\":{\"id\":{\"type\":\"integer\"}},"
+            "\"additionalProperties\":true}"},
 };
 
 static const yj_resource resources[] = {
@@ -273,8 +512,7 @@ static bool host_port(const char *s, char *host, size_t n, int *port)
 
 static yj_code configure(const yj_optset *o, yj_err *err)
 {
-    cfg = (mon_config){.retention_days = (int)yj_opt_int(o, "--retention-days"),
-                       .no_timers = yj_opt_flag(o, "--test-hooks")};
+    cfg = (mon_config){.retention_days = (int)yj_opt_int(o, "--retention-days")};
     if (yj_opt_given(o, "--ack-timeouts")) {
         int m[4];
         char tail;
@@ -296,6 +534,8 @@ static yj_code configure(const yj_optset *o, yj_err *err)
     return YJ_OK;
 }
 
+static bool test_hooks; /* tests drive the clock: each run a whole pass */
+
 static void stop(void)
 {
     mon_kj_stop();
@@ -303,9 +543,27 @@ static void stop(void)
     mon_stop();
 }
 
+/* Data gaps, unacknowledged-alarm escalation and retention, on the ingest
+ * writer (it alone holds the rule state): a slice of retention a second;
+ * under test hooks a whole pass with the raw log merged first. */
+static yj_code timer_run(yj_store *s, int64_t now, yj_err *err)
+{
+    (void)s;
+    (void)now; /* the writer reads the same clock */
+    (void)err;
+    if (mon_running())
+        mon_tick(test_hooks);
+    return YJ_OK;
+}
+
+static const yj_timer timers[] = {
+    {"monitor.timers", 1000, timer_run},
+};
+
 static yj_code start(const yj_runtime *rt, yj_err *err)
 {
     char why[sizeof err->message];
+    test_hooks = rt->test_hooks;
     yj_code rc = mon_start(rt->store, &cfg, err);
     if (rc == YJ_OK && mqtt.host && (rc = mon_mqtt_start(&mqtt, err)) != YJ_OK) {
         snprintf(why, sizeof why, "%s", err->message);
@@ -353,6 +611,7 @@ const yj_module monitor_module = {
     .configure = configure,
     .start = start,
     .stop = stop,
+    YJ_LIST(timers, timers),
     YJ_LIST(events, events),
     .metrics = mon_metrics,
     YJ_LIST(commands, commands),

@@ -181,7 +181,6 @@ typedef struct {
     int retention_days;     /* raw readings kept this long (default 30) */
     int agg_retention_days; /* minute aggregates (hour ones are kept) */
     int batch_max;          /* readings per commit, at most */
-    bool no_timers;         /* tests: gap/escalation only when mon_tick() is called */
     /* escalate an alarm not acknowledged within this many seconds, by
      * national level 1 (red) .. 4 (blue); 0 = default 300/600/900/1800 */
     int ack_timeout_s[5];
@@ -209,12 +208,11 @@ yj_code mon_ingest_malformed(mon_source src, const char *origin, const char *raw
 yj_code mon_ingest_reject(mon_source src, const char *origin, mon_reject reason,
                           const char *sensor_code, const char *detail, yj_err *err);
 
-/* Run the timers now (gap detection, escalation, retention) with the
- * given clock (ms); tests drive time with this. */
-void mon_tick(int64_t now_ms);
-/* Tests: the clock the engine uses (0 = real time). */
-void mon_set_clock(int64_t now_ms);
-int64_t mon_now(void);
+/* Run the timers now (gap detection, escalation, retention) on the
+ * writer thread at the platform's clock (yj_clock_now()), and wait.  all:
+ * a whole retention pass and the raw log merged first (tests); else one
+ * slice of retention (the scheduler, every second). */
+void mon_tick(bool all);
 
 /* Sensors/rules/groups changed in the store: reload the affected parts. */
 void mon_reload(void);
@@ -291,16 +289,21 @@ typedef struct {
 yj_code alarm_list(yj_store *s, const yj_user *u, const mon_alarm_query *q, json_t **items,
                    int64_t *total, yj_err *err);
 yj_code alarm_get(yj_store *s, const yj_user *u, int64_t id, json_t **out, yj_err *err);
+/* The alarm's and the work order's lives, as tables on the workflow
+ * engine (base/workflow.h; alarm.c). */
+struct yj_workflow;
+extern const struct yj_workflow alarm_workflow, workorder_workflow;
 /* action: "acknowledge", "verify", "dispose", "close".  body carries the
  * note and, for close, verdict ("real" | "false" | "fault") with cause and
- * measures / reason.  expect_version from If-Match. */
-yj_code alarm_act(yj_store *s, const yj_user *u, int64_t id, const char *action,
-                  int64_t expect_version, const json_t *body, json_t **out, yj_err *err);
+ * measures / reason.  if_match: the version the caller saw. */
+yj_code alarm_act(yj_store *s, const yj_user *u, int64_t id, const char *action, int64_t if_match,
+                  const json_t *body, json_t **out, yj_err *err);
 yj_code workorder_list(yj_store *s, const yj_user *u, const char *state, json_t **items,
                        yj_err *err);
-/* action: "repair" (dispatched -> repaired), "restore" (repaired -> restored) */
+yj_code workorder_get(yj_store *s, const yj_user *u, int64_t id, json_t **out, yj_err *err);
+/* action: "repair" (dispatched -> repaired, a note), "restore" (repaired -> restored) */
 yj_code workorder_act(yj_store *s, const yj_user *u, int64_t id, const char *action,
-                      const json_t *body, json_t **out, yj_err *err);
+                      int64_t if_match, const json_t *body, json_t **out, yj_err *err);
 yj_code inbox_list(yj_store *s, const yj_user *u, bool unread_only, int limit, json_t **items,
                    int64_t *unread, yj_err *err);
 yj_code inbox_read(yj_store *s, const yj_user *u, int64_t id, yj_err *err);
@@ -328,9 +331,11 @@ yj_code mon_history(yj_store *s, const yj_user *u, int64_t sensor_id, int64_t fr
 yj_code mon_rejects(yj_store *s, const yj_user *u, const char *reason, int limit, int64_t offset,
                     json_t **out, yj_err *err);
 yj_code mon_rules_list(yj_store *s, const yj_user *u, int64_t sensor_id, json_t **out, yj_err *err);
-yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *in, json_t **out,
-                      yj_err *err);
-yj_code mon_rule_delete(yj_store *s, const yj_user *u, int64_t id, yj_err *err);
+/* Create (id 0) or replace a rule; replace and delete at the version the
+ * caller saw (if_match, 412 when stale). */
+yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, int64_t if_match, const json_t *in,
+                      json_t **out, yj_err *err);
+yj_code mon_rule_delete(yj_store *s, const yj_user *u, int64_t id, int64_t if_match, yj_err *err);
 /* A maintenance/calibration window suppressing a sensor's (or an object's)
  * alarms: {sensor_id | object_id, start_ms, end_ms, reason}. */
 yj_code mon_maintenance_add(yj_store *s, const yj_user *u, const json_t *in, json_t **out,

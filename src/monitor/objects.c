@@ -38,12 +38,12 @@ yj_code sensor_prepare(yj_conn *c, json_t *rec, yj_err *err)
     json_int_t obj = json_integer_value(json_object_get(rec, "object_id"));
     yj_stmt *st = yj_prepare(c, "SELECT enterprise_id FROM monitored_object WHERE id = ?", err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, obj);
     int r = yj_step(st, err);
     if (r < 0) {
         yj_stmt_done(st);
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
     if (r == 0) {
         yj_stmt_done(st);

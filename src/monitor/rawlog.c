@@ -185,7 +185,7 @@ yj_code mon_raw_load(yj_conn *c, yj_err *err)
     yj_stmt *st = yj_prepare(
         c, "SELECT id, sensor_id, ts, value, rx, flags FROM reading_log ORDER BY id", err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     int r;
     while ((r = yj_step(st, err)) == 1) {
         raw_row row = {.id = yj_col_int(st, 0),
@@ -204,7 +204,7 @@ yj_code mon_raw_load(yj_conn *c, yj_err *err)
     count_pending();
     if (r < 0) {
         mon_raw_free();
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
     if (L.act.n)
         yj_log(YJ_LOG_INFO, "monitor.log_adopted", "%zu unmerged readings read back", L.act.n);
@@ -246,13 +246,13 @@ yj_code mon_raw_exists(yj_conn *c, int64_t sensor_id, int64_t ts, bool *out, yj_
     }
     yj_stmt *q = yj_prepare(c, "SELECT 1 FROM reading WHERE sensor_id = ? AND ts = ?", err);
     if (q == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(q, 1, sensor_id);
     yj_bind_int(q, 2, ts);
     int r = yj_step(q, err);
     yj_stmt_done(q);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     *out = r == 1;
     return YJ_OK;
 }
@@ -268,7 +268,7 @@ yj_code mon_raw_append(int64_t sensor_id, int64_t ts, double value, int64_t rx, 
     yj_bind_int(st, 4, rx);
     yj_bind_int(st, 5, flags);
     if (yj_step(st, err) < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     raw_row row = {.id = yj_last_insert_id(st),
                    .sensor_id = sensor_id,
                    .ts = ts,
@@ -343,7 +343,7 @@ static yj_code agg_flush(yj_conn *c, const char *table, agg *a, yj_err *err)
              table);
     yj_stmt *q = yj_prepare(c, sql, err);
     if (q == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(q, 1, a->sensor_id);
     yj_bind_int(q, 2, a->bucket);
     yj_bind_int(q, 3, a->n);
@@ -353,7 +353,7 @@ static yj_code agg_flush(yj_conn *c, const char *table, agg *a, yj_err *err)
     int r = yj_step(q, err);
     yj_stmt_done(q);
     a->n = 0;
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 static yj_code agg_add(yj_conn *c, const char *table, agg *a, int64_t sensor_id, int64_t bucket,
@@ -390,7 +390,7 @@ static yj_code insert_chunk(yj_conn *c, size_t *done, yj_err *err)
                               err);
     if (ins == NULL) {
         yj_tx_rollback(c);
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
     agg amin = {0}, ahour = {0};
     int64_t skipped = 0;
@@ -403,7 +403,7 @@ static yj_code insert_chunk(yj_conn *c, size_t *done, yj_err *err)
         yj_bind_int(ins, 4, r->rx);
         yj_bind_int(ins, 5, r->flags);
         if (yj_step(ins, err) < 0) {
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
             break;
         }
         if (yj_stmt_changes(ins) == 0) {
@@ -443,7 +443,7 @@ static yj_code delete_chunk(yj_conn *c, size_t *done, yj_err *err)
     yj_stmt *del = yj_prepare(c, "DELETE FROM reading_log WHERE id >= ? AND id <= ?", err);
     if (del == NULL) {
         yj_tx_rollback(c);
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
     size_t k = L.del;
     while (k < end) {
@@ -455,7 +455,7 @@ static yj_code delete_chunk(yj_conn *c, size_t *done, yj_err *err)
         yj_bind_int(del, 1, lo);
         yj_bind_int(del, 2, hi);
         if (yj_step(del, err) < 0) {
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
             break;
         }
     }

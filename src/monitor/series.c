@@ -59,7 +59,7 @@ yj_code mon_latest(yj_store *s, const yj_user *u, const char *region, int64_t ob
         rc = yj_fail(err);
     else {
         *out = json_array();
-        int64_t now = mon_now();
+        int64_t now = yj_clock_now();
         int r;
         while ((r = yj_step(st, err)) == 1) {
             json_t *o = json_object();
@@ -70,7 +70,7 @@ yj_code mon_latest(yj_store *s, const yj_user *u, const char *region, int64_t ob
         }
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     yj_store_release(s, c);
     return rc;
@@ -116,7 +116,7 @@ yj_code mon_history(yj_store *s, const yj_user *u, int64_t sensor_id, int64_t fr
     yj_code rc = sensor_visible(c, u, sensor_id, &rec, err);
     yj_stmt *st = rc == YJ_OK ? yj_prepare(c, sql, err) : NULL;
     if (rc == YJ_OK && st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     if (rc == YJ_OK) {
         bool raw = strcmp(res, "raw") == 0;
         for (int k = 0; k < (raw ? 2 : 1); k++) {
@@ -141,7 +141,7 @@ yj_code mon_history(yj_store *s, const yj_user *u, int64_t sensor_id, int64_t fr
         yj_stmt_done(st);
         if (r < 0) {
             json_decref(pts);
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         } else {
             *out = json_pack("{s:I,s:O,s:O,s:O,s:s,s:s,s:I,s:I,s:o}", "sensor_id",
                              (json_int_t)sensor_id, "code", json_object_get(rec, "code"), "name",
@@ -149,7 +149,7 @@ yj_code mon_history(yj_store *s, const yj_user *u, int64_t sensor_id, int64_t fr
                              "resolution", res, "columns",
                              raw ? "ts,value,late" : "bucket,avg,min,max,n", "from",
                              (json_int_t)from, "to", (json_int_t)to, "points", pts);
-            put_latest(*out, sensor_id, mon_now());
+            put_latest(*out, sensor_id, yj_clock_now());
         }
     }
     json_decref(rec);
@@ -183,21 +183,9 @@ yj_code mon_rejects(yj_store *s, const yj_user *u, const char *reason, int limit
     if (st == NULL)
         rc = yj_fail(err);
     else {
-        json_t *items = json_array();
-        int r;
-        while ((r = yj_step(st, err)) == 1) {
-            json_t *o = json_object();
-            for (int k = 0; k < yj_col_count(st); k++)
-                json_object_set_new(o, yj_col_name(st, k), yj_col_json(st, k));
-            json_array_append_new(items, o);
-        }
-        yj_stmt_done(st);
-        if (r < 0) {
-            json_decref(items);
-            rc = YJ_EINTERNAL;
-        } else {
-            *out = items;
-        }
+        *out = yj_rows_json(st, err);
+        if (*out == NULL)
+            rc = yj_fail(err);
     }
     yj_store_release(s, c);
     return rc;
@@ -262,7 +250,7 @@ yj_code mon_rules_list(yj_store *s, const yj_user *u, int64_t sensor_id, json_t 
         if (r < 0) {
             json_decref(items);
             json_decref(defs);
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         } else {
             *out = json_pack("{s:o,s:o}", "items", items, "defaults", defs);
         }
@@ -271,10 +259,20 @@ yj_code mon_rules_list(yj_store *s, const yj_user *u, int64_t sensor_id, json_t 
     return rc;
 }
 
-/* Create (id 0) or replace a rule.  Body: name, kind, sensor_type (label) or
- * sensor_id, params, enabled.  A type rule applies in the caller's region. */
-yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *in, json_t **out,
-                      yj_err *err)
+/* The version check of a rule's replace or delete (If-Match). */
+static yj_code rule_version(int64_t have, int64_t if_match, yj_err *err)
+{
+    if (have != if_match)
+        return yj_err_set(err, YJ_ESTALE, NULL,
+                          "规则已被他人修改（现为第 %lld 版），请刷新后再操作", (long long)have);
+    return YJ_OK;
+}
+
+/* Create (id 0) or replace a rule (at version if_match).  Body: name, kind,
+ * sensor_type (label) or sensor_id, params, enabled.  A type rule applies in
+ * the caller's region. */
+yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, int64_t if_match, const json_t *in,
+                      json_t **out, yj_err *err)
 {
     *out = NULL;
     if (!json_is_object(in))
@@ -291,6 +289,8 @@ yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *i
         return yj_err_set(err, YJ_EINVAL, "kind", "kind 应为 threshold、rate、sum、multi 或 gap");
     if (en && !json_is_boolean(en))
         return yj_err_set(err, YJ_EINVAL, "enabled", "enabled 应为 true 或 false");
+    if (sid_j && !json_is_null(sid_j) && !json_is_integer(sid_j))
+        return yj_err_set(err, YJ_EINVAL, "sensor_id", "sensor_id 应为传感器编号（整数）");
     mon_rule rule;
     yj_code rc = mon_rule_from_json((mon_rule_kind)kind, json_object_get(in, "params"), &rule, err);
     if (rc != YJ_OK)
@@ -334,11 +334,12 @@ yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *i
     char now[32];
     yj_time_iso(yj_now_ms(), now, sizeof now);
     json_t *before = NULL;
+    int64_t version = 0;
     if (rc == YJ_OK && id) {
         yj_scope sc = user_scope(u);
         yj_sql q;
-        yj_sql_init(&q, "SELECT region_code, params, kind, name, enabled, sensor_id, sensor_type"
-                        " FROM monitor_rule WHERE");
+        yj_sql_init(&q, "SELECT region_code, params, kind, name, enabled, sensor_id, sensor_type,"
+                        " version FROM monitor_rule WHERE");
         yj_sql_int(&q, " id = ?", id);
         yj_sql_scope(&q, &sc, &rule_scope);
         yj_stmt *st = yj_sql_prepare(c, &q, err);
@@ -354,12 +355,17 @@ yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *i
                 json_object_set_new(before, "sensor_id", yj_col_json(st, 5));
                 json_object_set_new(before, "sensor_type", yj_col_json(st, 6));
             }
+            int64_t have = r == 1 ? yj_col_int(st, 7) : 0;
             yj_stmt_done(st);
             if (r < 0)
                 rc = yj_fail(err);
             else if (before == NULL)
                 rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "规则 %lld 不存在或不在您的辖区内",
                                 (long long)id);
+            else
+                rc = rule_version(have, if_match, err);
+            if (rc == YJ_OK)
+                json_object_set_new(before, "version", json_integer(have));
         }
     }
     if (rc == YJ_OK) {
@@ -367,13 +373,13 @@ yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *i
             c,
             id ? "UPDATE monitor_rule SET name = ?, kind = ?, sensor_type = ?, sensor_id = ?,"
                  " params = ?, enabled = ?, region_code = ?, updated_at = ?, updated_by = ?,"
-                 " version = version + 1 WHERE id = ? RETURNING id"
+                 " version = version + 1 WHERE id = ? AND version = ? RETURNING id, version"
                : "INSERT INTO monitor_rule (name, kind, sensor_type, sensor_id, params, enabled,"
                  " region_code, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                 " RETURNING id",
+                 " RETURNING id, version",
             err);
         if (st == NULL)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         else {
             yj_bind_text(st, 1, name);
             yj_bind_text(st, 2, kind_s);
@@ -387,12 +393,19 @@ yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *i
             yj_bind_text(st, 7, region);
             yj_bind_text(st, 8, now);
             yj_bind_text(st, 9, u->username);
-            if (id)
+            if (id) {
                 yj_bind_int(st, 10, id);
-            if (yj_step(st, err) == 1)
+                yj_bind_int(st, 11, if_match);
+            }
+            int r = yj_step(st, err);
+            if (r == 1) {
                 id = yj_col_int(st, 0);
-            else
-                rc = YJ_EINTERNAL;
+                version = yj_col_int(st, 1);
+            } else if (r == 0) { /* changed since it was read */
+                rc = yj_err_set(err, YJ_ESTALE, NULL, "规则已被他人修改，请刷新后再操作");
+            } else {
+                rc = yj_fail(err);
+            }
             yj_stmt_done(st);
         }
     }
@@ -402,6 +415,8 @@ yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *i
                           kind_s, "sensor_type", type, "params", ptext, "region_code", region);
         if (sid)
             json_object_set_new(after, "sensor_id", json_integer(sid));
+        json_object_set_new(after, "version", json_integer(version));
+        json_object_set_new(after, "enabled", json_boolean(en == NULL || json_is_true(en)));
         rc = audit_append(c, u->username, before ? "update" : "create", "monitor_rule", id, before,
                           after, err);
     }
@@ -426,7 +441,7 @@ yj_code mon_rule_save(yj_store *s, const yj_user *u, int64_t id, const json_t *i
     return rc;
 }
 
-yj_code mon_rule_delete(yj_store *s, const yj_user *u, int64_t id, yj_err *err)
+yj_code mon_rule_delete(yj_store *s, const yj_user *u, int64_t id, int64_t if_match, yj_err *err)
 {
     yj_scope sc = user_scope(u);
     yj_conn *c = yj_store_acquire(s);
@@ -434,8 +449,8 @@ yj_code mon_rule_delete(yj_store *s, const yj_user *u, int64_t id, yj_err *err)
     json_t *before = NULL;
     if (rc == YJ_OK) {
         yj_sql q;
-        yj_sql_init(&q, "SELECT region_code, kind, name, params, sensor_id, sensor_type FROM"
-                        " monitor_rule WHERE");
+        yj_sql_init(&q, "SELECT region_code, kind, name, params, sensor_id, sensor_type, version"
+                        " FROM monitor_rule WHERE");
         yj_sql_int(&q, " id = ?", id);
         yj_sql_scope(&q, &sc, &rule_scope);
         yj_stmt *st = yj_sql_prepare(c, &q, err);
@@ -447,6 +462,7 @@ yj_code mon_rule_delete(yj_store *s, const yj_user *u, int64_t id, yj_err *err)
                                yj_col_text(st, 2), "params", yj_col_text(st, 3));
             json_object_set_new(before, "sensor_id", yj_col_json(st, 4));
             json_object_set_new(before, "sensor_type", yj_col_json(st, 5));
+            json_object_set_new(before, "version", yj_col_json(st, 6));
         }
         yj_stmt_done(st);
         if (r < 0)
@@ -454,15 +470,21 @@ yj_code mon_rule_delete(yj_store *s, const yj_user *u, int64_t id, yj_err *err)
         else if (r == 0)
             rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "规则 %lld 不存在或不在您的辖区内",
                             (long long)id);
+        else
+            rc =
+                rule_version(json_integer_value(json_object_get(before, "version")), if_match, err);
     }
     if (rc == YJ_OK) {
-        yj_stmt *st = yj_prepare(c, "DELETE FROM monitor_rule WHERE id = ?", err);
+        yj_stmt *st = yj_prepare(c, "DELETE FROM monitor_rule WHERE id = ? AND version = ?", err);
         if (st == NULL)
             rc = yj_fail(err);
         else {
             yj_bind_int(st, 1, id);
+            yj_bind_int(st, 2, if_match);
             if (yj_step(st, err) < 0)
                 rc = yj_fail(err);
+            else if (yj_stmt_changes(st) == 0)
+                rc = yj_err_set(err, YJ_ESTALE, NULL, "规则已被他人修改，请刷新后再操作");
             yj_stmt_done(st);
         }
     }
@@ -513,7 +535,7 @@ yj_code mon_maintenance_add(yj_store *s, const yj_user *u, const json_t *in, jso
                        " RETURNING id",
                        err);
         if (st == NULL)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         else {
             yj_bind_int(st, 1, json_integer_value(sid));
             yj_bind_int(st, 2, json_integer_value(start));
@@ -525,7 +547,7 @@ yj_code mon_maintenance_add(yj_store *s, const yj_user *u, const json_t *in, jso
             if (yj_step(st, err) == 1)
                 id = yj_col_int(st, 0);
             else
-                rc = YJ_EINTERNAL;
+                rc = yj_fail(err);
             yj_stmt_done(st);
         }
     }
@@ -578,7 +600,7 @@ yj_code gateway_create(yj_store *s, const yj_user *u, const char *name, const ch
                                  " created_by) VALUES (?, ?, ?, ?, ?) RETURNING id",
                                  err);
         if (st == NULL)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         else {
             yj_bind_text(st, 1, name);
             yj_bind_text(st, 2, region);
@@ -591,7 +613,7 @@ yj_code gateway_create(yj_store *s, const yj_user *u, const char *name, const ch
             else
                 rc = r < 0 && err && err->code == YJ_EINVAL
                          ? yj_err_set(err, YJ_EINVAL, "region_code", "未知的行政区划 %s", region)
-                         : YJ_EINTERNAL;
+                         : yj_fail(err);
             yj_stmt_done(st);
         }
     }
@@ -628,7 +650,7 @@ yj_code gateway_auth(yj_store *s, const char *key, int64_t *id, char *region, si
         c, "SELECT id, region_code FROM gateway WHERE key_hash = ? AND disabled = 0", err);
     yj_code rc = YJ_OK;
     if (st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     else {
         yj_bind_text(st, 1, hash);
         int r = yj_step(st, err);
@@ -675,7 +697,7 @@ yj_code mon_map(yj_store *s, const yj_user *u, const double bbox[4], const char 
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = YJ_OK;
     bool first = true;
-    int64_t now = mon_now();
+    int64_t now = yj_clock_now();
     yj_buf_puts(out, "{\"type\":\"FeatureCollection\",\"features\":[");
     if (layer_on(layers, "sensors") || layer_on(layers, "alarms")) {
         yj_sql sql;
@@ -730,7 +752,7 @@ yj_code mon_map(yj_store *s, const yj_user *u, const double bbox[4], const char 
             }
             yj_stmt_done(st);
             if (r < 0)
-                rc = YJ_EINTERNAL;
+                rc = yj_fail(err);
         }
     }
     /* registries: monitored objects, hazards, resources */

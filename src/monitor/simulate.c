@@ -248,7 +248,7 @@ static yj_code load_rules(yj_conn *c, loaded_rule **out, size_t *n, sim_world *w
         c, "SELECT kind, sensor_type, sensor_id, params, enabled FROM monitor_rule ORDER BY id",
         err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     size_t cap = 0;
     int r;
     while ((r = yj_step(st, err)) == 1) {
@@ -286,7 +286,7 @@ static yj_code load_rules(yj_conn *c, loaded_rule **out, size_t *n, sim_world *w
     }
     yj_stmt_done(st);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     return r == 0 ? YJ_OK : yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory");
 }
 
@@ -345,7 +345,7 @@ static yj_code load_world(yj_store *store, sim_world *w, yj_err *err)
         " o.kind, o.region_code FROM sensor s JOIN monitored_object o ON o.id = s.object_id"
         " WHERE s.status <> '停用' ORDER BY s.object_id, s.id",
         err);
-    yj_code rc = st ? YJ_OK : YJ_EINTERNAL;
+    yj_code rc = st ? YJ_OK : yj_fail(err);
     size_t scap = 0, ocap = 0;
     char(*kinds)[64] = NULL; /* object kind per sensor, for set_normal */
     int r = 0;
@@ -410,7 +410,7 @@ static yj_code load_world(yj_store *store, sim_world *w, yj_err *err)
     if (st)
         yj_stmt_done(st);
     if (rc == YJ_OK && r < 0)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
 
     loaded_rule *rules = NULL;
     size_t nrules = 0;

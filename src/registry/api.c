@@ -118,40 +118,7 @@ static void etag_of(const json_t *rec, char etag[32])
 
 static void set_etag(yj_resp *resp, const json_t *rec)
 {
-    char etag[32];
-    etag_of(rec, etag);
-    http_header_add(resp, "ETag", etag);
-}
-
-/* If-Match: "<version>" (W/ prefix tolerated).  428 when absent. */
-static bool parse_if_match(yj_req *req, int64_t *version, yj_resp *resp)
-{
-    const char *s = http_header(req, "If-Match");
-    if (s == NULL || s[0] == '\0') {
-        http_errorf(resp, YJ_EPRECONDITION, NULL,
-                    "If-Match with the record's ETag is required to change it");
-        return false;
-    }
-    if (strcmp(s, "*") == 0) {
-        http_errorf(resp, YJ_EPRECONDITION, NULL,
-                    "If-Match: * is not accepted; send the ETag of the version you edited");
-        return false;
-    }
-    if (strncmp(s, "W/", 2) == 0)
-        s += 2;
-    char buf[32];
-    size_t n = strlen(s);
-    if (n >= 2 && s[0] == '"' && s[n - 1] == '"' && n - 2 < sizeof buf) {
-        memcpy(buf, s + 1, n - 2);
-        buf[n - 2] = '\0';
-    } else {
-        snprintf(buf, sizeof buf, "%s", s);
-    }
-    if (!http_parse_i64(buf, version)) {
-        http_errorf(resp, YJ_ESTALE, NULL, "If-Match does not match the current version");
-        return false;
-    }
-    return true;
+    http_etag(resp, rec);
 }
 
 void api_reg_list(yj_req *req, yj_resp *resp)
@@ -337,10 +304,7 @@ void api_reg_update(yj_req *req, yj_resp *resp)
         http_error(resp, &err);
         return;
     }
-    if (!parse_if_match(req, &version, resp)) {
-        json_decref(body);
-        return;
-    }
+    version = req->if_match;
     yj_code rc =
         registry_update(req->app->store, &req->session.user, reg, id, version, body, &rec, &err);
     json_decref(body);
@@ -356,8 +320,9 @@ void api_reg_delete(yj_req *req, yj_resp *resp)
 {
     const yj_registry *reg = registry_find(req->params[0]);
     int64_t id, version;
-    if (!parse_id(req, &id, resp) || !parse_if_match(req, &version, resp))
+    if (!parse_id(req, &id, resp))
         return;
+    version = req->if_match;
     yj_err err;
     yj_err_clear(&err);
     if (registry_delete(req->app->store, &req->session.user, reg, id, version, &err) != YJ_OK) {

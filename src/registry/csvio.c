@@ -424,8 +424,8 @@ yj_code registry_import_csv(yj_store *s, const yj_user *u, const yj_registry *r,
             yj_err e;
             yj_err_clear(&e);
             if (import_row(c, u, r, obj, rep, &e) != YJ_OK) {
-                if (e.code == YJ_EINTERNAL) {
-                    rc = yj_err_set(err, YJ_EINTERNAL, NULL, "%s", e.message);
+                if (e.code == YJ_EINTERNAL || e.code == YJ_EBUSY) { /* the store, not the row */
+                    rc = yj_err_set(err, e.code, NULL, "%s", e.message);
                     json_decref(obj);
                     yj_csv_row_free(&row);
                     break;

@@ -179,25 +179,88 @@ static yj_registry *const registries[] = {
 
 static const yj_route routes[] = {
     {"GET", "/api/v1/schema", api_schema, "session", R, 0, 0,
-     "Field tables of every registry the caller may read"},
+     "Field tables of every registry the caller may read",
+     .out = "{\"type\":\"object\",\"required\":[\"registries\"],"
+            "\"properties\":{\"registries\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"name\",\"label\",\"icon\",\"key_field\",\"type_field\","
+            "\"status_field\",\"fields\"],\"properties\":{\"name\":{\"type\":\"string\"},"
+            "\"label\":{\"type\":\"string\"},\"icon\":{\"type\":\"string\"},"
+            "\"key_field\":{\"type\":\"string\"},\"type_field\":{\"type\":\"string\","
+            "\"nullable\":true},\"status_field\":{\"type\":\"string\",\"nullable\":true},"
+            "\"fields\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"name\",\"label\",\"type\",\"required\"],"
+            "\"properties\":{\"name\":{\"type\":\"string\"},\"label\":{\"type\":\"string\"},"
+            "\"type\":{\"type\":\"string\",\"enum\":[\"text\",\"longtext\",\"int\",\"real\","
+            "\"bool\",\"enum\",\"tags\",\"phone\",\"date\",\"credit\",\"ref\"]},"
+            "\"required\":{\"type\":\"boolean\"},\"options\":{\"type\":\"array\","
+            "\"items\":{\"type\":\"string\"}},\"unit\":{\"type\":\"string\"},"
+            "\"min\":{\"type\":\"number\"},\"max\":{\"type\":\"number\"},"
+            "\"maxlen\":{\"type\":\"integer\"},\"ref\":{\"type\":\"string\","
+            "\"description\":\"the registry it refers to\"},\"default\":{\"type\":\"string\"}}},"
+            "\"description\":\"without the fields the caller's role may not read\"}}}}}}"},
     /* literal segments before {id} so ".../geojson" is not taken for an id */
     {"GET", "/api/v1/registries/{reg}/geojson", api_reg_geojson, "{reg}", R, 0, 0,
-     "Records with a position as GeoJSON"},
+     "Records with a position as GeoJSON",
+     .out = "{\"type\":\"object\",\"required\":[\"type\",\"features\",\"total\"],"
+            "\"properties\":{\"type\":{\"type\":\"string\",\"enum\":[\"FeatureCollection\"]},"
+            "\"features\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"type\",\"geometry\",\"properties\"],"
+            "\"properties\":{\"type\":{\"type\":\"string\",\"enum\":[\"Feature\"]},"
+            "\"geometry\":{\"type\":\"object\",\"required\":[\"type\",\"coordinates\"],"
+            "\"properties\":{\"type\":{\"type\":\"string\",\"enum\":[\"Point\"]},"
+            "\"coordinates\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},"
+            "\"description\":\"[lon, lat]\",\"minItems\":2,\"maxItems\":2}}},"
+            "\"properties\":{\"type\":\"object\",\"description\":\"also the registry's type and "
+            "status fields\",\"required\":[\"id\",\"registry\"],"
+            "\"properties\":{\"id\":{\"type\":\"integer\"},\"registry\":{\"type\":\"string\"},"
+            "\"name\":{\"type\":\"string\"},\"region_name\":{\"type\":\"string\"}},"
+            "\"additionalProperties\":true}}},\"description\":\"records with a position\"},"
+            "\"total\":{\"type\":\"integer\",\"description\":\"records matched,"
+            " with or without a position\"}}}"},
     {"GET", "/api/v1/registries/{reg}/export.csv", api_reg_export, "{reg}", R, 0, 0,
-     "Export as CSV (UTF-8 with BOM)"},
+     "Export as CSV (UTF-8 with BOM)",
+     .out = "text/csv {\"type\":\"string\",\"description\":\"UTF-8 with BOM, a header row,"
+            " a record a row\"}"},
     {"POST", "/api/v1/registries/{reg}/import", api_reg_import, "{reg}", W, 0, YJ_MAX_CSV_BODY,
-     "Import CSV (all or nothing unless skip_bad=1)"},
-    {"GET", "/api/v1/registries/{reg}", api_reg_list, "{reg}", R, 0, 0, "List records"},
-    {"POST", "/api/v1/registries/{reg}", api_reg_create, "{reg}", W, 0, 0, "Create a record"},
+     "Import CSV (all or nothing unless skip_bad=1)",
+     .in = "text/csv {\"type\":\"string\",\"description\":\"the CSV file, as exported\"}",
+     .out = "{\"type\":\"object\",\"description\":\"also given, as report,"
+            " beside the error of a refused import\",\"required\":[\"created\",\"updated\","
+            "\"unchanged\",\"skipped\",\"errors\"],\"properties\":{\"created\":{\"type\":\"intege"
+            "r\"},\"updated\":{\"type\":\"integer\"},\"unchanged\":{\"type\":\"integer\"},"
+            "\"skipped\":{\"type\":\"integer\"},\"errors\":{\"type\":\"array\","
+            "\"items\":{\"type\":\"object\",\"required\":[\"row\",\"column\",\"reason\"],"
+            "\"properties\":{\"row\":{\"type\":\"integer\"},\"column\":{\"type\":\"string\"},"
+            "\"reason\":{\"type\":\"string\"}}}}}}"},
+    {"GET", "/api/v1/registries/{reg}", api_reg_list, "{reg}", R, 0, 0, "List records",
+     .out = "{\"type\":\"object\",\"required\":[\"items\",\"total\",\"limit\",\"offset\","
+            "\"next_offset\"],\"properties\":{\"items\":{\"type\":\"array\","
+            "\"items\":{\"$ref\":\"#/components/schemas/Record\"}},"
+            "\"total\":{\"type\":\"integer\"},\"limit\":{\"type\":\"integer\"},"
+            "\"offset\":{\"type\":\"integer\"},\"next_offset\":{\"type\":\"integer\","
+            "\"nullable\":true}}}"},
+    {"POST", "/api/v1/registries/{reg}", api_reg_create, "{reg}", W, 0, 0, "Create a record",
+     .in = "{\"$ref\":\"#/components/schemas/Record\"}",
+     .out = "201 {\"$ref\":\"#/components/schemas/Record\"}"},
     {"GET", "/api/v1/registries/{reg}/{id}/history", api_reg_history, "{reg}", R, 0, 0,
-     "Change history of a record"},
-    {"GET", "/api/v1/registries/{reg}/{id}", api_reg_get, "{reg}", R, 0, 0, "Get a record"},
-    {"PUT", "/api/v1/registries/{reg}/{id}", api_reg_update, "{reg}", W, 0, 0,
-     "Update a record (If-Match required)"},
-    {"PATCH", "/api/v1/registries/{reg}/{id}", api_reg_update, "{reg}", W, 0, 0,
-     "Update some fields (If-Match required)"},
-    {"DELETE", "/api/v1/registries/{reg}/{id}", api_reg_delete, "{reg}", W, 0, 0,
-     "Delete a record (If-Match required)"},
+     "Change history of a record",
+     .out = "{\"type\":\"object\",\"description\":\"newest first\",\"required\":[\"items\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\","
+            "\"items\":{\"$ref\":\"#/components/schemas/AuditEntry\"}}}}"},
+    {"GET", "/api/v1/registries/{reg}/{id}", api_reg_get, "{reg}", R, 0, 0, "Get a record",
+     .out = "{\"$ref\":\"#/components/schemas/Record\"}"},
+    {"PUT", "/api/v1/registries/{reg}/{id}", api_reg_update, "{reg}", W, YJ_ROUTE_IF_MATCH, 0,
+     "Update a record (If-Match required)",
+     .in = "{\"allOf\":[{\"$ref\":\"#/components/schemas/Record\"}],"
+           "\"description\":\"the record; a field left out keeps its value\"}",
+     .out = "{\"$ref\":\"#/components/schemas/Record\"}"},
+    {"PATCH", "/api/v1/registries/{reg}/{id}", api_reg_update, "{reg}", W, YJ_ROUTE_IF_MATCH, 0,
+     "Update some fields (If-Match required)",
+     .in = "{\"type\":\"object\",\"description\":\"the fields to change (the registry's fields,"
+           " region_code, lat, lon)\",\"additionalProperties\":true}",
+     .out = "{\"$ref\":\"#/components/schemas/Record\"}"},
+    {"DELETE", "/api/v1/registries/{reg}/{id}", api_reg_delete, "{reg}", W, YJ_ROUTE_IF_MATCH, 0,
+     "Delete a record (If-Match required)", .in = YJ_NO_BODY, .out = "204"},
 };
 
 /* Who keeps which base database: the duty desk its teams, shelters,

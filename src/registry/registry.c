@@ -417,7 +417,7 @@ yj_code registry_history(yj_store *s, const yj_user *u, const yj_registry *r, in
      * held while elsewhere, and the fields the caller's role may not read,
      * are not shown */
     yj_scope all = {{0}, 0}, sc = user_scope(u);
-    rc = audit_list(s, &all, r->name, id, 1000, 0, out, err);
+    rc = audit_list(s, &all, r->name, id, 0, 1000, 0, out, err);
     if (rc != YJ_OK)
         return rc;
     audit_redact(&sc, *out);

@@ -141,15 +141,6 @@ static void select_cols(yj_sql *sql, const yj_table *t, const yj_query *q)
     yj_sql_addf(sql, " FROM %s t LEFT JOIN region r ON r.code = t.region_code WHERE 1=1", t->name);
 }
 
-static json_t *row_json(yj_stmt *st)
-{
-    json_t *o = json_object();
-    int n = yj_col_count(st);
-    for (int i = 0; i < n; i++)
-        json_object_set_new(o, yj_col_name(st, i), yj_col_json(st, i));
-    return o;
-}
-
 /* Escape LIKE metacharacters so a search for "50%" finds the text "50%". */
 static char *like_pattern(const char *s)
 {
@@ -208,7 +199,7 @@ typedef void (*row_sink)(yj_stmt *st, const bool *bools, void *ctx);
 static void sink_json_array(yj_stmt *st, const bool *bools, void *ctx)
 {
     (void)bools;
-    json_array_append_new(ctx, row_json(st));
+    json_array_append_new(ctx, yj_row_json(st));
 }
 
 typedef struct {
@@ -353,7 +344,7 @@ static yj_code rec_get_where(yj_conn *c, const yj_table *t, const yj_scope *sc, 
         return yj_fail(err);
     int r = yj_step(st, err);
     if (r == 1)
-        *out = row_json(st);
+        *out = yj_row_json(st);
     yj_stmt_done(st);
     if (r < 0)
         return yj_fail(err);
@@ -386,11 +377,11 @@ yj_code yj_generation_bump(yj_conn *c, const char *name, yj_err *err)
                              " ON CONFLICT(name) DO UPDATE SET gen = table_generation.gen + 1",
                              err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_text(st, 1, name);
     int r = yj_step(st, err);
     yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 static yj_code bump_generation(yj_conn *c, const yj_table *t, yj_err *err)
@@ -457,7 +448,7 @@ yj_code yj_rec_insert(yj_conn *c, const yj_table *t, const yj_scope *sc, const j
     yj_stmt *st = yj_prepare(c, sql.data, err);
     yj_buf_free(&sql);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     int idx = 1;
     bind_std_and_cols(st, &idx, t, rec, now, actor);
     yj_bind_text(st, idx, now);
@@ -471,7 +462,7 @@ yj_code yj_rec_insert(yj_conn *c, const yj_table *t, const yj_scope *sc, const j
         if (err && err->code == YJ_ECONFLICT && t->key_col)
             yj_err_set(err, YJ_ECONFLICT, t->key_col, "a record with this %s already exists",
                        t->key_col);
-        return err ? err->code : YJ_EINTERNAL;
+        return yj_fail(err);
     }
     return bump_generation(c, t, err);
 }
@@ -535,7 +526,7 @@ yj_code yj_rec_update(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t
         if (err && err->code == YJ_ECONFLICT && t->key_col)
             yj_err_set(err, YJ_ECONFLICT, t->key_col, "a record with this %s already exists",
                        t->key_col);
-        return err ? err->code : YJ_EINTERNAL;
+        return yj_fail(err);
     }
     if (changed == 0)
         return why_unchanged(c, t, sc, id, err);
@@ -564,7 +555,7 @@ yj_code yj_rec_delete(yj_conn *c, const yj_table *t, const yj_scope *sc, int64_t
         if (err && err->code == YJ_EINVAL)
             return yj_err_set(err, YJ_ECONFLICT, NULL,
                               "other records still refer to this one; remove them first");
-        return err ? err->code : YJ_EINTERNAL;
+        return yj_fail(err);
     }
     if (changed == 0)
         return why_unchanged(c, t, sc, id, err);

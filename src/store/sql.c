@@ -235,3 +235,22 @@ bool yj_scope_sees(const yj_scope *sc, const char *region, int64_t enterprise)
 {
     return yj_scope_contains(sc, region) && (sc->enterprise == 0 || sc->enterprise == enterprise);
 }
+
+yj_code yj_sql_one(yj_conn *c, yj_sql *q, const char *what, int64_t id, json_t **out, yj_err *err)
+{
+    *out = NULL;
+    yj_stmt *st = yj_sql_prepare(c, q, err);
+    yj_sql_free(q);
+    if (st == NULL)
+        return yj_fail(err);
+    int r = yj_step(st, err);
+    if (r == 1)
+        *out = yj_row_json(st);
+    yj_stmt_done(st);
+    if (r < 0)
+        return yj_fail(err);
+    if (r == 0)
+        return yj_err_set(err, YJ_ENOTFOUND, NULL, "%s %lld 不存在或不在您的权限范围内", what,
+                          (long long)id);
+    return YJ_OK;
+}

@@ -312,6 +312,28 @@ json_t *yj_col_json(yj_stmt *st, int i)
     }
 }
 
+json_t *yj_row_json(yj_stmt *st)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < yj_col_count(st); i++)
+        json_object_set_new(o, yj_col_name(st, i), yj_col_json(st, i));
+    return o;
+}
+
+json_t *yj_rows_json(yj_stmt *st, yj_err *err)
+{
+    json_t *items = json_array();
+    int r;
+    while ((r = yj_step(st, err)) == 1)
+        json_array_append_new(items, yj_row_json(st));
+    yj_stmt_done(st);
+    if (r < 0) {
+        json_decref(items);
+        return NULL;
+    }
+    return items;
+}
+
 int64_t yj_stmt_changes(yj_stmt *st)
 {
     return st->changes;
@@ -340,7 +362,7 @@ yj_code yj_query_int(yj_conn *c, const char *sql, const char *text_param, int64_
 {
     yj_stmt *st = yj_prepare(c, sql, err);
     if (st == NULL)
-        return err ? err->code : YJ_EINTERNAL;
+        return yj_fail(err);
     if (text_param)
         yj_bind_text(st, 1, text_param);
     int rc = yj_step(st, err);
@@ -349,7 +371,7 @@ yj_code yj_query_int(yj_conn *c, const char *sql, const char *text_param, int64_
     else if (rc == 0)
         *out = 0;
     yj_stmt_done(st);
-    return rc < 0 ? YJ_EINTERNAL : YJ_OK;
+    return rc < 0 ? yj_fail(err) : YJ_OK;
 }
 
 /* ---- transactions ---------------------------------------------------------- */

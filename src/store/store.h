@@ -78,6 +78,11 @@ int64_t yj_col_int(yj_stmt *st, int i);
 double yj_col_real(yj_stmt *st, int i);
 /* Column as JSON (integer, real, string or null) — new reference. */
 json_t *yj_col_json(yj_stmt *st, int i);
+/* The current row as an object of column name → yj_col_json. */
+json_t *yj_row_json(yj_stmt *st);
+/* Every row still to come as an array of yj_row_json, and st done; NULL
+ * (err set) when a step fails. */
+json_t *yj_rows_json(yj_stmt *st, yj_err *err);
 /* Rows changed by the last INSERT/UPDATE/DELETE stepped on this statement. */
 int64_t yj_stmt_changes(yj_stmt *st);
 /* The integer primary key of the row the last INSERT stepped on this
@@ -201,6 +206,10 @@ void yj_sql_scope(yj_sql *q, const yj_scope *sc, const yj_scope_cols *cols);
 void yj_sql_region(yj_sql *q, const char *col, const char *prefix);
 /* Prepare (from the connection's cache) and bind every parameter. */
 yj_stmt *yj_sql_prepare(yj_conn *c, const yj_sql *q, yj_err *err);
+/* The one row q finds (a record by id, in the caller's scope) as
+ * yj_row_json; q is freed.  YJ_ENOTFOUND "<what> <id> 不存在或不在您的权限范围内"
+ * when there is none. */
+yj_code yj_sql_one(yj_conn *c, yj_sql *q, const char *what, int64_t id, json_t **out, yj_err *err);
 /* In memory: is region inside the scope's subtree?  And is a row of that
  * region and enterprise (0: none) the caller's to see? */
 bool yj_scope_contains(const yj_scope *sc, const char *region);

@@ -16,21 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The version a write expects: If-Match ("3" or W/"3"), else body "version". */
-static int64_t expected_version(yj_req *req, const json_t *in)
-{
-    const char *im = http_header(req, "If-Match");
-    int64_t v = 0;
-    if (im) {
-        while (*im && !isdigit((unsigned char)*im))
-            im++;
-        v = strtoll(im, NULL, 10);
-    }
-    if (v <= 0 && json_is_integer(json_object_get(in, "version")))
-        v = json_integer_value(json_object_get(in, "version"));
-    return v;
-}
-
 void api_warnings_list(yj_req *req, yj_resp *resp)
 {
     warning_query q = {.state = http_query(req, "state"), .limit = 50};
@@ -73,6 +58,8 @@ void api_warning_get(yj_req *req, yj_resp *resp)
     yj_err err;
     yj_err_clear(&err);
     yj_code rc = warning_get(req->app->store, &req->session.user, id, &out, &err);
+    if (rc == YJ_OK)
+        http_etag(resp, out);
     http_reply(resp, rc, &err, 200, out);
 }
 
@@ -84,15 +71,14 @@ void api_warning_update(yj_req *req, yj_resp *resp)
     json_t *in = http_body_json(req, resp, false);
     if (in == NULL)
         return;
-    int64_t ver = expected_version(req, in);
     json_t *out = NULL;
     yj_err err;
     yj_err_clear(&err);
-    yj_code rc = ver <= 0 ? yj_err_set(&err, YJ_EPRECONDITION, "version",
-                                       "修改须带版本号（If-Match 或 version），防止覆盖他人的修改")
-                          : warning_update_draft(req->app->store, &req->session.user, id, ver, in,
-                                                 &out, &err);
+    yj_code rc = warning_update_draft(req->app->store, &req->session.user, id, req->if_match, in,
+                                      &out, &err);
     json_decref(in);
+    if (rc == YJ_OK)
+        http_etag(resp, out);
     http_reply(resp, rc, &err, 200, out);
 }
 
@@ -107,9 +93,11 @@ void api_warning_act(yj_req *req, yj_resp *resp)
     json_t *out = NULL;
     yj_err err;
     yj_err_clear(&err);
-    yj_code rc = warning_act(req->app->store, &req->session.user, id, req->params[1],
-                             expected_version(req, in), in, &out, &err);
+    yj_code rc = warning_act(req->app->store, &req->session.user, id, req->params[1], req->if_match,
+                             in, &out, &err);
     json_decref(in);
+    if (rc == YJ_OK)
+        http_etag(resp, out);
     http_reply(resp, rc, &err, strcmp(req->params[1], "update") == 0 && rc == YJ_OK ? 201 : 200,
                out);
 }
@@ -211,22 +199,6 @@ void api_public_warnings(yj_req *req, yj_resp *resp)
     yj_err_clear(&err);
     yj_code rc = warning_public_list(req->app->store, &out, &err);
     http_reply(resp, rc, &err, 200, out);
-}
-
-/* POST /api/v1/warnings/tick {now} — tests only (serve --test-hooks): set
- * the warning clock (0 = real time) and run its timers once. */
-void api_warnings_tick(yj_req *req, yj_resp *resp)
-{
-    if (!req->app->test_hooks)
-        return http_errorf(resp, YJ_ENOTFOUND, NULL, "no such endpoint: %s", req->path);
-    json_t *in = http_body_json(req, resp, true);
-    if (in == NULL)
-        return;
-    json_t *now = json_object_get(in, "now");
-    int64_t t = json_is_integer(now) ? json_integer_value(now) : 0;
-    json_decref(in);
-    warning_tick(t);
-    http_json(resp, 200, json_pack("{s:I}", "now", (json_int_t)warning_now()));
 }
 
 /* ---- targeting, deliveries, call-up ------------------------------------------------ */
@@ -343,5 +315,17 @@ void api_public_ack_post(yj_req *req, yj_resp *resp)
     yj_err err;
     yj_err_clear(&err);
     yj_code rc = callup_ack_token(req->app->store, req->params[0], &out, &err);
+    http_reply(resp, rc, &err, 200, out);
+}
+
+void api_delivery_attempts(yj_req *req, yj_resp *resp)
+{
+    int64_t id;
+    if (!http_path_id(req, resp, 0, &id))
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = deliver_attempts(req->app->store, &req->session.user, id, &out, &err);
     http_reply(resp, rc, &err, 200, out);
 }

@@ -91,6 +91,8 @@ static yj_code http_post(const char *url, const chan_msg *m, const char *channel
                   "channel", channel, "to", m->to, "text", m->text, "segments", m->segments,
                   "warning", m->identifier ? m->identifier : "", "level", m->level, "must_ack",
                   m->must_ack, "ack_url", m->ack_url, "callback", C.callback);
+    if (body && m->resend) /* the platform stopped mid-send last time: may be a duplicate */
+        json_object_set_new(body, "resend", json_true());
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (text == NULL) { /* never post an empty body */
@@ -209,17 +211,24 @@ static yj_code send_broadcast(const chan_msg *m, char *detail, size_t n)
     return YJ_OK;
 }
 
-void chan_publish_warning(const char *region, const char *cap_xml)
+bool chan_cap_available(void)
 {
-    if (!C.mqtt || cap_xml == NULL)
-        return;
-    char topic[64];
-    snprintf(topic, sizeof topic, "yingji/v1/warnings/%.12s", region ? region : "");
+    return C.mqtt;
+}
+
+yj_code chan_send_cap(const char *topic, const char *cap_xml, bool resend, char *detail, size_t n)
+{
+    (void)resend; /* the CAP identifier tells a subscriber it has the message already */
     pthread_mutex_lock(&C.mu);
     int rc = mosquitto_publish(C.m, NULL, topic, (int)strlen(cap_xml), cap_xml, 1, false);
     pthread_mutex_unlock(&C.mu);
-    if (rc != MOSQ_ERR_SUCCESS)
+    if (rc != MOSQ_ERR_SUCCESS) {
+        snprintf(detail, n, "MQTT publish: %s", mosquitto_strerror(rc));
         yj_log(YJ_LOG_WARN, "warning.mqtt_publish", "%s: %s", topic, mosquitto_strerror(rc));
+        return YJ_EIO;
+    }
+    snprintf(detail, n, "published to %s (QoS 1)", topic);
+    return YJ_OK;
 }
 
 /* ---- the table ----------------------------------------------------------------------- */

@@ -33,6 +33,7 @@ typedef struct {
     bool must_ack;
     const char *ack_url;
     const char *payload; /* broadcast: the JSON command */
+    bool resend;         /* an attempt interrupted by a crash is being repeated */
 } chan_msg;
 
 typedef struct {
@@ -67,9 +68,11 @@ void chan_stop(void);
 typedef void (*chan_ack_fn)(int64_t delivery_id, const char *topic);
 void chan_on_terminal_ack(chan_ack_fn fn);
 
-/* Publish a published warning's CAP message to yingji/v1/warnings/<region>
- * (QoS 1), when a broker is configured. */
-void chan_publish_warning(const char *region, const char *cap_xml);
+/* A published warning's CAP message goes to MQTT subscribers on
+ * yingji/v1/warnings/<region> (QoS 1), through the outbox (channel "cap"),
+ * when a broker is configured. */
+bool chan_cap_available(void);
+yj_code chan_send_cap(const char *topic, const char *cap_xml, bool resend, char *detail, size_t n);
 
 /* Characters (code points) of UTF-8 text, and its SMS segments (70 per
  * segment, 67 each once it needs more than one). */

@@ -16,14 +16,17 @@
  *                safety officer, who must answer;
  *   terminal     each broadcast terminal: plays the warning and confirms.
  *
- * The dispatcher (warning_dispatch_due, once a second from runtime.c) takes
+ * The dispatcher (warning_dispatch_due, the timer warning.dispatch) takes
  * what is due, in order: a recipient's channels are tried in plan order;
  * a failure moves to the next channel, the end of the plan to the next
  * cycle after retry_s, up to max_cycles; a recipient who must answer and
  * has not after ack_wait_s gets the next channel; nothing more once they
  * answer.  Each channel has its own rate (messages per second, a token
  * bucket on the warning clock), so a flood of SMS never exceeds what the
- * gateway was bought for.  Every attempt and its result is a row.
+ * gateway was bought for.  Every attempt is a row of the outbox
+ * (base/outbox.h), committed before the message is sent and given its
+ * result after: a crash mid-send leaves it "interrupted", and the attempt
+ * that repeats it is marked a resend (the gateway sees "resend": true).
  *
  * Unanswered after escalate_s, a must-answer delivery escalates: to the
  * next person in call order in the same place, else to the first of the
@@ -36,6 +39,7 @@
 #include "channels.h"
 #include "target.h"
 #include "warning.h"
+#include "../base/outbox.h"
 #include "../core/events.h"
 #include "../core/util.h"
 
@@ -92,19 +96,11 @@ void deliver_public_url(const char *url)
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-static json_t *row_json(yj_stmt *st)
-{
-    json_t *o = json_object();
-    for (int k = 0; k < yj_col_count(st); k++)
-        json_object_set_new(o, yj_col_name(st, k), yj_col_json(st, k));
-    return o;
-}
-
 static yj_code step_done(yj_stmt *st, yj_err *err)
 {
     int r = yj_step(st, err);
     yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 static yj_code event(yj_conn *c, int64_t warning_id, int64_t delivery_id, int64_t ts,
@@ -116,7 +112,7 @@ static yj_code event(yj_conn *c, int64_t warning_id, int64_t delivery_id, int64_
                              " note, region_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
                              err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, warning_id);
     if (delivery_id)
         yj_bind_int(st, 2, delivery_id);
@@ -141,13 +137,20 @@ static void notify(int64_t warning_id, const char *region, const char *what)
 
 /* The hints a round of changes owes: one per warning and township touched,
  * so the users of every county and township concerned hear of it, sent
- * once the transaction is committed. */
+ * once the transaction is committed.  And the audit it owes (notes_audit):
+ * answers, receipts and dispatch rounds change deliveries by the hundred
+ * in one transaction, so each is one audit entry per warning (entity
+ * "callup", the warning's id) listing every delivery changed by its
+ * state before and after ({"sent->acked": [ids], ...}), and who (the
+ * link, the gateway, the duty officer, the timer). */
 typedef struct {
     struct note_key {
         int64_t w;
         char town[10];
     } * k;
     size_t n, cap;
+    /* {"<warning id>": {"region": ..., "changes": {"<before>-><after>": [ids]}}} */
+    json_t *changed;
 } notes;
 
 static void notes_add(notes *ns, int64_t w, const char *region)
@@ -170,11 +173,74 @@ static void notes_add(notes *ns, int64_t w, const char *region)
     ns->n++;
 }
 
+/* A delivery changed (before NULL: created). */
+static void notes_change(notes *ns, int64_t w, const char *region, int64_t delivery,
+                         const char *before, const char *after)
+{
+    notes_add(ns, w, region);
+    if (ns->changed == NULL)
+        ns->changed = json_object();
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)w);
+    json_t *g = json_object_get(ns->changed, key);
+    if (g == NULL) {
+        g = json_pack("{s:s,s:{}}", "region", region ? region : "", "changes");
+        json_object_set_new(ns->changed, key, g);
+    } else { /* the region all the changes are in: the common prefix */
+        const char *have = json_string_value(json_object_get(g, "region"));
+        size_t k = 0;
+        while (have[k] && region && have[k] == region[k])
+            k++;
+        if (have[k]) {
+            char common[16];
+            snprintf(common, sizeof common, "%.*s", (int)k, have);
+            json_object_set_new(g, "region", json_string(common));
+        }
+    }
+    /* grouped by change: a callback of 10,000 answers is one list of ids */
+    char change[64];
+    snprintf(change, sizeof change, "%s->%s", before ? before : "created", after);
+    json_t *changes = json_object_get(g, "changes"), *ids = json_object_get(changes, change);
+    if (ids == NULL) {
+        ids = json_array();
+        json_object_set_new(changes, change, ids);
+    }
+    json_array_append_new(ids, json_integer(delivery));
+}
+
+/* The audit entries of the changes noted (inside the transaction that made
+ * them): extra is copied into each (via, note ...). */
+static yj_code notes_audit(yj_conn *c, notes *ns, const char *actor, const char *action,
+                           const json_t *extra, yj_err *err)
+{
+    const char *key;
+    json_t *g;
+    json_object_foreach(ns->changed, key, g) {
+        /* a region code's levels: 2, 4, 6, 9, 12 digits */
+        char region[16];
+        snprintf(region, sizeof region, "%s", json_string_value(json_object_get(g, "region")));
+        size_t n = strlen(region);
+        region[n >= 12 ? 12 : n >= 9 ? 9 : n >= 6 ? 6 : n >= 4 ? 4 : n >= 2 ? 2 : 0] = '\0';
+        json_t *after = extra ? json_deep_copy(extra) : json_object();
+        json_object_set(after, "deliveries", json_object_get(g, "changes"));
+        json_object_set_new(after, "region_code", json_string(region));
+        yj_code rc =
+            audit_append(c, actor, action, "callup", strtoll(key, NULL, 10), NULL, after, err);
+        json_decref(after);
+        if (rc != YJ_OK)
+            return rc;
+    }
+    json_decref(ns->changed);
+    ns->changed = NULL;
+    return YJ_OK;
+}
+
 static void notes_send(notes *ns, bool committed, const char *what)
 {
     for (size_t i = 0; committed && i < ns->n; i++)
         notify(ns->k[i].w, ns->k[i].town, what);
     free(ns->k);
+    json_decref(ns->changed);
     *ns = (notes){0};
 }
 
@@ -224,7 +290,7 @@ static yj_code insert_one(inserter *in, const char *kind, int64_t ref, int64_t f
         yj_bind_null(st, 12);
     }
     if (yj_step(st, err) < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     in->n++;
     return YJ_OK;
 }
@@ -233,19 +299,19 @@ static yj_code insert_one(inserter *in, const char *kind, int64_t ref, int64_t f
     "INSERT INTO delivery (warning_id, kind, ref_id, for_id, address, region_code, must_ack,"      \
     " plan, state, next_at, token, escalate_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
-yj_code deliver_create(yj_conn *c, yj_store *s, int64_t warning_id, const char *region,
-                       const json_t *area, int64_t now, int64_t *n_out, yj_err *err)
+yj_code deliver_create(yj_conn *c, int64_t warning_id, const char *region, const json_t *area,
+                       int64_t now, int64_t *n_out, yj_err *err)
 {
     *n_out = 0;
     target_set t;
-    yj_code rc = target_resolve(s, region, area, &t, err);
+    yj_code rc = target_resolve(c, region, area, &t, err);
     if (rc != YJ_OK)
         return rc;
     inserter in = {.warning_id = warning_id, .now = now};
     in.st = yj_prepare(c, INSERT_SQL, err);
     if (in.st == NULL) {
         target_set_free(&t);
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
     /* created in the order they are sent (the dispatcher takes what is due
      * by time, then id): those who must answer first, then the
@@ -302,7 +368,7 @@ yj_code deliver_stop(yj_conn *c, int64_t warning_id, const char *why, int64_t no
                    " WHERE warning_id = ? AND (next_at IS NOT NULL OR escalate_at IS NOT NULL)",
                    err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, warning_id);
     yj_code rc = step_done(st, err);
     if (rc == YJ_OK)
@@ -329,7 +395,7 @@ yj_code deliver_cancel_notices(yj_conn *c, int64_t warning_id, int64_t cancel_id
                    " ORDER BY kind = 'terminal' DESC, first",
                    err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, cancel_id);
     yj_bind_text(st, 2, cfg.plan_terminal);
     yj_bind_text(st, 3, cfg.plan_resident);
@@ -339,7 +405,7 @@ yj_code deliver_cancel_notices(yj_conn *c, int64_t warning_id, int64_t cancel_id
     int64_t n = r >= 0 ? yj_stmt_changes(st) : 0;
     yj_stmt_done(st);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     *n_out = n;
     char note[160];
     snprintf(note, sizeof note, "解除通知 %lld 个号码和广播终端（原预警已送达的）", (long long)n);
@@ -380,8 +446,9 @@ typedef struct {
     char identifier[40], sender_name[128], event_type[64], headline[256], wstate[16], msg_type[12];
     int level;
     char *description, *instruction;
-    /* the attempt */
+    /* the attempt: its outbox row, recorded before it is sent */
     int ch;
+    int64_t outbox_id, resend_of;
     yj_code result;
     char detail[300];
 } due_item;
@@ -426,23 +493,6 @@ int deliver_check_plans(FILE *out)
     return bad;
 }
 
-/* At most max bytes of s into out (size > max), cut at a character
- * boundary and marked with "…" when shortened.  s is valid UTF-8 (every
- * text field is checked on the way in). */
-static void utf8_cut(const char *s, size_t max, char *out)
-{
-    size_t n = strlen(s);
-    if (n <= max) {
-        memcpy(out, s, n + 1);
-        return;
-    }
-    n = max - 3; /* room for the ellipsis */
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--; /* back to the first byte of a character */
-    memcpy(out, s, n);
-    memcpy(out + n, "\xE2\x80\xA6", 4);
-}
-
 /* The text a recipient gets: agency, level and event first; the ask to
  * answer and the answer link for those who must, never cut off — only the
  * instructions are shortened (to about 200 characters) to bound the length. */
@@ -453,8 +503,8 @@ static void compose(const due_item *d, char *out, size_t n)
     static const char *const colour[] = {"", "红色", "橙色", "黄色", "蓝色"};
     const char *lc = d->level >= 1 && d->level <= 4 ? colour[d->level] : "";
     char body[INSTR_MAX + 1];
-    utf8_cut(d->instruction ? d->instruction : (d->description ? d->description : ""), INSTR_MAX,
-             body);
+    yj_utf8_cut(d->instruction ? d->instruction : (d->description ? d->description : ""), INSTR_MAX,
+                body);
     if (strcmp(d->msg_type, "Cancel") == 0) {
         /* 解除通知: the headline says "解除：<the warning's headline>", the
          * description is the reason */
@@ -491,6 +541,8 @@ static void attempt(due_item *d, int64_t now)
     json_t *cmd = json_pack("{s:I,s:s,s:i,s:s,s:s,s:i}", "delivery", (json_int_t)d->id, "warning",
                             d->identifier, "level", d->level, "event", d->event_type, "text", text,
                             "repeat", 3);
+    if (cmd && d->resend_of)
+        json_object_set_new(cmd, "resend", json_true());
     char *payload = cmd ? json_dumps(cmd, JSON_COMPACT) : NULL;
     json_decref(cmd);
     if (payload == NULL) { /* cannot happen with checked UTF-8; never send half a message */
@@ -506,7 +558,8 @@ static void attempt(due_item *d, int64_t now)
                   .level = d->level,
                   .must_ack = d->must_ack,
                   .ack_url = d->must_ack ? ack_url : NULL,
-                  .payload = payload};
+                  .payload = payload,
+                  .resend = d->resend_of != 0};
     d->result = chan_at((size_t)d->ch)->send(&m, d->detail, sizeof d->detail);
     free(payload);
     (void)now;
@@ -540,7 +593,7 @@ static yj_code load_due(yj_conn *c, int64_t now, due_item **out, size_t *nout, y
     for (int k = 0; k < 2; k++) {
         yj_stmt *st = yj_prepare(c, sql[k], err);
         if (st == NULL)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         yj_bind_int(st, 1, now);
         yj_bind_int(st, 2, (int64_t)(1000 - *nout));
         int r;
@@ -581,7 +634,7 @@ static yj_code load_due(yj_conn *c, int64_t now, due_item **out, size_t *nout, y
         }
         yj_stmt_done(st);
         if (r < 0)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         if (*nout >= 1000)
             break;
     }
@@ -663,8 +716,7 @@ static void send_round(due_item *items, size_t n, int64_t now)
     pthread_mutex_unlock(&P.turn);
 }
 
-/* Decide what each due delivery does now (no store access), then send
- * (send_round, outside any transaction). */
+/* Decide what each due delivery does now (no store access). */
 static void plan_round(due_item *items, size_t n, int64_t now)
 {
     int waiting[8] = {0}; /* per channel: how many were deferred this round */
@@ -713,10 +765,33 @@ static void plan_round(due_item *items, size_t n, int64_t now)
         }
         d->ch = ch;
     }
-    send_round(items, n, now);
 }
 
-static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, yj_err *err)
+/* The attempts about to be made, in the outbox, committed before any is
+ * sent: a crash mid-send leaves them "interrupted", and the next attempt
+ * at the same delivery is marked as a resend. */
+static yj_code record_round(yj_conn *c, due_item *items, size_t n, int64_t now, yj_err *err)
+{
+    yj_code rc = yj_tx_begin(c, err);
+    for (size_t i = 0; i < n && rc == YJ_OK; i++) {
+        due_item *d = &items[i];
+        if (d->ch < 0)
+            continue;
+        outbox_msg m = {.module = "warning",
+                        .channel = chan_at((size_t)d->ch)->name,
+                        .address = d->address,
+                        .ref_type = "delivery",
+                        .ref_id = d->id};
+        rc = outbox_begin(c, &m, now, &d->outbox_id, &d->resend_of, err);
+    }
+    if (rc == YJ_OK)
+        return yj_tx_commit(c, err);
+    yj_tx_rollback(c);
+    return rc;
+}
+
+static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, notes *ns,
+                           yj_err *err)
 {
     yj_code rc = YJ_OK;
     for (size_t i = 0; i < n && rc == YJ_OK; i++) {
@@ -727,28 +802,15 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, y
                                      " AND next_at IS NOT NULL AND acked_at IS NULL",
                                      err);
             if (st == NULL)
-                return YJ_EINTERNAL;
+                return yj_fail(err);
             yj_bind_int(st, 1, d->defer_to);
             yj_bind_int(st, 2, d->id);
             rc = step_done(st, err);
             continue;
         }
-        if (d->ch >= 0) {
-            yj_stmt *st =
-                yj_prepare(c,
-                           "INSERT INTO delivery_attempt (delivery_id, ts, channel, result,"
-                           " detail) VALUES (?, ?, ?, ?, ?)",
-                           err);
-            if (st == NULL)
-                return YJ_EINTERNAL;
-            yj_bind_int(st, 1, d->id);
-            yj_bind_int(st, 2, now);
-            yj_bind_text(st, 3, chan_at((size_t)d->ch)->name);
-            yj_bind_text(st, 4, d->result == YJ_OK ? "accepted" : "failed");
-            yj_bind_text(st, 5, d->detail);
-            if ((rc = step_done(st, err)) != YJ_OK)
-                break;
-        }
+        if (d->ch >= 0 &&
+            (rc = outbox_end(c, d->outbox_id, d->result == YJ_OK, d->detail, now, err)) != YJ_OK)
+            break;
         const char *state = d->state;
         int64_t next = -1; /* -1: NULL */
         int step = d->step, cycle = d->cycle;
@@ -799,7 +861,7 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, y
             " WHERE id = ?8 AND acked_at IS NULL",
             err);
         if (st == NULL)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         yj_bind_text(st, 1, state);
         yj_bind_int(st, 2, step);
         yj_bind_int(st, 3, cycle);
@@ -815,6 +877,9 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, y
             yj_bind_null(st, 7);
         yj_bind_int(st, 8, d->id);
         rc = step_done(st, err);
+        if (d->ch >= 0 || strcmp(state, d->state) != 0)
+            notes_change(ns, d->warning_id, d->region, d->id, d->state,
+                         d->ch >= 0 && d->result != YJ_OK ? "attempt_failed" : state);
         if (rc == YJ_OK && (d->ch == -2 || d->ch == -3) && d->must_ack)
             rc = event(c, d->warning_id, d->id, now, d->ch == -2 ? "unanswered" : "nochannel",
                        "system", d->ch == -2 ? "各渠道均已尝试，仍未应答" : "没有可用的送达渠道",
@@ -824,8 +889,7 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, y
 }
 
 /* Escalations that are due: the next person, as a new delivery. */
-static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, notes *ns,
-                              yj_err *err)
+static yj_code escalate_round(yj_conn *c, int64_t now, int *count, notes *ns, yj_err *err)
 {
     *count = 0;
     yj_stmt *st =
@@ -836,7 +900,7 @@ static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, 
                    " ORDER BY d.escalate_at, d.id LIMIT 200",
                    err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, now);
     typedef struct {
         int64_t id, warning_id, ref_id;
@@ -857,14 +921,14 @@ static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, 
     if (n == 0)
         return YJ_OK;
     target_set t;
-    yj_code rc = target_people(s, &t, err);
+    yj_code rc = target_people(c, &t, err);
     if (rc != YJ_OK)
         return rc;
     inserter in = {.now = now};
     in.st = yj_prepare(c, INSERT_SQL, err);
     if (in.st == NULL) {
         target_set_free(&t);
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     }
     for (int i = 0; i < n && rc == YJ_OK; i++) {
         esc *e = &list[i];
@@ -895,7 +959,7 @@ static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, 
                                     " 'escalation' AND ref_id = ? ORDER BY id LIMIT 1",
                                     err);
             if (q == NULL) {
-                rc = YJ_EINTERNAL;
+                rc = yj_fail(err);
                 break;
             }
             yj_bind_int(q, 1, e->warning_id);
@@ -911,6 +975,9 @@ static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, 
                             cfg.plan_ack, next->phone[0] == '\0', err);
             if (rc == YJ_OK)
                 rc = yj_query_int(c, "SELECT MAX(id) FROM delivery", NULL, &new_id, err);
+            if (rc == YJ_OK)
+                notes_change(ns, e->warning_id, next->region, new_id, NULL,
+                             next->phone[0] ? "pending" : "nochannel");
         }
         char note[240];
         static const char *const lvl[] = {"", "村级", "乡级", "县级", "市级", "企业"};
@@ -935,7 +1002,7 @@ static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, 
                                               err)
                                  : NULL;
         if (rc == YJ_OK && u == NULL)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         if (u) {
             if (new_id)
                 yj_bind_int(u, 1, new_id);
@@ -945,7 +1012,8 @@ static yj_code escalate_round(yj_conn *c, yj_store *s, int64_t now, int *count, 
             yj_bind_int(u, 3, e->id);
             rc = step_done(u, err);
         }
-        notes_add(ns, e->warning_id, e->region);
+        notes_change(ns, e->warning_id, e->region, e->id, "unanswered",
+                     next ? "escalated" : "escalation_exhausted");
         (*count)++;
     }
     yj_stmt_done(in.st);
@@ -959,8 +1027,12 @@ yj_code warning_dispatch_due(yj_store *s, int64_t now, yj_err *err)
     due_item *items = NULL;
     size_t n = 0;
     yj_code rc = load_due(c, now, &items, &n, err);
-    if (rc == YJ_OK && n)
-        plan_round(items, n, now); /* sends: no transaction is open */
+    if (rc == YJ_OK && n) {
+        plan_round(items, n, now);
+        rc = record_round(c, items, n, now, err);
+        if (rc == YJ_OK)
+            send_round(items, n, now); /* no transaction is open */
+    }
     int escalated = 0;
     notes ns = {0};
     for (size_t i = 0; i < n; i++)
@@ -969,9 +1041,11 @@ yj_code warning_dispatch_due(yj_store *s, int64_t now, yj_err *err)
     if (rc == YJ_OK)
         rc = yj_tx_begin(c, err);
     if (rc == YJ_OK && n)
-        rc = apply_round(c, items, n, now, err);
+        rc = apply_round(c, items, n, now, &ns, err);
     if (rc == YJ_OK)
-        rc = escalate_round(c, s, now, &escalated, &ns, err);
+        rc = escalate_round(c, now, &escalated, &ns, err);
+    if (rc == YJ_OK)
+        rc = notes_audit(c, &ns, "timer:warning.dispatch", "dispatch", NULL, err);
     if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
     else
@@ -988,7 +1062,7 @@ yj_code warning_dispatch_due(yj_store *s, int64_t now, yj_err *err)
 /* Record one answer (inside the caller's transaction).  *done: it was
  * open and is now answered. */
 static yj_code ack_row(yj_conn *c, int64_t id, const char *via, const char *actor, const char *note,
-                       int64_t now, bool *done, int64_t *warning_id, char *region, yj_err *err)
+                       int64_t now, bool *done, notes *ns, yj_err *err)
 {
     *done = false;
     yj_stmt *st = yj_prepare(c,
@@ -998,22 +1072,25 @@ static yj_code ack_row(yj_conn *c, int64_t id, const char *via, const char *acto
                              " RETURNING warning_id, region_code",
                              err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, now);
     yj_bind_text(st, 2, via);
     yj_bind_text(st, 3, actor);
     yj_bind_int(st, 4, id);
     int r = yj_step(st, err);
+    int64_t w = 0;
+    char region[16] = "";
     if (r == 1) {
         *done = true;
-        *warning_id = yj_col_int(st, 0);
-        snprintf(region, 16, "%s", yj_col_text(st, 1));
+        w = yj_col_int(st, 0);
+        snprintf(region, sizeof region, "%s", yj_col_text(st, 1));
+        notes_change(ns, w, region, id, "unanswered", "acked");
     }
     yj_stmt_done(st);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     if (*done && note)
-        return event(c, *warning_id, id, now, "acked", actor, note, region, err);
+        return event(c, w, id, now, "acked", actor, note, region, err);
     return YJ_OK;
 }
 
@@ -1042,7 +1119,7 @@ static yj_code ack_set(yj_conn *c, const int64_t *ids, size_t n, const char *via
                              " json_each(?)) AND acked_at IS NULL AND must_ack = 1",
                              err);
     if (st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     else {
         yj_bind_int(st, 1, now);
         yj_bind_text(st, 2, actor);
@@ -1056,11 +1133,11 @@ static yj_code ack_set(yj_conn *c, const int64_t *ids, size_t n, const char *via
                           " acked_by = ?, next_at = NULL, escalate_at = NULL"
                           " WHERE id IN (SELECT value FROM json_each(?))"
                           " AND acked_at IS NULL AND must_ack = 1"
-                          " RETURNING warning_id, region_code",
+                          " RETURNING warning_id, region_code, id",
                           err)
              : NULL;
     if (rc == YJ_OK && st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     if (st) {
         yj_bind_int(st, 1, now);
         yj_bind_text(st, 2, via);
@@ -1069,11 +1146,12 @@ static yj_code ack_set(yj_conn *c, const int64_t *ids, size_t n, const char *via
         int r;
         while ((r = yj_step(st, err)) == 1) {
             (*recorded)++;
-            notes_add(ns, yj_col_int(st, 0), yj_col_text(st, 1));
+            notes_change(ns, yj_col_int(st, 0), yj_col_text(st, 1), yj_col_int(st, 2), "unanswered",
+                         "acked");
         }
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     yj_buf_free(&list);
     return rc;
@@ -1088,6 +1166,10 @@ yj_code callup_ack_batch(yj_store *s, const int64_t *ids, size_t n, const char *
     yj_code rc = yj_tx_begin(c, err);
     if (rc == YJ_OK)
         rc = ack_set(c, ids, n, via, via, "批量确认", now, recorded, &ns, err);
+    json_t *how = json_pack("{s:s}", "via", via);
+    if (rc == YJ_OK)
+        rc = notes_audit(c, &ns, via, "ack", how, err);
+    json_decref(how);
     if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
     else
@@ -1112,14 +1194,14 @@ static yj_code token_row(yj_conn *c, const char *token, json_t **out, yj_err *er
                    " ON w.id = d.warning_id WHERE d.token = ?",
                    err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_text(st, 1, token);
     int r = yj_step(st, err);
     if (r == 1)
-        *out = row_json(st);
+        *out = yj_row_json(st);
     yj_stmt_done(st);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     if (r == 0)
         return yj_err_set(err, YJ_ENOTFOUND, NULL, "链接无效或已过期");
     json_object_set_new(
@@ -1145,11 +1227,14 @@ yj_code callup_ack_token(yj_store *s, const char *token, json_t **out, yj_err *e
     if (rc == YJ_OK)
         rc = token_row(c, token, &row, err);
     bool done = false;
-    int64_t w = 0;
-    char region[16] = "";
+    notes ns = {0};
     if (rc == YJ_OK)
         rc = ack_row(c, json_integer_value(json_object_get(row, "id")), "link", "link",
-                     "通过短信链接确认", warning_now(), &done, &w, region, err);
+                     "通过短信链接确认", yj_clock_now(), &done, &ns, err);
+    json_t *how = json_pack("{s:s}", "via", "link");
+    if (rc == YJ_OK) /* who: whoever holds the link the message carried */
+        rc = notes_audit(c, &ns, "link", "ack", how, err);
+    json_decref(how);
     if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
     else
@@ -1158,8 +1243,7 @@ yj_code callup_ack_token(yj_store *s, const char *token, json_t **out, yj_err *e
     if (rc == YJ_OK)
         rc = token_row(c, token, out, err);
     yj_store_release(s, c);
-    if (rc == YJ_OK && done)
-        notify(w, region, "ack");
+    notes_send(&ns, rc == YJ_OK && done, "ack");
     return rc;
 }
 
@@ -1190,7 +1274,7 @@ yj_code callup_ack_delivery(yj_store *s, const yj_user *u, int64_t delivery_id, 
             rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "送达记录 %lld 不存在或不在您的辖区内",
                             (long long)delivery_id);
         else if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         else if (yj_col_int(st, 0) == 0)
             rc = yj_err_set(err, YJ_ECONFLICT, NULL, "该接收人无需应答");
         else if (!yj_col_null(st, 1))
@@ -1198,14 +1282,17 @@ yj_code callup_ack_delivery(yj_store *s, const yj_user *u, int64_t delivery_id, 
         yj_stmt_done(st);
     }
     bool done = false;
-    int64_t w = 0;
-    char region[16] = "";
+    notes ns = {0};
     char text[400];
     snprintf(text, sizeof text, "%s%s%s",
              strcmp(via, "phone") == 0 ? "值班员登记电话应答" : "客户端确认", note ? "：" : "",
              note ? note : "");
     if (rc == YJ_OK)
-        rc = ack_row(c, delivery_id, via, u->username, text, warning_now(), &done, &w, region, err);
+        rc = ack_row(c, delivery_id, via, u->username, text, yj_clock_now(), &done, &ns, err);
+    json_t *how = json_pack("{s:s,s:s}", "via", via, "note", text);
+    if (rc == YJ_OK)
+        rc = notes_audit(c, &ns, u->username, "ack", how, err);
+    json_decref(how);
     if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
     else
@@ -1214,17 +1301,19 @@ yj_code callup_ack_delivery(yj_store *s, const yj_user *u, int64_t delivery_id, 
         st = yj_prepare(c,
                         "SELECT id, warning_id, kind, state, acked_at, acked_via, acked_by FROM"
                         " delivery WHERE id = ?",
-                        err);
+                        NULL);
         if (st) {
             yj_bind_int(st, 1, delivery_id);
-            if (yj_step(st, err) == 1)
-                *out = row_json(st);
+            if (yj_step(st, NULL) == 1)
+                *out = yj_row_json(st);
             yj_stmt_done(st);
         }
+        if (*out == NULL) /* recorded; only the read back failed */
+            *out = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)delivery_id, "state", "acked",
+                             "acked_via", via);
     }
     yj_store_release(s, c);
-    if (rc == YJ_OK && done)
-        notify(w, region, "ack");
+    notes_send(&ns, rc == YJ_OK && done, "ack");
     return rc;
 }
 
@@ -1233,7 +1322,7 @@ yj_code callup_ack_delivery(yj_store *s, const yj_user *u, int64_t delivery_id, 
  * 好/是/OK/Y; anything with a negation (不/未/没/否/无法/no) never does, so
  * "未收到" is not taken for "收到".  What does not count is still recorded
  * as a call-up event for the duty officer to read. */
-static bool reply_says_yes(const char *t)
+bool callup_reply_says_yes(const char *t)
 {
     if (t == NULL)
         return false;
@@ -1286,8 +1375,6 @@ static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acke
         (strcmp(type, "reply") != 0 && strcmp(type, "answer") != 0 && strcmp(type, "receipt") != 0))
         return yj_err_set(err, YJ_EINVAL, "type", "type 应为 receipt、reply 或 answer");
     bool done = false;
-    int64_t w = 0;
-    char region[16] = "";
     if (strcmp(type, "reply") == 0) {
         yj_code frc = answers_flush(c, answers, now, acked, ns, err);
         if (frc != YJ_OK)
@@ -1306,7 +1393,7 @@ static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acke
                                  " AND (? = 0 OR d.id = ?) ORDER BY d.id DESC LIMIT 1",
                                  err);
         if (st == NULL)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         yj_bind_text(st, 1, from);
         yj_bind_int(st, 2, id);
         yj_bind_int(st, 3, id);
@@ -1317,15 +1404,15 @@ static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acke
             snprintf(where, sizeof where, "%s", yj_col_text(st, 2));
         yj_stmt_done(st);
         if (r < 0)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         if (wid == 0) {
             (*other)++;
             return YJ_OK; /* a reply to nothing open: counted, not an error */
         }
-        if (!reply_says_yes(text)) {
+        if (!callup_reply_says_yes(text)) {
             (*other)++;
             char cut[160], note[220];
-            utf8_cut(text, 150, cut);
+            yj_utf8_cut(text, 150, cut);
             snprintf(note, sizeof note, "短信回复（未计为应答）：%s", cut);
             return event(c, wid, first, now, "reply", from, note, where, err);
         }
@@ -1339,20 +1426,18 @@ static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acke
                         " AND must_ack = 1 AND acked_at IS NULL ORDER BY id LIMIT 64",
                         err);
         if (st == NULL)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         yj_bind_int(st, 1, wid);
         yj_bind_text(st, 2, from);
         while (nids < 64 && (r = yj_step(st, err)) == 1)
             ids[nids++] = yj_col_int(st, 0);
         yj_stmt_done(st);
         if (r < 0)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         yj_code rc = YJ_OK;
         for (int i = 0; i < nids && rc == YJ_OK; i++) {
-            rc = ack_row(c, ids[i], "sms", from, "短信回复确认", now, &done, &w, region, err);
+            rc = ack_row(c, ids[i], "sms", from, "短信回复确认", now, &done, ns, err);
             *acked += done;
-            if (done)
-                notes_add(ns, w, region);
         }
         return rc;
     }
@@ -1377,15 +1462,16 @@ static yj_code gateway_event(yj_conn *c, const json_t *e, int64_t now, int *acke
              " AND delivered_at IS NULL AND state = 'sent' RETURNING warning_id, region_code",
         err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, now);
     yj_bind_int(st, 2, id);
     (*other)++;
     int r = yj_step(st, err);
-    if (r == 1 && ok)
-        notes_add(ns, yj_col_int(st, 0), yj_col_text(st, 1));
+    if (r == 1) /* the receipt: delivered, or failed (the next channel now) */
+        notes_change(ns, yj_col_int(st, 0), yj_col_text(st, 1), id, "sent",
+                     ok ? "delivered" : "receipt_failed");
     yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_err *err)
@@ -1402,7 +1488,7 @@ yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_
         json_decref(one);
         return yj_err_set(err, YJ_EINVAL, "events", "events 应为至多 10000 个回执的数组");
     }
-    int64_t now = warning_now();
+    int64_t now = yj_clock_now();
     int acked = 0, other = 0;
     notes ns = {0};
     answer_list answers = {.id = malloc((json_array_size(events) + 1) * sizeof(int64_t))};
@@ -1422,6 +1508,8 @@ yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_
     if (rc == YJ_OK)
         rc = answers_flush(c, &answers, now, &acked, &ns, err);
     free(answers.id);
+    if (rc == YJ_OK) /* who: the gateways, by the token they share */
+        rc = notes_audit(c, &ns, "gateway", "callback", NULL, err);
     if (rc == YJ_OK)
         rc = yj_tx_commit(c, err);
     else
@@ -1436,12 +1524,12 @@ yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_
 }
 
 /* A terminal confirmed playback (MQTT thread). */
-void deliver_terminal_played(yj_store *s, int64_t delivery_id)
+void deliver_terminal_played(yj_store *s, int64_t delivery_id, const char *topic)
 {
     yj_err err;
     yj_err_clear(&err);
     yj_conn *c = yj_store_acquire(s);
-    int64_t now = warning_now();
+    int64_t now = yj_clock_now();
     yj_code rc = yj_tx_begin(c, &err);
     yj_stmt *st = rc == YJ_OK
                       ? yj_prepare(c,
@@ -1452,17 +1540,28 @@ void deliver_terminal_played(yj_store *s, int64_t delivery_id)
                       : NULL;
     int64_t w = 0;
     char region[16] = "";
+    notes ns = {0};
+    if (rc == YJ_OK && st == NULL)
+        rc = yj_fail(&err);
     if (st) {
         yj_bind_int(st, 1, now);
         yj_bind_int(st, 2, delivery_id);
-        if (yj_step(st, &err) == 1) {
+        int r = yj_step(st, &err);
+        if (r == 1) {
             w = yj_col_int(st, 0);
             snprintf(region, sizeof region, "%s", yj_col_text(st, 1));
+            notes_change(&ns, w, region, delivery_id, "sent", "delivered");
         }
         yj_stmt_done(st);
+        if (r < 0)
+            rc = yj_fail(&err);
     }
+    char actor[200];
+    snprintf(actor, sizeof actor, "terminal:%s", topic ? topic : "");
     if (rc == YJ_OK && w)
         rc = event(c, w, delivery_id, now, "played", "terminal", "广播终端已播放", region, &err);
+    if (rc == YJ_OK)
+        rc = notes_audit(c, &ns, actor, "played", NULL, &err);
     if (rc == YJ_OK)
         rc = yj_tx_commit(c, &err);
     else
@@ -1470,8 +1569,7 @@ void deliver_terminal_played(yj_store *s, int64_t delivery_id)
     yj_store_release(s, c);
     if (rc != YJ_OK)
         yj_log(YJ_LOG_ERROR, "warning.terminal_ack_failed", "%s", err.message);
-    else if (w)
-        notify(w, region, "played");
+    notes_send(&ns, rc == YJ_OK, "played");
 }
 
 /* ---- what the board and the figures show ------------------------------------------------ */
@@ -1561,7 +1659,7 @@ yj_code callup_board(yj_store *s, const yj_user *u, int64_t warning_id, const ch
     if (st) {
         int r;
         while ((r = yj_step(st, err)) == 1) {
-            json_t *o = row_json(st);
+            json_t *o = yj_row_json(st);
             /* a phone number shows its last four digits only */
             mask_phone(o, "address", true);
             mask_phone(o, "acked_by", false);
@@ -1610,7 +1708,7 @@ yj_code callup_board(yj_store *s, const yj_user *u, int64_t warning_id, const ch
     if (st) {
         int r;
         while ((r = yj_step(st, err)) == 1) {
-            json_t *o = row_json(st);
+            json_t *o = yj_row_json(st);
             mask_phone(o, "actor", false);
             json_array_append_new(events, o);
         }
@@ -1783,7 +1881,7 @@ yj_code callup_coverage(yj_store *s, const yj_user *u, int64_t warning_id, const
         }
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
     yj_store_release(s, c);
     if (rc == YJ_OK) {
@@ -1832,7 +1930,7 @@ yj_code deliver_list(yj_store *s, const yj_user *u, int64_t warning_id, const ch
     if (st) {
         int r;
         while ((r = yj_step(st, err)) == 1) {
-            json_t *o = row_json(st);
+            json_t *o = yj_row_json(st);
             total = json_integer_value(json_object_get(o, "total"));
             json_object_del(o, "total");
             json_array_append_new(items, o);
@@ -1872,5 +1970,45 @@ yj_code deliver_list(yj_store *s, const yj_user *u, int64_t warning_id, const ch
         return rc;
     }
     *out = json_pack("{s:o,s:I,s:o}", "items", items, "total", (json_int_t)total, "counts", counts);
+    return YJ_OK;
+}
+
+yj_code deliver_attempts(yj_store *s, const yj_user *u, int64_t delivery_id, json_t **out,
+                         yj_err *err)
+{
+    *out = NULL;
+    yj_scope sc = user_scope(u);
+    yj_conn *c = yj_store_acquire(s);
+    yj_sql q;
+    yj_sql_init(&q, "SELECT d.warning_id FROM delivery d WHERE");
+    yj_sql_int(&q, " d.id = ?", delivery_id);
+    yj_sql_scope(&q, &sc, &delivery_scope);
+    yj_stmt *st = yj_sql_prepare(c, &q, err);
+    yj_sql_free(&q);
+    yj_code rc = st ? YJ_OK : yj_fail(err);
+    int64_t warning_id = 0;
+    if (st) {
+        int r = yj_step(st, err);
+        warning_id = r == 1 ? yj_col_int(st, 0) : 0;
+        yj_stmt_done(st);
+        if (r < 0)
+            rc = yj_fail(err);
+        else if (r == 0)
+            rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "送达记录 %lld 不存在或不在您的权限范围内",
+                            (long long)delivery_id);
+    }
+    if (rc == YJ_OK)
+        rc = visible(c, u, warning_id, NULL, err);
+    json_t *items = NULL;
+    if (rc == YJ_OK)
+        rc = outbox_list(c, "delivery", delivery_id, &items, err);
+    yj_store_release(s, c);
+    if (rc != YJ_OK)
+        return rc;
+    size_t i;
+    json_t *o;
+    json_array_foreach(items, i, o)
+        mask_phone(o, "address", false);
+    *out = json_pack("{s:I,s:o}", "delivery_id", (json_int_t)delivery_id, "items", items);
     return YJ_OK;
 }

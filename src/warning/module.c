@@ -89,48 +89,272 @@ static yj_registry *const registries[] = {&household, &resident, &broadcast_term
 
 /* ---- routes and permissions -------------------------------------------------------------- */
 
+/* A draft's content: the body of POST /warnings and PUT /warnings/{id}. */
+#define WARNING_CONTENT                                                                            \
+    "{\"type\":\"object\",\"required\":[\"event_type\",\"level\",\"headline\","                    \
+    "\"description\",\"area\",\"expires\"],\"properties\":{\"event_type\":{\"type\":\"strin"       \
+    "g\",\"maxLength\":60},\"category\":{\"type\":\"string\",\"enum\":[\"Geo\",\"Met\","           \
+    "\"Safety\",\"Security\",\"Rescue\",\"Fire\",\"Health\",\"Env\",\"Transport\","                \
+    "\"Infra\",\"CBRNE\",\"Other\"],\"description\":\"CAP category; default Other\"},"             \
+    "\"level\":{\"type\":\"integer\",\"description\":\"1 red, 2 orange, 3 yellow, 4 blue\","       \
+    "\"minimum\":1,\"maximum\":4},\"headline\":{\"type\":\"string\","                              \
+    "\"description\":\"plain text\",\"maxLength\":240},"                                           \
+    "\"description\":{\"type\":\"string\",\"description\":\"plain text\","                         \
+    "\"maxLength\":8000},\"instruction\":{\"type\":\"string\","                                    \
+    "\"description\":\"plain text\",\"maxLength\":4000},"                                          \
+    "\"area\":{\"$ref\":\"#/components/schemas/WarningArea\"},"                                    \
+    "\"area_desc\":{\"type\":\"string\",\"description\":\"default: the regions' names\"},"         \
+    "\"effective\":{\"type\":\"integer\",\"description\":\"ms since the epoch\","                  \
+    "\"nullable\":true},\"expires\":{\"type\":\"integer\","                                        \
+    "\"description\":\"ms since the epoch\"},\"urgency\":{\"type\":\"string\","                    \
+    "\"enum\":[\"Immediate\",\"Expected\",\"Future\",\"Past\",\"Unknown\"],"                       \
+    "\"description\":\"default by level\"},\"certainty\":{\"type\":\"string\","                    \
+    "\"enum\":[\"Observed\",\"Likely\",\"Possible\",\"Unlikely\",\"Unknown\"],"                    \
+    "\"description\":\"default Likely\"}},\"additionalProperties\":false}"
+
 static const yj_route routes[] = {
     {"GET", "/api/v1/warnings", api_warnings_list, "warning", R, 0, 0,
-     "Warnings in the caller's region and those issued above it (state=, active=1)"},
-    {"POST", "/api/v1/warnings", api_warnings_create, "warning", W, 0, 0,
-     "Compose a warning draft"},
+     "Warnings in the caller's region and those issued above it (state=, active=1)",
+     .out = "{\"type\":\"object\",\"description\":\"newest first\",\"required\":[\"items\","
+            "\"total\"],\"properties\":{\"items\":{\"type\":\"array\","
+            "\"items\":{\"$ref\":\"#/components/schemas/Warning\"}},"
+            "\"total\":{\"type\":\"integer\"}}}"},
+    {"POST", "/api/v1/warnings", api_warnings_create, "warning", W, 0, 0, "Compose a warning draft",
+     .in = WARNING_CONTENT, .out = "201 {\"$ref\":\"#/components/schemas/Warning\"}"},
     {"POST", "/api/v1/warnings/import", api_warnings_import, "warning", W, 0, 0,
-     "Receive a CAP 1.2 message from another agency (body: the XML, at most 1 MiB)"},
+     "Receive a CAP 1.2 message from another agency (body: the XML, at most 1 MiB)",
+     .in = "application/cap+xml {\"type\":\"string\",\"description\":\"a CAP 1.2 message\"}",
+     .out = "201 {\"$ref\":\"#/components/schemas/Warning\"}"},
     {"POST", "/api/v1/warnings/targets", api_warning_targets, "warning", R, 0, 0,
      "Who an area reaches: residents, the vulnerable and contacts, terminals, responsible"
-     " people, enterprises"},
+     " people, enterprises",
+     .in = "{\"type\":\"object\",\"required\":[\"area\"],"
+           "\"properties\":{\"area\":{\"$ref\":\"#/components/schemas/WarningArea\"}}}",
+     .out = "{\"type\":\"object\",\"required\":[\"residents\",\"vulnerable\",\"contacts\","
+            "\"terminals\",\"enterprises\",\"responsible\",\"responsible_by_level\","
+            "\"informants\",\"places\",\"area_desc\"],\"properties\":{\"residents\":{\"type\":\"i"
+            "nteger\"},\"vulnerable\":{\"type\":\"integer\"},\"contacts\":{\"type\":\"integer\"},"
+            "\"terminals\":{\"type\":\"integer\"},\"enterprises\":{\"type\":\"integer\"},"
+            "\"responsible\":{\"type\":\"integer\"},\"responsible_by_level\":{\"type\":\"object\""
+            ",\"required\":[\"village\",\"township\",\"county\",\"city\",\"enterprise\"],"
+            "\"properties\":{\"village\":{\"type\":\"integer\"},"
+            "\"township\":{\"type\":\"integer\"},\"county\":{\"type\":\"integer\"},"
+            "\"city\":{\"type\":\"integer\"},\"enterprise\":{\"type\":\"integer\"}}},"
+            "\"informants\":{\"type\":\"integer\"},\"places\":{\"type\":\"integer\","
+            "\"description\":\"villages with residents reached\"},"
+            "\"area_desc\":{\"type\":\"string\"}}}"},
     {"POST", "/api/v1/warnings/callback", api_gateway_callback, NULL, W, PUB, 0,
-     "Gateways: receipts, SMS replies and voice answers (Bearer gateway token)"},
-    {"POST", "/api/v1/warnings/tick", api_warnings_tick, "gateway", W, YJ_ROUTE_TEST_HOOK, 0,
-     "Tests only (serve --test-hooks): set the warning clock and run its timers"},
+     "Gateways: receipts, SMS replies and voice answers (Bearer gateway token)",
+     .in = "{\"oneOf\":[{\"type\":\"object\",\"required\":[\"events\"],"
+           "\"properties\":{\"events\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+           "\"required\":[\"type\"],\"properties\":{\"type\":{\"type\":\"string\","
+           "\"enum\":[\"receipt\",\"reply\",\"answer\"]},\"id\":{\"type\":\"integer\","
+           "\"description\":\"the delivery (receipt, answer: required; reply: when known)\"},"
+           "\"status\":{\"type\":\"string\",\"enum\":[\"delivered\",\"failed\"],"
+           "\"description\":\"receipt\"},\"from\":{\"type\":\"string\","
+           "\"description\":\"reply: the phone number\"},\"text\":{\"type\":\"string\","
+           "\"description\":\"reply: the SMS text\"}}},\"maxItems\":10000}}},{\"type\":\"object\","
+           "\"required\":[\"type\"],\"properties\":{\"type\":{\"type\":\"string\","
+           "\"enum\":[\"receipt\",\"reply\",\"answer\"]},\"id\":{\"type\":\"integer\","
+           "\"description\":\"the delivery (receipt, answer: required; reply: when known)\"},"
+           "\"status\":{\"type\":\"string\",\"enum\":[\"delivered\",\"failed\"],"
+           "\"description\":\"receipt\"},\"from\":{\"type\":\"string\","
+           "\"description\":\"reply: the phone number\"},\"text\":{\"type\":\"string\","
+           "\"description\":\"reply: the SMS text\"}}}],"
+           "\"description\":\"{events: [...]} or one event\"}",
+     .out = "{\"type\":\"object\",\"required\":[\"acked\",\"recorded\"],"
+            "\"properties\":{\"acked\":{\"type\":\"integer\","
+            "\"description\":\"deliveries answered\"},\"recorded\":{\"type\":\"integer\","
+            "\"description\":\"other events recorded\"}}}"},
     {"GET", "/api/v1/warnings/{id}/deliveries", api_warning_deliveries, "warning", R, 0, 0,
-     "Deliveries of a warning with counts by kind and state"},
+     "Deliveries of a warning with counts by kind and state",
+     .out = "{\"type\":\"object\",\"required\":[\"items\",\"total\",\"counts\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"id\",\"kind\",\"ref_id\",\"for_id\",\"region_code\",\"state\","
+            "\"plan\",\"attempts\",\"sent_at\",\"delivered_at\",\"acked_at\",\"acked_via\","
+            "\"must_ack\"],\"properties\":{\"id\":{\"type\":\"integer\"},"
+            "\"kind\":{\"type\":\"string\",\"enum\":[\"resident\",\"contact\",\"terminal\","
+            "\"responsible\",\"escalation\",\"enterprise\",\"informant\"]},"
+            "\"ref_id\":{\"type\":\"integer\",\"description\":\"the recipient's record\"},"
+            "\"for_id\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"region_code\":{\"type\":\"string\"},\"state\":{\"type\":\"string\"},"
+            "\"plan\":{\"type\":\"string\",\"description\":\"channels in order\"},"
+            "\"attempts\":{\"type\":\"integer\"},\"sent_at\":{\"type\":\"integer\","
+            "\"nullable\":true},\"delivered_at\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"acked_at\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"acked_via\":{\"type\":\"string\",\"nullable\":true},"
+            "\"must_ack\":{\"type\":\"integer\",\"description\":\"1: must answer (call-up)\"}}}},"
+            "\"total\":{\"type\":\"integer\"},\"counts\":{\"type\":\"object\","
+            "\"description\":\"kind: {state: "
+            "count}\",\"additionalProperties\":{\"type\":\"object\","
+            "\"additionalProperties\":{\"type\":\"integer\"}}}}}"},
     {"GET", "/api/v1/warnings/{id}/callup", api_warning_callup, "warning", R, 0, 0,
-     "Call-up (叫应) board: who must answer, who has, escalations"},
+     "Call-up (叫应) board: who must answer, who has, escalations",
+     .out = "{\"type\":\"object\",\"required\":[\"warning_id\",\"total\",\"answered\","
+            "\"escalations\",\"regions\",\"names\",\"events\"],"
+            "\"properties\":{\"warning_id\":{\"type\":\"integer\"},"
+            "\"total\":{\"type\":\"integer\",\"description\":\"who must answer\"},"
+            "\"answered\":{\"type\":\"integer\"},\"escalations\":{\"type\":\"integer\"},"
+            "\"regions\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"region\",\"total\",\"answered\"],"
+            "\"properties\":{\"region\":{\"type\":\"string\",\"description\":\"county code\"},"
+            "\"total\":{\"type\":\"integer\"},\"answered\":{\"type\":\"integer\"}}}},"
+            "\"names\":{\"type\":\"boolean\",\"description\":\"people and events are shown (the "
+            "role may read the people)\"},\"people\":{\"type\":\"array\","
+            "\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+            "\"kind\":{\"type\":\"string\"},\"region_code\":{\"type\":\"string\"},"
+            "\"state\":{\"type\":\"string\"},\"attempts\":{\"type\":\"integer\"},"
+            "\"sent_at\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"delivered_at\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"acked_at\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"acked_via\":{\"type\":\"string\",\"nullable\":true},"
+            "\"acked_by\":{\"type\":\"string\",\"nullable\":true},"
+            "\"escalated_to\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"level_up\":{\"type\":\"integer\"},\"for_id\":{\"type\":\"integer\","
+            "\"nullable\":true},\"address\":{\"type\":\"string\","
+            "\"description\":\"masked: last four digits\"},\"name\":{\"type\":\"string\","
+            "\"nullable\":true},\"post\":{\"type\":\"string\",\"nullable\":true},"
+            "\"person_level\":{\"type\":\"string\",\"nullable\":true},"
+            "\"vulnerable\":{\"type\":\"string\",\"nullable\":true},"
+            "\"region_name\":{\"type\":\"string\",\"nullable\":true}}},"
+            "\"description\":\"when names\"},\"events\":{\"type\":\"array\","
+            "\"items\":{\"type\":\"object\",\"required\":[\"ts\",\"action\",\"actor\",\"note\","
+            "\"region_code\",\"delivery_id\"],\"properties\":{\"ts\":{\"type\":\"integer\","
+            "\"description\":\"ms since the epoch\"},\"action\":{\"type\":\"string\"},"
+            "\"actor\":{\"type\":\"string\",\"nullable\":true},\"note\":{\"type\":\"string\","
+            "\"nullable\":true},\"region_code\":{\"type\":\"string\",\"nullable\":true},"
+            "\"delivery_id\":{\"type\":\"integer\",\"nullable\":true}}},"
+            "\"description\":\"newest first; empty unless names\"}}}"},
     {"GET", "/api/v1/warnings/{id}/coverage", api_warning_coverage, "warning", R, 0, 0,
-     "Coverage: residents reached, responsible answered, vulnerable confirmed, time to 90%"},
+     "Coverage: residents reached, responsible answered, vulnerable confirmed, time to 90%",
+     .out = "{\"type\":\"object\",\"required\":[\"warning_id\",\"total\",\"groups\","
+            "\"group_by\"],\"properties\":{\"warning_id\":{\"type\":\"integer\"},"
+            "\"total\":{\"type\":\"object\",\"required\":[\"region\",\"residents\",\"reached\","
+            "\"reached_share\",\"time_to_90_s\",\"responsible\",\"answered\",\"answered_share\","
+            "\"vulnerable\",\"confirmed\",\"confirmed_share\",\"terminals\",\"played\"],"
+            "\"properties\":{\"region\":{\"type\":\"string\"},"
+            "\"residents\":{\"type\":\"integer\"},\"reached\":{\"type\":\"integer\"},"
+            "\"reached_share\":{\"type\":\"number\"},\"time_to_90_s\":{\"type\":\"number\","
+            "\"description\":\"seconds from publishing until 90% were reached\","
+            "\"nullable\":true},\"responsible\":{\"type\":\"integer\"},"
+            "\"answered\":{\"type\":\"integer\"},\"answered_share\":{\"type\":\"number\"},"
+            "\"vulnerable\":{\"type\":\"integer\"},\"confirmed\":{\"type\":\"integer\"},"
+            "\"confirmed_share\":{\"type\":\"number\"},\"terminals\":{\"type\":\"integer\"},"
+            "\"played\":{\"type\":\"integer\"}}},\"groups\":{\"type\":\"array\","
+            "\"items\":{\"type\":\"object\",\"required\":[\"region\",\"residents\",\"reached\","
+            "\"reached_share\",\"time_to_90_s\",\"responsible\",\"answered\",\"answered_share\","
+            "\"vulnerable\",\"confirmed\",\"confirmed_share\",\"terminals\",\"played\"],"
+            "\"properties\":{\"region\":{\"type\":\"string\"},"
+            "\"residents\":{\"type\":\"integer\"},\"reached\":{\"type\":\"integer\"},"
+            "\"reached_share\":{\"type\":\"number\"},\"time_to_90_s\":{\"type\":\"number\","
+            "\"description\":\"seconds from publishing until 90% were reached\","
+            "\"nullable\":true},\"responsible\":{\"type\":\"integer\"},"
+            "\"answered\":{\"type\":\"integer\"},\"answered_share\":{\"type\":\"number\"},"
+            "\"vulnerable\":{\"type\":\"integer\"},\"confirmed\":{\"type\":\"integer\"},"
+            "\"confirmed_share\":{\"type\":\"number\"},\"terminals\":{\"type\":\"integer\"},"
+            "\"played\":{\"type\":\"integer\"}}}},\"group_by\":{\"type\":\"string\","
+            "\"enum\":[\"county\",\"township\",\"village\"]}}}"},
     {"GET", "/api/v1/warnings/{id}/cap", api_warning_cap, "warning", R, 0, 0,
-     "The CAP 1.2 / GB/T 35965.1 message of a published or received warning"},
+     "The CAP 1.2 / GB/T 35965.1 message of a published or received warning",
+     .out = "application/cap+xml {\"type\":\"string\",\"description\":\"the CAP 1.2 XML\"}"},
     {"GET", "/api/v1/warnings/{id}", api_warning_get, "warning", R, 0, 0,
-     "A warning with its timeline"},
-    {"PUT", "/api/v1/warnings/{id}", api_warning_update, "warning", W, 0, 0,
-     "Edit a draft (If-Match required)"},
-    {"POST", "/api/v1/warnings/{id}/{action}", api_warning_act, "warning", W, 0, 0,
-     "submit | approve | reject | publish | update | cancel"},
+     "A warning with its timeline", .out = "{\"$ref\":\"#/components/schemas/Warning\"}"},
+    {"PUT", "/api/v1/warnings/{id}", api_warning_update, "warning", W, YJ_ROUTE_IF_MATCH, 0,
+     "Edit a draft (If-Match required)", .in = WARNING_CONTENT,
+     .out = "{\"$ref\":\"#/components/schemas/Warning\"}"},
+    {"POST", "/api/v1/warnings/{id}/{action}", api_warning_act, "warning", W, YJ_ROUTE_IF_MATCH, 0,
+     "submit | approve | reject | publish | update | cancel; If-Match required",
+     .in = "{\"type\":\"object\",\"description\":\"may be empty (submit, approve, publish,"
+           " update)\",\"properties\":{\"reason\":{\"type\":\"string\",\"description\":\"reject,"
+           " cancel: required\"},\"note\":{\"type\":\"string\","
+           "\"description\":\"for the timeline\"}}}",
+     .out = "{\"allOf\":[{\"$ref\":\"#/components/schemas/Warning\"}],"
+            "\"description\":\"the warning; for update the new draft, answered with 201\"}"},
     {"POST", "/api/v1/alarms/{id}/warning", api_alarm_to_warning, "warning", W, 0, 0,
-     "A warning draft made from the alarm (its area and facts)"},
+     "A warning draft made from the alarm (its area and facts)", .in = YJ_NO_BODY,
+     .out = "201 {\"$ref\":\"#/components/schemas/Warning\"}"},
+    {"GET", "/api/v1/deliveries/{id}/attempts", api_delivery_attempts, "warning", R, 0, 0,
+     "The attempts at one delivery: channel, result, the gateway's answer, resends",
+     .out = "{\"type\":\"object\",\"required\":[\"delivery_id\",\"items\"],"
+            "\"properties\":{\"delivery_id\":{\"type\":\"integer\"},"
+            "\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"id\","
+            "\"ts\",\"channel\",\"address\",\"state\",\"detail\",\"sent_at\",\"resend_of\"],"
+            "\"properties\":{\"id\":{\"type\":\"integer\"},\"ts\":{\"type\":\"integer\","
+            "\"description\":\"queued, ms since the epoch\"},\"channel\":{\"type\":\"string\"},"
+            "\"address\":{\"type\":\"string\",\"description\":\"a phone number shows its last "
+            "four digits\"},\"state\":{\"type\":\"string\"},\"detail\":{\"type\":\"string\","
+            "\"description\":\"the gateway's answer\",\"nullable\":true},"
+            "\"sent_at\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"resend_of\":{\"type\":\"integer\",\"nullable\":true}}}}}}"},
     {"POST", "/api/v1/deliveries/{id}/ack", api_delivery_ack, "warning", W, 0, 0,
-     "Record an answer: via app (the recipient) or phone (a duty officer, with a note)"},
+     "Record an answer: via app (the recipient) or phone (a duty officer, with a note)",
+     .in = "{\"type\":\"object\",\"required\":[\"via\"],"
+           "\"properties\":{\"via\":{\"type\":\"string\",\"enum\":[\"app\",\"phone\"],"
+           "\"description\":\"app: the recipient; phone: a duty officer\"},"
+           "\"note\":{\"type\":\"string\",\"description\":\"phone: required (what was said)\"}}}",
+     .out = "{\"type\":\"object\",\"required\":[\"id\",\"warning_id\",\"kind\",\"state\","
+            "\"acked_at\",\"acked_via\",\"acked_by\"],\"properties\":{\"id\":{\"type\":\"integer"
+            "\"},\"warning_id\":{\"type\":\"integer\"},\"kind\":{\"type\":\"string\"},"
+            "\"state\":{\"type\":\"string\"},\"acked_at\":{\"type\":\"integer\","
+            "\"description\":\"ms since the epoch\"},\"acked_via\":{\"type\":\"string\"},"
+            "\"acked_by\":{\"type\":\"string\"}}}"},
     {"GET", "/api/v1/public/ack/{token}", api_public_ack_get, NULL, R, PUB, 0,
-     "What an answer link is for (no login)"},
+     "What an answer link is for (no login)",
+     .out = "{\"type\":\"object\",\"required\":[\"id\",\"kind\",\"state\",\"acked_at\","
+            "\"acked_via\",\"warning_id\",\"headline\",\"level\",\"level_label\",\"event_type\","
+            "\"sender_name\",\"warning_state\",\"instruction\",\"area_desc\"],"
+            "\"properties\":{\"id\":{\"type\":\"integer\",\"description\":\"the delivery\"},"
+            "\"kind\":{\"type\":\"string\"},\"state\":{\"type\":\"string\"},"
+            "\"acked_at\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"acked_via\":{\"type\":\"string\",\"nullable\":true},"
+            "\"warning_id\":{\"type\":\"integer\"},\"headline\":{\"type\":\"string\"},"
+            "\"level\":{\"type\":\"integer\"},\"level_label\":{\"type\":\"string\"},"
+            "\"event_type\":{\"type\":\"string\"},\"sender_name\":{\"type\":\"string\","
+            "\"nullable\":true},\"warning_state\":{\"type\":\"string\"},"
+            "\"instruction\":{\"type\":\"string\",\"nullable\":true},"
+            "\"area_desc\":{\"type\":\"string\"}}}"},
     {"POST", "/api/v1/public/ack/{token}", api_public_ack_post, NULL, W, PUB, 0,
-     "Answer through the link in the message (no login)"},
+     "Answer through the link in the message (no login)", .in = YJ_NO_BODY,
+     .out = "{\"type\":\"object\",\"required\":[\"id\",\"kind\",\"state\",\"acked_at\","
+            "\"acked_via\",\"warning_id\",\"headline\",\"level\",\"level_label\",\"event_type\","
+            "\"sender_name\",\"warning_state\",\"instruction\",\"area_desc\"],"
+            "\"properties\":{\"id\":{\"type\":\"integer\",\"description\":\"the delivery\"},"
+            "\"kind\":{\"type\":\"string\"},\"state\":{\"type\":\"string\"},"
+            "\"acked_at\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"acked_via\":{\"type\":\"string\",\"nullable\":true},"
+            "\"warning_id\":{\"type\":\"integer\"},\"headline\":{\"type\":\"string\"},"
+            "\"level\":{\"type\":\"integer\"},\"level_label\":{\"type\":\"string\"},"
+            "\"event_type\":{\"type\":\"string\"},\"sender_name\":{\"type\":\"string\","
+            "\"nullable\":true},\"warning_state\":{\"type\":\"string\"},"
+            "\"instruction\":{\"type\":\"string\",\"nullable\":true},"
+            "\"area_desc\":{\"type\":\"string\"}}}"},
     {"GET", "/api/v1/public/warnings", api_public_warnings, NULL, R, PUB, 0,
-     "Active public warnings (no login)"},
+     "Active public warnings (no login)",
+     .out = "{\"type\":\"object\",\"required\":[\"items\",\"now\",\"more\"],"
+            "\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+            "\"required\":[\"id\",\"level\",\"headline\",\"area\",\"expires\"],"
+            "\"properties\":{\"id\":{\"type\":\"integer\"},\"identifier\":{\"type\":\"string\"},"
+            "\"sender_name\":{\"type\":\"string\"},\"sent\":{\"type\":\"string\"},"
+            "\"msg_type\":{\"type\":\"string\"},\"event_type\":{\"type\":\"string\"},"
+            "\"level\":{\"type\":\"integer\"},\"level_name\":{\"type\":\"string\"},"
+            "\"level_label\":{\"type\":\"string\"},\"headline\":{\"type\":\"string\"},"
+            "\"description\":{\"type\":\"string\"},\"instruction\":{\"type\":\"string\","
+            "\"nullable\":true},\"area_desc\":{\"type\":\"string\"},"
+            "\"area\":{\"$ref\":\"#/components/schemas/WarningArea\"},"
+            "\"effective\":{\"type\":\"integer\",\"nullable\":true},"
+            "\"expires\":{\"type\":\"integer\",\"description\":\"ms since the epoch\"},"
+            "\"published_at\":{\"type\":\"integer\",\"description\":\"ms since the epoch\"},"
+            "\"truncated\":{\"type\":\"boolean\",\"description\":\"texts or area were cut (the "
+            "CAP message has them whole)\"}}},\"description\":\"most severe first,"
+            " at most 200\"},\"now\":{\"type\":\"integer\","
+            "\"description\":\"ms since the epoch\"},\"more\":{\"type\":\"boolean\","
+            "\"description\":\"the list was cut at its size limit\"}}}"},
     {"GET", "/feeds/warnings.atom", api_feed_atom, NULL, R, PUB, 0,
-     "Atom feed of the active public warnings (no login)"},
+     "Atom feed of the active public warnings (no login)",
+     .out = "application/atom+xml {\"type\":\"string\",\"description\":\"Atom 1.0 feed\"}"},
     {"GET", "/feeds/warnings/{file}", api_feed_cap, NULL, R, PUB, 0,
-     "The CAP message of a public warning: /feeds/warnings/{id}.xml (no login)"},
+     "The CAP message of a public warning: /feeds/warnings/{id}.xml (no login)",
+     .out = "application/cap+xml {\"type\":\"string\",\"description\":\"the CAP 1.2 XML\"}"},
 };
 
 static const yj_resource resources[] = {
@@ -231,6 +455,13 @@ static const yj_migration migrations[] = {
      "DROP INDEX delivery_due;"
      "DROP INDEX delivery_due_ack;"
      "CREATE INDEX delivery_due ON delivery(must_ack, next_at) WHERE next_at IS NOT NULL;",
+     NULL},
+    {14, "M3 delivery attempts move into the platform's outbox (recorded before sending)",
+     "INSERT INTO outbox (module, channel, address, ref_type, ref_id, state, created_at,"
+     "  sent_at, detail)"
+     " SELECT 'warning', a.channel, d.address, 'delivery', a.delivery_id, a.result, a.ts, a.ts,"
+     "  a.detail FROM delivery_attempt a JOIN delivery d ON d.id = a.delivery_id ORDER BY a.id;"
+     "DROP TABLE delivery_attempt;",
      NULL},
 };
 
@@ -392,11 +623,21 @@ static yj_code configure(const yj_optset *o, yj_err *err)
     return YJ_OK;
 }
 
+static yj_store *store; /* for the MQTT thread's playback confirmations */
+
+/* A broadcast terminal confirmed playback (the MQTT thread). */
+static void on_played(int64_t delivery_id, const char *topic)
+{
+    if (store)
+        deliver_terminal_played(store, delivery_id, topic);
+}
+
 static void stop(void)
 {
     warning_cap_stop();
-    warning_runtime_stop();
+    chan_on_terminal_ack(NULL);
     chan_stop();
+    store = NULL;
 }
 
 static yj_code start(const yj_runtime *rt, yj_err *err)
@@ -412,14 +653,39 @@ static yj_code start(const yj_runtime *rt, yj_err *err)
         snprintf(why, sizeof why, "%s", err->message);
         return yj_err_set(err, rc, NULL, "CAP schemas: %s", why);
     }
-    if ((rc = warning_runtime_start(rt->store, rt->test_hooks, err)) != YJ_OK)
-        return rc;
+    store = rt->store;
+    chan_on_terminal_ack(on_played);
     if (cap_dir && (rc = warning_cap_watch(rt->store, cap_dir, err)) != YJ_OK) {
         snprintf(why, sizeof why, "%s", err->message);
         return yj_err_set(err, rc, "--cap-dir", "--cap-dir: %s", why);
     }
     return YJ_OK;
 }
+
+/* ---- timers --------------------------------------------------------------------------------- */
+
+/* Published warnings past their expiry become expired (their deliveries stop). */
+static yj_code timer_expiry(yj_store *s, int64_t now, yj_err *err)
+{
+    int n = 0;
+    yj_code rc = warning_expire_due(s, now, &n, err);
+    if (rc == YJ_OK && n)
+        yj_log(YJ_LOG_INFO, "warning.expired", "%d warning(s) expired", n);
+    return rc;
+}
+
+/* The deliveries and call-up escalations that are due (deliver.c), and
+ * any CAP message for MQTT subscribers still in the outbox. */
+static yj_code timer_dispatch(yj_store *s, int64_t now, yj_err *err)
+{
+    yj_code rc = warning_dispatch_due(s, now, err);
+    return rc == YJ_OK ? warning_send_cap(s, now, err) : rc;
+}
+
+static const yj_timer timers[] = {
+    {"warning.expiry", 1000, timer_expiry},
+    {"warning.dispatch", 1000, timer_dispatch},
+};
 
 /* ---- events, commands, pages ------------------------------------------------------------- */
 
@@ -457,6 +723,7 @@ const yj_module warning_module = {
     .configure = configure,
     .start = start,
     .stop = stop,
+    YJ_LIST(timers, timers),
     YJ_LIST(events, events),
     YJ_LIST(commands, commands),
     .demo = demo_warning_people,

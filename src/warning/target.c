@@ -418,7 +418,7 @@ oom:
     return yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory loading the targeting registries");
 fail:
     snapshot_free(s);
-    return YJ_EINTERNAL;
+    return yj_fail(err);
 }
 
 void target_invalidate(void)
@@ -426,16 +426,16 @@ void target_invalidate(void)
     atomic_store(&T.stale, true);
 }
 
-/* The current snapshot (reloaded if the registries changed), referenced. */
-static yj_code acquire(yj_store *store, target_snapshot **out, yj_err *err)
+/* The current snapshot (reloaded if the registries changed), referenced.
+ * On the caller's connection: publishing resolves its area inside its own
+ * transaction, and a second connection would wait for the first (a pool
+ * of one would hang). */
+static yj_code acquire(yj_conn *c, target_snapshot **out, yj_err *err)
 {
-    yj_conn *c = yj_store_acquire(store);
     int64_t gen = 0;
     yj_code rc = yj_query_int(c, GEN_SQL, NULL, &gen, err);
-    if (rc != YJ_OK) {
-        yj_store_release(store, c);
+    if (rc != YJ_OK)
         return rc;
-    }
     pthread_mutex_lock(&T.mu);
     if (T.cur == NULL || T.cur->gen != gen || atomic_exchange(&T.stale, false)) {
         target_snapshot *fresh = NULL;
@@ -456,7 +456,6 @@ static yj_code acquire(yj_store *store, target_snapshot **out, yj_err *err)
         *out = T.cur;
     }
     pthread_mutex_unlock(&T.mu);
-    yj_store_release(store, c);
     return rc;
 }
 
@@ -771,12 +770,12 @@ static void add_with_ancestors(rset *r, const char *code, size_t scope_len)
     }
 }
 
-yj_code target_resolve(yj_store *s, const char *scope, const json_t *area, target_set *out,
+yj_code target_resolve(yj_conn *c, const char *scope, const json_t *area, target_set *out,
                        yj_err *err)
 {
     memset(out, 0, sizeof *out);
     target_snapshot *snap = NULL;
-    yj_code rc = acquire(s, &snap, err);
+    yj_code rc = acquire(c, &snap, err);
     if (rc != YJ_OK)
         return rc;
     out->snap = snap;
@@ -981,8 +980,8 @@ const tgt_person *target_person_by_id(const target_set *t, int64_t id)
     return NULL;
 }
 
-yj_code target_people(yj_store *s, target_set *out, yj_err *err)
+yj_code target_people(yj_conn *c, target_set *out, yj_err *err)
 {
     memset(out, 0, sizeof *out);
-    return acquire(s, &out->snap, err);
+    return acquire(c, &out->snap, err);
 }

@@ -87,7 +87,7 @@ typedef struct {
 
 /* Resolve an area ({regions, polygons, circles}) inside `scope` (a region
  * prefix: nothing outside it is ever reached). */
-yj_code target_resolve(yj_store *s, const char *scope, const json_t *area, target_set *out,
+yj_code target_resolve(yj_conn *c, const char *scope, const json_t *area, target_set *out,
                        yj_err *err);
 void target_set_free(target_set *t);
 
@@ -104,7 +104,7 @@ const tgt_person *target_person_above(const target_set *t, const char *region, c
 /* A responsible person by id (in the snapshot t holds), or NULL. */
 const tgt_person *target_person_by_id(const target_set *t, int64_t id);
 /* Just the current snapshot (for the call-up chain), nothing resolved. */
-yj_code target_people(yj_store *s, target_set *out, yj_err *err);
+yj_code target_people(yj_conn *c, target_set *out, yj_err *err);
 
 /* Force the next resolve to reload (tests, bulk imports in-process). */
 void target_invalidate(void);

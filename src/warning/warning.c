@@ -25,7 +25,10 @@
 #include "channels.h"
 #include "deliver.h"
 #include "target.h"
+#include "../base/module.h"
+#include "../base/outbox.h"
 #include "../core/dirwatch.h"
+#include "../core/events.h"
 #include "../core/util.h"
 
 #include <ctype.h>
@@ -112,19 +115,11 @@ static const char *text_arg(const json_t *o, const char *key)
     return v && v[0] ? v : NULL;
 }
 
-static json_t *row_json(yj_stmt *st)
-{
-    json_t *o = json_object();
-    for (int k = 0; k < yj_col_count(st); k++)
-        json_object_set_new(o, yj_col_name(st, k), yj_col_json(st, k));
-    return o;
-}
-
 static yj_code step_done(yj_stmt *st, yj_err *err)
 {
     int r = yj_step(st, err);
     yj_stmt_done(st);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 /* The region code of GB/T 2260 for a user or warning region: 6 digits. */
@@ -148,21 +143,11 @@ static void region_name(yj_conn *c, const char *code, char *out, size_t n)
     yj_stmt_done(st);
 }
 
+/* A timeline row outside a step (created, received). */
 static yj_code add_event(yj_conn *c, int64_t id, int64_t now, const char *actor, const char *action,
                          const char *note, yj_err *err)
 {
-    yj_stmt *st = yj_prepare(c,
-                             "INSERT INTO warning_event (warning_id, ts, actor, action, note)"
-                             " VALUES (?, ?, ?, ?, ?)",
-                             err);
-    if (st == NULL)
-        return YJ_EINTERNAL;
-    yj_bind_int(st, 1, id);
-    yj_bind_int(st, 2, now);
-    yj_bind_text(st, 3, actor);
-    yj_bind_text(st, 4, action);
-    yj_bind_text(st, 5, note);
-    return step_done(st, err);
+    return wf_timeline(c, &warning_workflow, id, now, actor, action, note, err);
 }
 
 /* ---- areas ------------------------------------------------------------------------------ */
@@ -204,7 +189,7 @@ static yj_code area_check(yj_conn *c, const char *scope, const json_t *in, json_
         if (rc == YJ_OK) {
             yj_stmt *st = yj_prepare(c, "SELECT name FROM region WHERE code = ?", err);
             if (st == NULL)
-                rc = YJ_EINTERNAL;
+                rc = yj_fail(err);
             else {
                 yj_bind_text(st, 1, code);
                 int r = yj_step(st, err);
@@ -212,7 +197,7 @@ static yj_code area_check(yj_conn *c, const char *scope, const json_t *in, json_
                     snprintf(name, sizeof name, "%s", yj_col_text(st, 0));
                 yj_stmt_done(st);
                 if (r < 0)
-                    rc = YJ_EINTERNAL;
+                    rc = yj_fail(err);
                 else if (r == 0)
                     rc = yj_err_set(err, YJ_EINVAL, "area", "区划代码 %s 不存在", code);
             }
@@ -303,7 +288,7 @@ const yj_scope_cols warning_read_scope = {
 
 static json_t *warning_row(yj_stmt *st)
 {
-    json_t *o = row_json(st);
+    json_t *o = yj_row_json(st);
     const char *area = json_string_value(json_object_get(o, "area"));
     json_t *a = area ? json_loads(area, 0, NULL) : NULL;
     json_object_set_new(o, "area", a ? a : json_object());
@@ -335,7 +320,7 @@ static yj_code load(yj_conn *c, const yj_user *u, int64_t id, json_t **out, yj_e
         *out = warning_row(st);
     yj_stmt_done(st);
     if (r < 0)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     if (r == 0)
         return yj_err_set(err, YJ_ENOTFOUND, NULL, "预警 %lld 不存在或不在您的权限范围内",
                           (long long)id);
@@ -350,15 +335,24 @@ static yj_code attach_timeline(yj_conn *c, json_t *w, yj_err *err)
                    " ORDER BY id",
                    err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     yj_bind_int(st, 1, json_integer_value(json_object_get(w, "id")));
     json_t *tl = json_array();
     int r;
     while ((r = yj_step(st, err)) == 1)
-        json_array_append_new(tl, row_json(st));
+        json_array_append_new(tl, yj_row_json(st));
     yj_stmt_done(st);
     json_object_set_new(w, "timeline", tl);
-    return r < 0 ? YJ_EINTERNAL : YJ_OK;
+    return r < 0 ? yj_fail(err) : YJ_OK;
+}
+
+/* The timeline added to a record answered by the engine (freed on error). */
+static yj_code attach_timeline_to(yj_store *s, json_t *w, yj_err *err)
+{
+    yj_conn *c = yj_store_acquire(s);
+    yj_code rc = attach_timeline(c, w, err);
+    yj_store_release(s, c);
+    return rc;
 }
 
 yj_code warning_list(yj_store *s, const yj_user *u, const warning_query *q, json_t **out,
@@ -375,7 +369,7 @@ yj_code warning_list(yj_store *s, const yj_user *u, const warning_query *q, json
         yj_sql_text(&sql, " AND state = ?", q->state);
     if (q && q->active)
         yj_sql_int(&sql, " AND state = 'published' AND msg_type <> 'Cancel' AND expires > ?",
-                   warning_now());
+                   yj_clock_now());
     yj_sql_int(&sql, " ORDER BY id DESC LIMIT ?", limit);
     yj_sql_int(&sql, " OFFSET ?", q ? q->offset : 0);
     yj_stmt *st = yj_sql_prepare(c, &sql, err);
@@ -396,7 +390,7 @@ yj_code warning_list(yj_store *s, const yj_user *u, const warning_query *q, json
         yj_stmt_done(st);
         if (r < 0) {
             json_decref(items);
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         } else {
             *out = json_pack("{s:o,s:I}", "items", items, "total", (json_int_t)total);
         }
@@ -405,7 +399,10 @@ yj_code warning_list(yj_store *s, const yj_user *u, const warning_query *q, json
     return rc;
 }
 
-static void attach_actions(const yj_user *u, json_t *w);
+static void attach_actions(yj_conn *c, const yj_user *u, json_t *w)
+{
+    json_object_set_new(w, "actions", wf_actions(c, &warning_workflow, u, w));
+}
 
 yj_code warning_get(yj_store *s, const yj_user *u, int64_t id, json_t **out, yj_err *err)
 {
@@ -414,7 +411,7 @@ yj_code warning_get(yj_store *s, const yj_user *u, int64_t id, json_t **out, yj_
     if (rc == YJ_OK)
         rc = attach_timeline(c, *out, err);
     if (rc == YJ_OK)
-        attach_actions(u, *out);
+        attach_actions(c, u, *out);
     yj_store_release(s, c);
     if (rc != YJ_OK) {
         json_decref(*out);
@@ -445,9 +442,9 @@ static yj_code content_check(yj_conn *c, const char *scope, const json_t *in, co
     memset(ct, 0, sizeof *ct);
     if (!json_is_object(in))
         return yj_err_set(err, YJ_EINVAL, NULL, "请求体应为 JSON 对象");
-    static const char *const known[] = {
-        "event_type", "category",  "level",   "headline", "description", "instruction", "area",
-        "area_desc",  "effective", "expires", "urgency",  "certainty",   "version",     "alarm_id"};
+    static const char *const known[] = {"event_type",  "category",    "level",   "headline",
+                                        "description", "instruction", "area",    "area_desc",
+                                        "effective",   "expires",     "urgency", "certainty"};
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)(uintptr_t)in, k, v) {
@@ -554,7 +551,7 @@ static void bind_content(yj_stmt *st, int *i, const content *ct)
 }
 
 /* Insert a draft; region is the issuer's. */
-static yj_code insert_draft(yj_conn *c, const yj_user *u, const content *ct, const char *region,
+static yj_code insert_draft(yj_conn *c, const char *actor, const content *ct, const char *region,
                             const char *msg_type, int64_t references_id, int64_t alarm_id,
                             int64_t now, int64_t *id_out, yj_err *err)
 {
@@ -567,7 +564,7 @@ static yj_code insert_draft(yj_conn *c, const yj_user *u, const content *ct, con
         " RETURNING id",
         err);
     if (st == NULL)
-        return YJ_EINTERNAL;
+        return yj_fail(err);
     int i = 1;
     yj_bind_text(st, i++, msg_type);
     bind_content(st, &i, ct);
@@ -581,11 +578,11 @@ static yj_code insert_draft(yj_conn *c, const yj_user *u, const content *ct, con
     else
         yj_bind_null(st, i++);
     yj_bind_int(st, i++, now);
-    yj_bind_text(st, i++, u->username);
+    yj_bind_text(st, i++, actor);
     int r = yj_step(st, err);
     *id_out = r == 1 ? yj_col_int(st, 0) : 0;
     yj_stmt_done(st);
-    return r == 1 ? YJ_OK : YJ_EINTERNAL;
+    return r == 1 ? YJ_OK : yj_fail(err);
 }
 
 static yj_code finish_write(yj_store *s, yj_conn *c, const yj_user *u, yj_code rc, int64_t id,
@@ -600,9 +597,21 @@ static yj_code finish_write(yj_store *s, yj_conn *c, const yj_user *u, yj_code r
         if (rc == YJ_OK)
             rc = attach_timeline(c, *out, err);
         if (rc == YJ_OK)
-            attach_actions(u, *out);
+            attach_actions(c, u, *out);
     }
     yj_store_release(s, c);
+    return rc;
+}
+
+/* A new warning row's audit entry: the record as stored. */
+static yj_code audit_created(yj_conn *c, const char *actor, const char *action, int64_t id,
+                             yj_err *err)
+{
+    json_t *w = NULL;
+    yj_code rc = load(c, NULL, id, &w, err);
+    if (rc == YJ_OK)
+        rc = audit_append(c, actor, action, "warning", id, NULL, w, err);
+    json_decref(w);
     return rc;
 }
 
@@ -614,40 +623,6 @@ static bool may_write(const yj_user *u, yj_err *err)
     return false;
 }
 
-/* "actions": what this user may do to the warning now (the same rules
- * warning_act and warning_update_draft apply), so a UI offers only those. */
-static void attach_actions(const yj_user *u, json_t *w)
-{
-    json_t *a = json_array();
-    const char *state = json_string_value(json_object_get(w, "state"));
-    const char *src = json_string_value(json_object_get(w, "source"));
-    const char *mt = json_string_value(json_object_get(w, "msg_type"));
-    const char *region = json_string_value(json_object_get(w, "region_code"));
-    const char *by = json_string_value(json_object_get(w, "submitted_by"));
-    int level = (int)json_integer_value(json_object_get(w, "level"));
-    /* as load_for_write: only warnings of the user's own region or below */
-    if (perm_allowed(u->role, "warning", YJ_ACT_WRITE) && state && region && src &&
-        yj_region_within(region, u->region) && strcmp(src, "local") == 0 &&
-        !(mt && strcmp(mt, "Cancel") == 0)) {
-        bool approver = warning_may_approve(u, level, region, NULL);
-        if (strcmp(state, "draft") == 0) {
-            json_array_append_new(a, json_string("edit"));
-            json_array_append_new(a, json_string("submit"));
-        } else if (strcmp(state, "submitted") == 0 && approver) {
-            if (!(by && strcmp(by, u->username) == 0))
-                json_array_append_new(a, json_string("approve"));
-            json_array_append_new(a, json_string("reject"));
-        } else if (strcmp(state, "approved") == 0) {
-            json_array_append_new(a, json_string("publish"));
-        } else if (strcmp(state, "published") == 0) {
-            json_array_append_new(a, json_string("update"));
-            if (approver)
-                json_array_append_new(a, json_string("cancel"));
-        }
-    }
-    json_object_set_new(w, "actions", a);
-}
-
 yj_code warning_create(yj_store *s, const yj_user *u, const json_t *in, json_t **out, yj_err *err)
 {
     *out = NULL;
@@ -656,7 +631,7 @@ yj_code warning_create(yj_store *s, const yj_user *u, const json_t *in, json_t *
     yj_conn *c = yj_store_acquire(s);
     content ct;
     yj_code rc = content_check(c, u->region, in, &ct, err);
-    int64_t id = 0, now = warning_now();
+    int64_t id = 0, now = yj_clock_now();
     if (rc == YJ_OK)
         rc = yj_tx_begin(c, err);
     else {
@@ -665,76 +640,51 @@ yj_code warning_create(yj_store *s, const yj_user *u, const json_t *in, json_t *
         return rc;
     }
     if (rc == YJ_OK)
-        rc = insert_draft(c, u, &ct, u->region, "Alert", 0, 0, now, &id, err);
+        rc = insert_draft(c, u->username, &ct, u->region, "Alert", 0, 0, now, &id, err);
     if (rc == YJ_OK)
         rc = add_event(c, id, now, u->username, "created", NULL, err);
-    if (rc == YJ_OK) {
-        json_t *after = json_pack("{s:s,s:i,s:s,s:s}", "event_type", ct.event_type, "level",
-                                  ct.level, "headline", ct.headline, "region_code", u->region);
-        rc = audit_append(c, u->username, "create", "warning", id, NULL, after, err);
-        json_decref(after);
-    }
+    if (rc == YJ_OK)
+        rc = audit_created(c, u->username, "create", id, err);
     json_decref(ct.area);
     return finish_write(s, c, u, rc, id, out, err);
 }
 
-/* Load for writing: inside the caller's write scope, at the expected version. */
-static yj_code load_for_write(yj_conn *c, const yj_user *u, int64_t id, int64_t expect_version,
-                              json_t **w, yj_err *err)
+/* A draft's content replaced (the "edit" step's effect; body: the content). */
+static yj_code edit_effect(yj_wf_ctx *x, yj_err *err)
 {
-    yj_code rc = load(c, u, id, w, err);
-    if (rc != YJ_OK)
-        return rc;
-    const char *region = json_string_value(json_object_get(*w, "region_code"));
-    if (!yj_region_within(region, u->region))
-        return yj_err_set(err, YJ_EFORBIDDEN, NULL, "上级发布的预警，您只能查看");
-    int64_t v = json_integer_value(json_object_get(*w, "version"));
-    if (expect_version > 0 && v != expect_version)
-        return yj_err_set(err, YJ_ESTALE, NULL, "预警已被他人修改（现为第 %lld 版），请刷新",
-                          (long long)v);
-    return YJ_OK;
+    content ct;
+    yj_code rc = content_check(
+        x->conn, json_string_value(json_object_get(x->before, "region_code")), x->body, &ct, err);
+    if (rc == YJ_OK) {
+        yj_stmt *st = yj_prepare(x->conn,
+                                 "UPDATE warning SET event_type = ?, category = ?, level = ?,"
+                                 " urgency = ?, certainty = ?, headline = ?, description = ?,"
+                                 " instruction = ?, area_desc = ?, area = ?, effective = ?,"
+                                 " expires = ? WHERE id = ?",
+                                 err);
+        if (st == NULL)
+            rc = yj_fail(err);
+        else {
+            int i = 1;
+            bind_content(st, &i, &ct);
+            yj_bind_int(st, i++, x->id);
+            rc = step_done(st, err);
+        }
+    }
+    json_decref(ct.area);
+    return rc;
 }
 
-yj_code warning_update_draft(yj_store *s, const yj_user *u, int64_t id, int64_t expect_version,
+yj_code warning_update_draft(yj_store *s, const yj_user *u, int64_t id, int64_t if_match,
                              const json_t *in, json_t **out, yj_err *err)
 {
     *out = NULL;
     if (!may_write(u, err))
         return YJ_EFORBIDDEN;
-    yj_conn *c = yj_store_acquire(s);
-    json_t *w = NULL;
-    content ct = {0};
-    yj_code rc = yj_tx_begin(c, err);
+    yj_code rc = wf_edit(s, &warning_workflow, u, id, "edit", if_match, in, out, err);
     if (rc == YJ_OK)
-        rc = load_for_write(c, u, id, expect_version, &w, err);
-    if (rc == YJ_OK && strcmp(json_string_value(json_object_get(w, "state")), "draft") != 0)
-        rc = yj_err_set(err, YJ_ECONFLICT, "state", "只有草稿可以修改（当前为 %s）",
-                        json_string_value(json_object_get(w, "state")));
-    if (rc == YJ_OK)
-        rc = content_check(c, json_string_value(json_object_get(w, "region_code")), in, &ct, err);
-    if (rc == YJ_OK) {
-        yj_stmt *st = yj_prepare(c,
-                                 "UPDATE warning SET event_type = ?, category = ?, level = ?,"
-                                 " urgency = ?, certainty = ?, headline = ?, description = ?,"
-                                 " instruction = ?, area_desc = ?, area = ?, effective = ?,"
-                                 " expires = ?, version = version + 1 WHERE id = ?",
-                                 err);
-        if (st == NULL)
-            rc = YJ_EINTERNAL;
-        else {
-            int i = 1;
-            bind_content(st, &i, &ct);
-            yj_bind_int(st, i++, id);
-            rc = step_done(st, err);
-        }
-    }
-    if (rc == YJ_OK)
-        rc = add_event(c, id, warning_now(), u->username, "edited", NULL, err);
-    if (rc == YJ_OK)
-        rc = audit_append(c, u->username, "update", "warning", id, w, in, err);
-    json_decref(w);
-    json_decref(ct.area);
-    return finish_write(s, c, u, rc, id, out, err);
+        rc = attach_timeline_to(s, *out, err);
+    return rc;
 }
 
 /* ---- publishing: the CAP message ----------------------------------------------------- */
@@ -798,7 +748,7 @@ static yj_code build_cap(yj_conn *c, const json_t *w, const json_t *ref, const c
         yj_stmt *st =
             yj_prepare(c, "SELECT COUNT(*) FROM warning WHERE substr(identifier, 1, 29) = ?", err);
         if (st == NULL)
-            return YJ_EINTERNAL;
+            return yj_fail(err);
         probe[29] = '\0';
         yj_bind_text(st, 1, probe);
         if (yj_step(st, err) == 1)
@@ -888,14 +838,42 @@ static yj_code build_cap(yj_conn *c, const json_t *w, const json_t *ref, const c
     return YJ_OK;
 }
 
-/* Publish w: CAP, state, the warning it replaces. */
-static yj_code do_publish(yj_conn *c, yj_store *s, const yj_user *u, json_t *w, int64_t now,
-                          yj_err *err)
+/* ---- the warning's life, as a table on the workflow engine ------------------------- */
+
+/* The CAP message of warning id to MQTT subscribers (other systems,
+ * displays), queued in the outbox with the step that publishes it and sent
+ * once that commits (warning_act, and the dispatch timer after a crash). */
+static yj_code queue_cap(yj_conn *c, int64_t id, const char *region, const char *xml, int64_t now,
+                         yj_err *err)
 {
-    int64_t id = json_integer_value(json_object_get(w, "id"));
+    if (!chan_cap_available())
+        return YJ_OK;
+    char topic[64];
+    snprintf(topic, sizeof topic, "yingji/v1/warnings/%.12s", region);
+    outbox_msg m = {.module = "warning",
+                    .channel = "cap",
+                    .address = topic,
+                    .ref_type = "warning",
+                    .ref_id = id,
+                    .payload = xml};
+    return outbox_queue(c, &m, now, err);
+}
+
+yj_code warning_send_cap(yj_store *s, int64_t now, yj_err *err)
+{
+    int n = 0;
+    return outbox_flush(s, "cap", chan_send_cap, now, &n, err);
+}
+
+/* Publish: the CAP message, the warning it replaces, and a delivery for
+ * everyone it reaches — in the step's transaction, so published means
+ * every recipient has a delivery. */
+static yj_code publish_effect(yj_wf_ctx *x, yj_err *err)
+{
+    yj_conn *c = x->conn;
+    const json_t *w = x->before;
     const char *msg_type = json_string_value(json_object_get(w, "msg_type"));
-    json_t *exp = json_object_get(w, "expires");
-    if (json_integer_value(exp) <= now)
+    if (json_integer_value(json_object_get(w, "expires")) <= x->now)
         return yj_err_set(err, YJ_EINVAL, "expires", "失效时间已过，不能发布");
     json_t *ref = NULL;
     int64_t ref_id = json_integer_value(json_object_get(w, "references_id"));
@@ -905,79 +883,135 @@ static yj_code do_publish(yj_conn *c, yj_store *s, const yj_user *u, json_t *w, 
         if (rc == YJ_OK &&
             strcmp(json_string_value(json_object_get(ref, "state")), "published") != 0)
             rc = yj_err_set(err, YJ_ECONFLICT, "state", "所更新的预警已不在发布中（%s）",
-                            json_string_value(json_object_get(ref, "state")));
+                            wf_state_label(&warning_workflow,
+                                           json_string_value(json_object_get(ref, "state"))));
     }
     char *xml = NULL;
     char ident[32], sender[15], sent[32], sname[128];
     if (rc == YJ_OK)
-        rc = build_cap(c, w, ref, msg_type, now, &xml, ident, sender, sent, sname, sizeof sname,
+        rc = build_cap(c, w, ref, msg_type, x->now, &xml, ident, sender, sent, sname, sizeof sname,
                        err);
     if (rc == YJ_OK) {
         yj_stmt *st = yj_prepare(c,
-                                 "UPDATE warning SET state = 'published', identifier = ?,"
-                                 " sender = ?, sender_name = ?, sent = ?, cap_xml = ?,"
-                                 " effective = COALESCE(effective, ?), published_at = ?,"
-                                 " published_by = ?, version = version + 1 WHERE id = ?",
+                                 "UPDATE warning SET identifier = ?, sender = ?, sender_name = ?,"
+                                 " sent = ?, cap_xml = ?, effective = COALESCE(effective, ?)"
+                                 " WHERE id = ?",
                                  err);
         if (st == NULL)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         else {
             yj_bind_text(st, 1, ident);
             yj_bind_text(st, 2, sender);
             yj_bind_text(st, 3, sname);
             yj_bind_text(st, 4, sent);
             yj_bind_text(st, 5, xml);
-            yj_bind_int(st, 6, now);
-            yj_bind_int(st, 7, now);
-            yj_bind_text(st, 8, u->username);
-            yj_bind_int(st, 9, id);
+            yj_bind_int(st, 6, x->now);
+            yj_bind_int(st, 7, x->id);
             rc = step_done(st, err);
         }
     }
-    if (rc == YJ_OK && ref_id) {
-        /* the warning this one updates is replaced */
-        yj_stmt *st = yj_prepare(c,
-                                 "UPDATE warning SET state = 'updated', superseded_by = ?,"
-                                 " ended_at = ?, ended_by = ?, version = version + 1 WHERE id = ?",
-                                 err);
-        if (st == NULL)
-            rc = YJ_EINTERNAL;
-        else {
-            yj_bind_int(st, 1, id);
-            yj_bind_int(st, 2, now);
-            yj_bind_text(st, 3, u->username);
-            yj_bind_int(st, 4, ref_id);
-            rc = step_done(st, err);
-        }
-        char note[80];
-        snprintf(note, sizeof note, "由预警 #%lld 更新", (long long)id);
-        if (rc == YJ_OK)
-            rc = add_event(c, ref_id, now, u->username, "updated", note, err);
-        if (rc == YJ_OK)
-            rc = deliver_stop(c, ref_id, note, now, err);
+    if (rc == YJ_OK)
+        rc = queue_cap(c, x->id, json_string_value(json_object_get(w, "region_code")), xml, x->now,
+                       err);
+    if (rc == YJ_OK && ref_id) { /* the warning this one updates is replaced */
+        json_t *by = json_pack("{s:I}", "by", (json_int_t)x->id);
+        rc = wf_apply(c, &warning_workflow, x->actor, ref_id, "supersede", by, x->now, NULL, err);
+        json_decref(by);
     }
-    /* everyone it reaches, in this same transaction: published means
-     * every recipient has a delivery */
     int64_t n = 0;
     if (rc == YJ_OK)
-        rc = deliver_create(c, s, id, json_string_value(json_object_get(w, "region_code")),
-                            json_object_get(w, "area"), now, &n, err);
+        rc = deliver_create(c, x->id, json_string_value(json_object_get(w, "region_code")),
+                            json_object_get(w, "area"), x->now, &n, err);
     json_decref(ref);
     free(xml);
     return rc;
 }
 
-/* A Cancel message for the published warning w, stored as its own row. */
-static yj_code do_cancel(yj_conn *c, const yj_user *u, json_t *w, const char *reason, int64_t now,
-                         yj_err *err)
+/* Ended by a newer message `by`: deliveries still under way stop. */
+static yj_code end_by(yj_wf_ctx *x, const char *why, yj_err *err)
 {
-    int64_t id = json_integer_value(json_object_get(w, "id"));
+    yj_stmt *st = yj_prepare(x->conn, "UPDATE warning SET superseded_by = ? WHERE id = ?", err);
+    if (st == NULL)
+        return yj_fail(err);
+    yj_bind_int(st, 1, json_integer_value(json_object_get(x->body, "by")));
+    yj_bind_int(st, 2, x->id);
+    yj_code rc = step_done(st, err);
+    snprintf(x->note, sizeof x->note, "%s", why);
+    return rc == YJ_OK ? deliver_stop(x->conn, x->id, why, x->now, err) : rc;
+}
+
+/* Replaced by a newer message (ours published, or the same agency's
+ * Update received): body "by" is the newer warning. */
+static yj_code supersede_effect(yj_wf_ctx *x, yj_err *err)
+{
+    char why[80];
+    snprintf(why, sizeof why, "由预警 #%lld 更新",
+             (long long)json_integer_value(json_object_get(x->body, "by")));
+    return end_by(x, why, err);
+}
+
+/* Lifted by the same agency's Cancel message (received). */
+static yj_code withdraw_effect(yj_wf_ctx *x, yj_err *err)
+{
+    char why[200];
+    const char *ident = text_arg(x->body, "identifier");
+    snprintf(why, sizeof why, "被解除：%s", ident ? ident : "");
+    return end_by(x, why, err);
+}
+
+static yj_code expire_effect(yj_wf_ctx *x, yj_err *err)
+{
+    return deliver_stop(x->conn, x->id, "预警已过期", x->now, err);
+}
+
+/* The update step: a new draft with the same content, referencing this
+ * one; it goes through the same steps and, once published, supersedes it.
+ * The step answers with the new draft. */
+static yj_code update_effect(yj_wf_ctx *x, yj_err *err)
+{
+    const json_t *w = x->before;
     content ct = {
         .event_type = json_string_value(json_object_get(w, "event_type")),
         .category = json_string_value(json_object_get(w, "category")),
-        .headline = NULL,
+        .headline = json_string_value(json_object_get(w, "headline")),
+        .description = json_string_value(json_object_get(w, "description")),
+        .instruction = json_string_value(json_object_get(w, "instruction")),
+        .area_desc = json_string_value(json_object_get(w, "area_desc")),
+        .urgency = json_string_value(json_object_get(w, "urgency")),
+        .certainty = json_string_value(json_object_get(w, "certainty")),
+        .level = (int)json_integer_value(json_object_get(w, "level")),
+        .expires = json_integer_value(json_object_get(w, "expires")),
+        .area = json_object_get(w, "area"),
+    };
+    int64_t nid = 0;
+    yj_code rc = insert_draft(
+        x->conn, x->actor, &ct, json_string_value(json_object_get(w, "region_code")), "Update",
+        x->id, json_integer_value(json_object_get(w, "alarm_id")), x->now, &nid, err);
+    char note[80];
+    snprintf(note, sizeof note, "更新预警 #%lld", (long long)x->id);
+    if (rc == YJ_OK)
+        rc = add_event(x->conn, nid, x->now, x->actor, "created", note, err);
+    if (rc == YJ_OK)
+        rc = audit_created(x->conn, x->actor, "create", nid, err);
+    x->answer_id = nid;
+    if (x->note[0] == '\0')
+        snprintf(x->note, sizeof x->note, "新草稿 #%lld", (long long)nid);
+    return rc;
+}
+
+/* Cancel: a Cancel message for the published warning, stored as its own
+ * row and published at once; deliveries stopped and those reached told
+ * the warning is lifted. */
+static yj_code cancel_effect(yj_wf_ctx *x, yj_err *err)
+{
+    yj_conn *c = x->conn;
+    const json_t *w = x->before;
+    const char *reason = text_arg(x->body, "reason");
+    const char *region = json_string_value(json_object_get(w, "region_code"));
+    content ct = {
+        .event_type = json_string_value(json_object_get(w, "event_type")),
+        .category = json_string_value(json_object_get(w, "category")),
         .description = reason,
-        .instruction = NULL,
         .area_desc = json_string_value(json_object_get(w, "area_desc")),
         .urgency = "Past",
         .certainty = json_string_value(json_object_get(w, "certainty")),
@@ -989,69 +1023,67 @@ static yj_code do_cancel(yj_conn *c, const yj_user *u, json_t *w, const char *re
     snprintf(headline, sizeof headline, "解除：%s",
              json_string_value(json_object_get(w, "headline")));
     ct.headline = headline;
-    if (ct.expires <= now)
-        ct.expires = now + 3600000; /* a cancel message outlives the warning a little */
+    if (ct.expires <= x->now)
+        ct.expires = x->now + 3600000; /* a cancel message outlives the warning a little */
     int64_t cid = 0;
-    yj_code rc = insert_draft(c, u, &ct, json_string_value(json_object_get(w, "region_code")),
-                              "Cancel", id, 0, now, &cid, err);
+    yj_code rc = insert_draft(c, x->actor, &ct, region, "Cancel", x->id, 0, x->now, &cid, err);
     json_t *cw = NULL;
     if (rc == YJ_OK)
         rc = load(c, NULL, cid, &cw, err);
     char *xml = NULL;
     char ident[32], sender[15], sent[32], sname[128];
     if (rc == YJ_OK)
-        rc =
-            build_cap(c, cw, w, "Cancel", now, &xml, ident, sender, sent, sname, sizeof sname, err);
+        rc = build_cap(c, cw, w, "Cancel", x->now, &xml, ident, sender, sent, sname, sizeof sname,
+                       err);
     if (rc == YJ_OK) {
         yj_stmt *st =
             yj_prepare(c,
                        "UPDATE warning SET state = 'published', identifier = ?, sender = ?,"
                        " sender_name = ?, sent = ?, cap_xml = ?, effective = ?,"
                        " approved_at = ?, approved_by = ?, published_at = ?,"
-                       " published_by = ? WHERE id = ?",
+                       " published_by = ? WHERE id = ? AND state = 'draft'",
                        err);
         if (st == NULL)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         else {
             yj_bind_text(st, 1, ident);
             yj_bind_text(st, 2, sender);
             yj_bind_text(st, 3, sname);
             yj_bind_text(st, 4, sent);
             yj_bind_text(st, 5, xml);
-            yj_bind_int(st, 6, now);
-            yj_bind_int(st, 7, now);
-            yj_bind_text(st, 8, u->username);
-            yj_bind_int(st, 9, now);
-            yj_bind_text(st, 10, u->username);
+            yj_bind_int(st, 6, x->now);
+            yj_bind_int(st, 7, x->now);
+            yj_bind_text(st, 8, x->actor);
+            yj_bind_int(st, 9, x->now);
+            yj_bind_text(st, 10, x->actor);
             yj_bind_int(st, 11, cid);
             rc = step_done(st, err);
         }
     }
+    if (rc == YJ_OK)
+        rc = queue_cap(c, cid, region, xml, x->now, err);
     char note[300];
-    snprintf(note, sizeof note, "解除预警 #%lld：%s", (long long)id, reason);
+    snprintf(note, sizeof note, "解除预警 #%lld：%s", (long long)x->id, reason);
     if (rc == YJ_OK)
-        rc = add_event(c, cid, now, u->username, "published", note, err);
+        rc = add_event(c, cid, x->now, x->actor, "published", note, err);
     if (rc == YJ_OK)
-        rc = deliver_stop(c, id, "预警已解除", now, err);
-    /* those the warning reached are told it is lifted */
-    int64_t notices = 0;
+        rc = audit_created(c, x->actor, "create", cid, err);
     if (rc == YJ_OK)
-        rc = deliver_cancel_notices(
-            c, id, cid, json_string_value(json_object_get(w, "region_code")), now, &notices, err);
+        rc = deliver_stop(c, x->id, "预警已解除", x->now, err);
+    int64_t notices = 0; /* those the warning reached are told it is lifted */
+    if (rc == YJ_OK)
+        rc = deliver_cancel_notices(c, x->id, cid, region, x->now, &notices, err);
     if (rc == YJ_OK) {
         yj_stmt *st = yj_prepare(c,
-                                 "UPDATE warning SET state = 'cancelled', superseded_by = ?,"
-                                 " ended_at = ?, ended_by = ?, end_reason = ?,"
-                                 " version = version + 1 WHERE id = ?",
+                                 "UPDATE warning SET superseded_by = ?, end_reason = ?"
+                                 " WHERE id = ?",
                                  err);
         if (st == NULL)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         else {
             yj_bind_int(st, 1, cid);
-            yj_bind_int(st, 2, now);
-            yj_bind_text(st, 3, u->username);
-            yj_bind_text(st, 4, reason);
-            yj_bind_int(st, 5, id);
+            yj_bind_text(st, 2, reason);
+            yj_bind_int(st, 3, x->id);
             rc = step_done(st, err);
         }
     }
@@ -1060,145 +1092,118 @@ static yj_code do_cancel(yj_conn *c, const yj_user *u, json_t *w, const char *re
     return rc;
 }
 
-yj_code warning_act(yj_store *s, const yj_user *u, int64_t id, const char *action,
-                    int64_t expect_version, const json_t *in, json_t **out, yj_err *err)
+/* Ours to change: issued in the user's region or below (a county sees the
+ * city's published warnings but cannot touch them), composed here (another
+ * agency's warning is read-only), and not a Cancel message. */
+static bool writable(const yj_wf_ctx *x, yj_err *err)
+{
+    const char *region = json_string_value(json_object_get(x->before, "region_code"));
+    if (!yj_region_within(region, x->user->region)) {
+        yj_err_set(err, YJ_EFORBIDDEN, NULL, "上级发布的预警，您只能查看");
+        return false;
+    }
+    if (strcmp(json_string_value(json_object_get(x->before, "source")), "local") != 0) {
+        yj_err_set(err, YJ_ECONFLICT, "source", "外部机构的预警只能查看（可据此新建本地预警）");
+        return false;
+    }
+    if (strcmp(json_string_value(json_object_get(x->before, "msg_type")), "Cancel") == 0) {
+        yj_err_set(err, YJ_ECONFLICT, "msg_type", "解除消息不能再操作");
+        return false;
+    }
+    return true;
+}
+
+/* The approval table applies (approve, reject, cancel). */
+static bool approver_guard(const yj_wf_ctx *x, yj_err *err)
+{
+    return warning_may_approve(x->user,
+                               (int)json_integer_value(json_object_get(x->before, "level")),
+                               json_string_value(json_object_get(x->before, "region_code")), err);
+}
+
+/* ... and never by the person who submitted it. */
+static bool approve_guard(const yj_wf_ctx *x, yj_err *err)
+{
+    const char *by = json_string_value(json_object_get(x->before, "submitted_by"));
+    if (by && strcmp(by, x->user->username) == 0) {
+        yj_err_set(err, YJ_EFORBIDDEN, NULL, "审批须由提交人以外的人进行");
+        return false;
+    }
+    return approver_guard(x, err);
+}
+
+static const yj_wf_state warning_states[] = {
+    {"draft", "草稿"},     {"submitted", "待审批"}, {"approved", "已审批"}, {"published", "已发布"},
+    {"updated", "已更新"}, {"cancelled", "已解除"}, {"expired", "已过期"},  {"received", "已接收"},
+};
+
+#define WRITERS (YJ_R(ADMIN) | YJ_R(DUTY) | YJ_R(COMMANDER))
+
+/* 预警发布流程: composed, submitted, approved by someone the approval table
+ * allows (not the submitter), published; then updated (a new draft that
+ * goes the same way), cancelled by an approver, or expired. */
+static const yj_wf_step warning_steps[] = {
+    {"edit", "修改", YJ_WF_FROM("draft"), NULL, WRITERS, .effect = edit_effect, .event = "edited",
+     .flags = YJ_WF_FORM},
+    {"submit", "提交审批", YJ_WF_FROM("draft"), "submitted", WRITERS, .stamp = "submitted"},
+    {"approve", "审批通过", YJ_WF_FROM("submitted"), "approved", WRITERS, .guard = approve_guard,
+     .stamp = "approved"},
+    {"reject", "退回", YJ_WF_FROM("submitted"), "draft", WRITERS, .needs = YJ_WF_NEEDS("reason"),
+     .guard = approver_guard, .nullify = YJ_WF_NEEDS("submitted_at", "submitted_by"),
+     .event = "rejected"},
+    {"publish", "发布", YJ_WF_FROM("approved"), "published", WRITERS, .stamp = "published",
+     .effect = publish_effect},
+    {"update", "更新", YJ_WF_FROM("published"), NULL, WRITERS, .effect = update_effect,
+     .event = "update_drafted"},
+    {"cancel", "解除", YJ_WF_FROM("published"), "cancelled", WRITERS,
+     .needs = YJ_WF_NEEDS("reason"), .guard = approver_guard, .stamp = "ended",
+     .effect = cancel_effect},
+    /* the platform's own steps */
+    {"supersede", "被更新", YJ_WF_FROM("published"), "updated", 0, .stamp = "ended",
+     .effect = supersede_effect, .flags = YJ_WF_SYSTEM},
+    {"withdraw", "被解除", YJ_WF_FROM("published"), "cancelled", 0, .stamp = "ended",
+     .effect = withdraw_effect, .flags = YJ_WF_SYSTEM},
+    {"expire", "过期", YJ_WF_FROM("published"), "expired", 0, .stamp = "ended",
+     .effect = expire_effect, .flags = YJ_WF_SYSTEM},
+};
+
+/* After commit: a hint to browsers showing warnings of that region. */
+static void warning_published(const json_t *after, const char *action)
+{
+    json_t *ev = json_pack("{s:O,s:s,s:O}", "warning_id", json_object_get(after, "id"), "what",
+                           action, "state", json_object_get(after, "state"));
+    yj_events_publish("warning", json_string_value(json_object_get(after, "region_code")), ev);
+    json_decref(ev);
+}
+
+const yj_workflow warning_workflow = {
+    .name = "warning",
+    .table = "warning",
+    .timeline = "warning_event",
+    .timeline_fk = "warning_id",
+    YJ_LIST(states, warning_states),
+    YJ_LIST(steps, warning_steps),
+    .load = load,
+    .writable = writable,
+    .published = warning_published,
+};
+
+yj_code warning_act(yj_store *s, const yj_user *u, int64_t id, const char *action, int64_t if_match,
+                    const json_t *in, json_t **out, yj_err *err)
 {
     *out = NULL;
-    /* the workflow, declared: action, required state, state after (NULL:
-     * handled below), whether the approval table applies */
-    static const struct {
-        const char *action, *from, *to;
-        bool approver;
-        const char *col; /* *_at / *_by columns set */
-    } steps[] = {
-        {"submit", "draft", "submitted", false, "submitted"},
-        {"approve", "submitted", "approved", true, "approved"},
-        {"reject", "submitted", "draft", true, NULL},
-        {"publish", "approved", NULL, false, NULL},
-        {"update", "published", NULL, false, NULL},
-        {"cancel", "published", NULL, true, NULL},
-    };
-    int k = -1;
-    for (int i = 0; i < (int)(sizeof steps / sizeof steps[0]); i++)
-        if (strcmp(steps[i].action, action) == 0)
-            k = i;
-    if (k < 0)
-        return yj_err_set(err, YJ_ENOTFOUND, NULL,
-                          "未知操作 %s（可用：submit、approve、reject、publish、update、cancel）",
-                          action);
     if (!may_write(u, err))
         return YJ_EFORBIDDEN;
-    const char *note = text_arg(in, "note"), *reason = text_arg(in, "reason");
-    if ((strcmp(action, "reject") == 0 || strcmp(action, "cancel") == 0) && reason == NULL)
-        return yj_err_set(err, YJ_EINVAL, "reason",
-                          strcmp(action, "reject") == 0 ? "退回须填写原因 reason"
-                                                        : "解除预警须填写原因 reason");
-    int64_t now = warning_now();
-    yj_conn *c = yj_store_acquire(s);
-    json_t *w = NULL;
-    int64_t result_id = id;
-    yj_code rc = yj_tx_begin(c, err);
+    yj_code rc = wf_act(s, &warning_workflow, u, id, action, if_match, in, out, err);
     if (rc == YJ_OK)
-        rc = load_for_write(c, u, id, expect_version, &w, err);
-    const char *state = w ? json_string_value(json_object_get(w, "state")) : "";
-    const char *msg_type = w ? json_string_value(json_object_get(w, "msg_type")) : "";
-    if (rc == YJ_OK && strcmp(json_string_value(json_object_get(w, "source")), "local") != 0)
-        rc =
-            yj_err_set(err, YJ_ECONFLICT, "source", "外部机构的预警只能查看（可据此新建本地预警）");
-    if (rc == YJ_OK && strcmp(state, steps[k].from) != 0)
-        rc = yj_err_set(err, YJ_ECONFLICT, "state", "预警当前为「%s」，不能%s", state, action);
-    if (rc == YJ_OK && strcmp(msg_type, "Cancel") == 0)
-        rc = yj_err_set(err, YJ_ECONFLICT, "msg_type", "解除消息不能再操作");
-    int level = w ? (int)json_integer_value(json_object_get(w, "level")) : 0;
-    if (rc == YJ_OK && steps[k].approver &&
-        !warning_may_approve(u, level, json_string_value(json_object_get(w, "region_code")), err))
-        rc = YJ_EFORBIDDEN;
-    if (rc == YJ_OK && strcmp(action, "approve") == 0) {
-        const char *by = json_string_value(json_object_get(w, "submitted_by"));
-        if (by && strcmp(by, u->username) == 0)
-            rc = yj_err_set(err, YJ_EFORBIDDEN, NULL, "审批须由提交人以外的人进行");
-    }
-    if (rc == YJ_OK && steps[k].to) {
-        char sql[256];
-        if (steps[k].col)
-            snprintf(sql, sizeof sql,
-                     "UPDATE warning SET state = ?, %s_at = ?, %s_by = ?, version = version + 1"
-                     " WHERE id = ?",
-                     steps[k].col, steps[k].col);
-        else /* back to draft: the submission is undone */
-            snprintf(sql, sizeof sql,
-                     "UPDATE warning SET state = ?, submitted_at = NULL, submitted_by = NULL,"
-                     " version = version + 1 WHERE id = ?");
-        yj_stmt *st = yj_prepare(c, sql, err);
-        if (st == NULL)
-            rc = YJ_EINTERNAL;
-        else {
-            yj_bind_text(st, 1, steps[k].to);
-            if (steps[k].col) {
-                yj_bind_int(st, 2, now);
-                yj_bind_text(st, 3, u->username);
-                yj_bind_int(st, 4, id);
-            } else {
-                yj_bind_int(st, 2, id);
-            }
-            rc = step_done(st, err);
-        }
-    } else if (rc == YJ_OK && strcmp(action, "publish") == 0) {
-        rc = do_publish(c, s, u, w, now, err);
-    } else if (rc == YJ_OK && strcmp(action, "cancel") == 0) {
-        rc = do_cancel(c, u, w, reason, now, err);
-    } else if (rc == YJ_OK && strcmp(action, "update") == 0) {
-        /* a new draft with the same content, referencing this one */
-        content ct = {
-            .event_type = json_string_value(json_object_get(w, "event_type")),
-            .category = json_string_value(json_object_get(w, "category")),
-            .headline = json_string_value(json_object_get(w, "headline")),
-            .description = json_string_value(json_object_get(w, "description")),
-            .instruction = json_string_value(json_object_get(w, "instruction")),
-            .area_desc = json_string_value(json_object_get(w, "area_desc")),
-            .urgency = json_string_value(json_object_get(w, "urgency")),
-            .certainty = json_string_value(json_object_get(w, "certainty")),
-            .level = level,
-            .expires = json_integer_value(json_object_get(w, "expires")),
-            .area = json_object_get(w, "area"),
-        };
-        rc = insert_draft(c, u, &ct, json_string_value(json_object_get(w, "region_code")), "Update",
-                          id, json_integer_value(json_object_get(w, "alarm_id")), now, &result_id,
-                          err);
-        char n2[80];
-        snprintf(n2, sizeof n2, "更新预警 #%lld", (long long)id);
-        if (rc == YJ_OK)
-            rc = add_event(c, result_id, now, u->username, "created", n2, err);
-    }
-    static const struct {
-        const char *action, *event;
-    } events[] = {{"submit", "submitted"},  {"approve", "approved"},      {"reject", "rejected"},
-                  {"publish", "published"}, {"update", "update_drafted"}, {"cancel", "cancelled"}};
-    char buf[600];
-    snprintf(buf, sizeof buf, "%s%s%s", note ? note : "", note && reason ? "；" : "",
-             reason ? reason : "");
-    if (rc == YJ_OK)
-        rc = add_event(c, id, now, u->username, events[k].event, buf[0] ? buf : NULL, err);
-    if (rc == YJ_OK) {
-        json_t *after =
-            json_pack("{s:s,s:s?,s:s}", "action", action, "reason", reason, "region_code",
-                      json_string_value(json_object_get(w, "region_code")));
-        rc = audit_append(c, u->username, action, "warning", id, NULL, after, err);
-        json_decref(after);
-    }
-    json_decref(w);
-    rc = finish_write(s, c, u, rc, result_id, out, err);
+        rc = attach_timeline_to(s, *out, err);
     if (rc == YJ_OK && (strcmp(action, "publish") == 0 || strcmp(action, "cancel") == 0)) {
-        /* and to MQTT subscribers (other systems, displays): the CAP message */
-        int64_t pid = strcmp(action, "cancel") == 0
-                          ? json_integer_value(json_object_get(*out, "superseded_by"))
-                          : result_id;
-        char *xml = NULL;
+        /* the CAP message queued with the step: out now (a failure here is
+         * the outbox's record; the warning is published either way) */
         yj_err e2;
         yj_err_clear(&e2);
-        if (pid && warning_cap_xml(s, NULL, pid, &xml, &e2) == YJ_OK)
-            chan_publish_warning(json_string_value(json_object_get(*out, "region_code")), xml);
-        free(xml);
+        if (warning_send_cap(s, yj_clock_now(), &e2) != YJ_OK)
+            yj_log(YJ_LOG_WARN, "warning.cap_send", "%s", e2.message);
     }
     return rc;
 }
@@ -1250,7 +1255,7 @@ yj_code warning_from_alarm(yj_store *s, const yj_user *u, int64_t alarm_id, json
     if (r != 1) {
         yj_stmt_done(st);
         yj_store_release(s, c);
-        return r < 0 ? YJ_EINTERNAL
+        return r < 0 ? yj_fail(err)
                      : yj_err_set(err, YJ_ENOTFOUND, NULL, "报警 %lld 不存在或不在您的权限范围内",
                                   (long long)alarm_id);
     }
@@ -1293,10 +1298,10 @@ yj_code warning_from_alarm(yj_store *s, const yj_user *u, int64_t alarm_id, json
     json_t *in = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:o,s:I}", "event_type", event, "category",
                            category, "level", level, "headline", headline, "description", desc,
                            "instruction", instruction, "certainty", "Observed", "area", area,
-                           "expires", (json_int_t)(warning_now() + 6 * 3600000LL));
+                           "expires", (json_int_t)(yj_clock_now() + 6 * 3600000LL));
     content ct;
     yj_code rc = content_check(c, u->region, in, &ct, err);
-    int64_t id = 0, now = warning_now();
+    int64_t id = 0, now = yj_clock_now();
     if (rc == YJ_OK)
         rc = yj_tx_begin(c, err);
     else {
@@ -1305,18 +1310,13 @@ yj_code warning_from_alarm(yj_store *s, const yj_user *u, int64_t alarm_id, json
         return rc;
     }
     if (rc == YJ_OK)
-        rc = insert_draft(c, u, &ct, region, "Alert", 0, alarm_id, now, &id, err);
+        rc = insert_draft(c, u->username, &ct, region, "Alert", 0, alarm_id, now, &id, err);
     char note[64];
     snprintf(note, sizeof note, "由监测报警 #%lld 生成", (long long)alarm_id);
     if (rc == YJ_OK)
         rc = add_event(c, id, now, u->username, "created", note, err);
-    if (rc == YJ_OK) {
-        json_t *after =
-            json_pack("{s:I,s:s,s:i,s:s}", "alarm_id", (json_int_t)alarm_id, "event_type",
-                      ct.event_type, "level", ct.level, "region_code", region);
-        rc = audit_append(c, u->username, "create", "warning", id, NULL, after, err);
-        json_decref(after);
-    }
+    if (rc == YJ_OK)
+        rc = audit_created(c, u->username, "create", id, err);
     json_decref(ct.area);
     json_decref(in);
     return finish_write(s, c, u, rc, id, out, err);
@@ -1393,10 +1393,10 @@ yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t le
         region[4] = '\0';
     int64_t expires = 0, effective = 0, sent_ms = 0;
     if (!in->expires || !cap_time_parse(in->expires, &expires))
-        expires = (cap_time_parse(a->sent, &sent_ms) ? sent_ms : warning_now()) + 24 * 3600000LL;
+        expires = (cap_time_parse(a->sent, &sent_ms) ? sent_ms : yj_clock_now()) + 24 * 3600000LL;
     if (in->effective)
         cap_time_parse(in->effective, &effective);
-    int64_t now = warning_now();
+    int64_t now = yj_clock_now();
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = yj_tx_begin(c, err);
     /* a region the platform knows (else the importer's) */
@@ -1414,7 +1414,7 @@ yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t le
         yj_stmt *st =
             yj_prepare(c, "SELECT id FROM warning WHERE sender = ? AND identifier = ?", err);
         if (st == NULL)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         else {
             yj_bind_text(st, 1, a->sender);
             yj_bind_text(st, 2, a->identifier);
@@ -1424,7 +1424,7 @@ yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t le
                                 "已接收过该预警（%s，本平台编号 %lld）", a->identifier,
                                 (long long)yj_col_int(st, 0));
             else if (r < 0)
-                rc = YJ_EINTERNAL;
+                rc = yj_fail(err);
             yj_stmt_done(st);
         }
     }
@@ -1441,7 +1441,7 @@ yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t le
             " ?, ?, ?, ?, ?) RETURNING id",
             err);
         if (st == NULL)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         else {
             char *ar = json_dumps(area, JSON_COMPACT);
             int i = 1;
@@ -1479,7 +1479,7 @@ yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t le
             yj_stmt_done(st);
             free(ar);
             if (r != 1)
-                rc = YJ_EINTERNAL;
+                rc = yj_fail(err);
         }
     }
     char note[200];
@@ -1504,40 +1504,32 @@ yj_code warning_import(yj_store *s, const yj_user *u, const char *xml, size_t le
             if (strcmp(t, a->sender) != 0)
                 continue;
             bool cancel = strcmp(a->msg_type, "Cancel") == 0;
-            yj_stmt *st =
-                yj_prepare(c,
-                           "UPDATE warning SET state = ?, superseded_by = ?, ended_at = ?,"
-                           " ended_by = ?, version = version + 1 WHERE sender = ?"
-                           " AND identifier = ? AND source = 'import' AND state = 'published'"
-                           " RETURNING id",
-                           err);
+            yj_stmt *st = yj_prepare(c,
+                                     "SELECT id FROM warning WHERE sender = ? AND identifier = ?"
+                                     " AND source = 'import' AND state = 'published'",
+                                     err);
             if (st == NULL) {
-                rc = YJ_EINTERNAL;
+                rc = yj_fail(err);
                 break;
             }
-            yj_bind_text(st, 1, cancel ? "cancelled" : "updated");
-            yj_bind_int(st, 2, id);
-            yj_bind_int(st, 3, now);
-            yj_bind_text(st, 4, u->username);
-            yj_bind_text(st, 5, t);
-            yj_bind_text(st, 6, c1 + 1);
+            yj_bind_text(st, 1, t);
+            yj_bind_text(st, 2, c1 + 1);
             int r = yj_step(st, err);
             int64_t old = r == 1 ? yj_col_int(st, 0) : 0;
             yj_stmt_done(st);
             if (r < 0)
-                rc = YJ_EINTERNAL;
-            char n2[200];
-            snprintf(n2, sizeof n2, "%s：%s", cancel ? "被解除" : "被更新", a->identifier);
-            if (rc == YJ_OK && old)
-                rc = add_event(c, old, now, u->username, cancel ? "cancelled" : "updated", n2, err);
+                rc = yj_fail(err);
+            if (rc == YJ_OK && old) {
+                json_t *by =
+                    json_pack("{s:I,s:s}", "by", (json_int_t)id, "identifier", a->identifier);
+                rc = wf_apply(c, &warning_workflow, u->username, old,
+                              cancel ? "withdraw" : "supersede", by, now, NULL, err);
+                json_decref(by);
+            }
         }
     }
-    if (rc == YJ_OK) {
-        json_t *after = json_pack("{s:s,s:s,s:s,s:s}", "identifier", a->identifier, "sender",
-                                  a->sender, "msg_type", a->msg_type, "region_code", region);
-        rc = audit_append(c, u->username, "import", "warning", id, NULL, after, err);
-        json_decref(after);
-    }
+    if (rc == YJ_OK)
+        rc = audit_created(c, u->username, "import", id, err);
     json_decref(area);
     cap_alert_free(a);
     return finish_write(s, c, u, rc, id, out, err);
@@ -1572,7 +1564,7 @@ yj_code warning_cap_xml(yj_store *s, const yj_user *u, int64_t id, char **xml, y
             rc = yj_err_set(err, YJ_ENOTFOUND, NULL, "预警 %lld 没有已发布的 CAP 消息",
                             (long long)id);
         else
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
         yj_stmt_done(st);
     }
     yj_store_release(s, c);
@@ -1592,7 +1584,7 @@ yj_code warning_expire_due(yj_store *s, int64_t now, int *n, yj_err *err)
     int64_t ids[500];
     int k = 0;
     if (rc == YJ_OK && st == NULL)
-        rc = YJ_EINTERNAL;
+        rc = yj_fail(err);
     if (st) {
         yj_bind_int(st, 1, now);
         int r;
@@ -1600,32 +1592,22 @@ yj_code warning_expire_due(yj_store *s, int64_t now, int *n, yj_err *err)
             ids[k++] = yj_col_int(st, 0);
         yj_stmt_done(st);
         if (r < 0)
-            rc = YJ_EINTERNAL;
+            rc = yj_fail(err);
     }
-    for (int i = 0; i < k && rc == YJ_OK; i++) {
-        st = yj_prepare(c,
-                        "UPDATE warning SET state = 'expired', ended_at = ?, ended_by = 'system',"
-                        " version = version + 1 WHERE id = ?",
-                        err);
-        if (st == NULL) {
-            rc = YJ_EINTERNAL;
-            break;
-        }
-        yj_bind_int(st, 1, now);
-        yj_bind_int(st, 2, ids[i]);
-        rc = step_done(st, err);
-        if (rc == YJ_OK)
-            rc = add_event(c, ids[i], now, "system", "expired", NULL, err);
-        if (rc == YJ_OK)
-            rc = deliver_stop(c, ids[i], "预警已过期", now, err);
-    }
+    json_t *after[500] = {0};
+    for (int i = 0; i < k && rc == YJ_OK; i++)
+        rc = wf_apply(c, &warning_workflow, "timer:warning.expiry", ids[i], "expire", NULL, now,
+                      &after[i], err);
     if (rc == YJ_OK && k)
         rc = yj_tx_commit(c, err);
-    else if (rc == YJ_OK)
-        yj_tx_rollback(c); /* nothing to do */
     else
-        yj_tx_rollback(c);
+        yj_tx_rollback(c); /* nothing to do, or failed */
     yj_store_release(s, c);
+    for (int i = 0; i < k; i++) {
+        if (rc == YJ_OK && after[i])
+            warning_published(after[i], "expired");
+        json_decref(after[i]);
+    }
     if (rc == YJ_OK)
         *n = k;
     return rc;
@@ -1641,11 +1623,10 @@ yj_code warning_preview_targets(yj_store *s, const yj_user *u, const json_t *are
     json_t *norm = NULL;
     char desc[400];
     yj_code rc = area_check(c, u->region, area, &norm, desc, sizeof desc, err);
-    yj_store_release(s, c);
-    if (rc != YJ_OK)
-        return rc;
     target_set t;
-    rc = target_resolve(s, u->region, norm, &t, err);
+    if (rc == YJ_OK)
+        rc = target_resolve(c, u->region, norm, &t, err);
+    yj_store_release(s, c);
     json_decref(norm);
     if (rc != YJ_OK)
         return rc;
@@ -1705,7 +1686,7 @@ static dw_result cap_dropped(const char *path, json_t **report, char *why, size_
         *report = json_pack("{s:s,s:s}", "file", path, "duplicate", err.message);
         return DW_DONE;
     }
-    return rc == YJ_EINTERNAL ? DW_RETRY : DW_FAILED;
+    return rc == YJ_EINTERNAL || rc == YJ_EBUSY ? DW_RETRY : DW_FAILED;
 }
 
 yj_code warning_cap_watch(yj_store *s, const char *dir, yj_err *err)

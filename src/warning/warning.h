@@ -16,6 +16,7 @@
 #define YJ_WARNING_H
 
 #include "../auth/auth.h"
+#include "../base/workflow.h"
 #include "../core/buf.h"
 #include "../core/err.h"
 #include "../store/store.h"
@@ -61,13 +62,19 @@ yj_code warning_list(yj_store *s, const yj_user *u, const warning_query *q, json
 yj_code warning_get(yj_store *s, const yj_user *u, int64_t id, json_t **out, yj_err *err);
 /* A draft from the body (see docs/warnings.md for the fields). */
 yj_code warning_create(yj_store *s, const yj_user *u, const json_t *in, json_t **out, yj_err *err);
-/* Replace a draft's content (expect_version: If-Match / body "version"). */
-yj_code warning_update_draft(yj_store *s, const yj_user *u, int64_t id, int64_t expect_version,
+/* The warning's life on the workflow engine: states, steps (submit,
+ * approve, reject, publish, update, cancel; the draft's edit; the
+ * platform's supersede, withdraw and expire), who may take them. */
+extern const yj_workflow warning_workflow;
+/* Replace a draft's content (the edit step); if_match: the version the
+ * caller saw. */
+yj_code warning_update_draft(yj_store *s, const yj_user *u, int64_t id, int64_t if_match,
                              const json_t *in, json_t **out, yj_err *err);
 /* submit | approve | reject | publish | update | cancel — body may carry
- * "note" (reject and cancel need "reason"); update returns the new draft. */
-yj_code warning_act(yj_store *s, const yj_user *u, int64_t id, const char *action,
-                    int64_t expect_version, const json_t *in, json_t **out, yj_err *err);
+ * "note" (reject and cancel need "reason"); update returns the new draft.
+ * if_match: the version the caller saw (412 when stale). */
+yj_code warning_act(yj_store *s, const yj_user *u, int64_t id, const char *action, int64_t if_match,
+                    const json_t *in, json_t **out, yj_err *err);
 /* A draft made from a monitoring alarm: its area (the sensor's county and a
  * circle round the sensor) and its facts. */
 yj_code warning_from_alarm(yj_store *s, const yj_user *u, int64_t alarm_id, json_t **out,
@@ -84,6 +91,9 @@ void warning_cap_stop(void);
 /* The stored CAP XML of a published or received warning in the caller's
  * scope (u NULL: public scope only, for the feed). */
 yj_code warning_cap_xml(yj_store *s, const yj_user *u, int64_t id, char **xml, yj_err *err);
+/* Send the CAP messages queued in the outbox for MQTT subscribers (after
+ * a step publishes one; the dispatch timer catches any a crash left). */
+yj_code warning_send_cap(yj_store *s, int64_t now, yj_err *err);
 /* Published warnings past their expiry become expired (timer). */
 yj_code warning_expire_due(yj_store *s, int64_t now, int *n, yj_err *err);
 
@@ -134,16 +144,10 @@ yj_code callup_coverage(yj_store *s, const yj_user *u, int64_t warning_id, const
                         json_t **out, yj_err *err);
 yj_code deliver_list(yj_store *s, const yj_user *u, int64_t warning_id, const char *kind,
                      const char *state, int limit, int64_t offset, json_t **out, yj_err *err);
-
-/* ---- runtime (runtime.c) -------------------------------------------------------- */
-
-/* The background thread (timers once a second); manual_clock: tests drive
- * the timers with warning_tick only. */
-yj_code warning_runtime_start(yj_store *s, bool manual_clock, yj_err *err);
-void warning_runtime_stop(void);
-/* Set the clock (0 = real time) and run the timers once, now. */
-void warning_tick(int64_t now_ms);
-int64_t warning_now(void);
+/* The attempts at one delivery (the outbox's rows: channel, state,
+ * the gateway's answer, resends), phone numbers masked. */
+yj_code deliver_attempts(yj_store *s, const yj_user *u, int64_t delivery_id, json_t **out,
+                         yj_err *err);
 
 /* ---- public side (feed.c) ------------------------------------------------------- */
 

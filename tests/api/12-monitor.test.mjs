@@ -49,7 +49,7 @@ async function call(user, method, path, body, headers) {
   return S.api(method, path, { auth: await as(user), body, headers });
 }
 async function tick(now) {
-  const r = await call('admin', 'POST', '/api/v1/monitor/tick', { now });
+  const r = await call('admin', 'POST', '/api/v1/test/tick', { now, timers: ['monitor'] });
   assert.equal(r.status, 200, desc(r));
 }
 
@@ -269,12 +269,14 @@ test('alarm lifecycle: acknowledge, verify, dispose, close real (with cause and 
   assert.equal(r.json.state, 'closed');
   assert.equal(r.json.verdict, 'real');
   const actions = r.json.timeline.map((e) => `${e.action}:${e.actor}`);
-  assert.deepEqual(actions, ['raised:system', 'acknowledged:duty', 'verified:duty', 'disposing:duty', 'closed:duty']);
+  // raised by the gateway whose reading crossed the threshold, then people
+  assert.match(actions[0], /^raised:gateway:\d+$/);
+  assert.deepEqual(actions.slice(1), ['acknowledged:duty', 'verified:duty', 'disposing:duty', 'closed:duty']);
   r = await call('duty', 'POST', `/api/v1/alarms/${a.id}/nonsense`);
   assertError(r, 404);
   // audited
   const au = await call('admin', 'GET', `/api/v1/audit?entity=alarm&record_id=${a.id}`);
-  assert.equal(au.json.items.length, 4, desc(au));
+  assert.deepEqual(au.json.items.map((e) => e.action).sort(), ['acknowledge', 'close', 'dispose', 'raised', 'verify'], desc(au));
 });
 
 test('closing as sensor fault opens a work order: dispatched -> repaired -> restored', async () => {
@@ -402,17 +404,25 @@ test('a type rule applies inside its own region only; the most specific region w
     assert.equal(zzAlarms[0].rule_key, `r${cityRule.id}`);
     assert.equal((await alarmsOf(qs.id)).length, 0, '沁水: its own rule (50 °C) wins over the city\'s');
     // the county's rule never reaches another county, even switched off
-    r = await call('supervisor_qinshui', 'PUT', `/api/v1/rules/${countyRule.id}`, { name: '沁水温度', kind: 'threshold', sensor_type: '温度', enabled: false, params: { levels: { yellow: 50 } }, version: countyRule.version });
+    const off = { name: '沁水温度', kind: 'threshold', sensor_type: '温度', enabled: false, params: { levels: { yellow: 50 } } };
+    assertError(await call('supervisor_qinshui', 'PUT', `/api/v1/rules/${countyRule.id}`, off), 428, 'if_match_required');
+    r = await call('supervisor_qinshui', 'PUT', `/api/v1/rules/${countyRule.id}`, off, { 'if-match': `"${countyRule.version}"` });
     assert.equal(r.status, 200, desc(r));
+    assert.equal(r.json.version, countyRule.version + 1);
+    assert.equal(r.headers.get('etag'), `"${countyRule.version + 1}"`);
+    // a second replace from the version read before is refused: nothing overwritten
+    assertError(await call('supervisor_qinshui', 'PUT', `/api/v1/rules/${countyRule.id}`, { ...off, enabled: true }, { 'if-match': `"${countyRule.version}"` }), 412, 'stale_version');
+    countyRule.version = r.json.version;
     const zz2 = await makeSensor(await makeObject(await enterpriseIn(ZEZHOU)), '温度');
     r = await post([{ sensor: zz2.code, ts: now, value: 20 }]);
     assert.equal((await alarmsOf(zz2.id)).length, 1, 'a disabled 沁水 rule does not switch 泽州 off');
     // and 沁水's supervisor cannot touch the city's rule
-    r = await call('supervisor_qinshui', 'DELETE', `/api/v1/rules/${cityRule.id}`);
+    r = await call('supervisor_qinshui', 'DELETE', `/api/v1/rules/${cityRule.id}`, undefined, { 'if-match': `"${cityRule.version}"` });
     assertError(r, 404);
   } finally {
-    assert.equal((await call('admin', 'DELETE', `/api/v1/rules/${countyRule.id}`)).status, 200);
-    assert.equal((await call('admin', 'DELETE', `/api/v1/rules/${cityRule.id}`)).status, 200);
+    assertError(await call('admin', 'DELETE', `/api/v1/rules/${countyRule.id}`, undefined, { 'if-match': '"1"' }), 412, 'stale_version');
+    assert.equal((await call('admin', 'DELETE', `/api/v1/rules/${countyRule.id}`, undefined, { 'if-match': `"${countyRule.version}"` })).status, 200);
+    assert.equal((await call('admin', 'DELETE', `/api/v1/rules/${cityRule.id}`, undefined, { 'if-match': `"${cityRule.version}"` })).status, 200);
   }
 });
 
@@ -605,7 +615,7 @@ test('device health: online rate and handling times per county and per owner', a
   const [a] = await alarmsOf(s.id);
   let x = await call('duty', 'POST', `/api/v1/alarms/${a.id}/acknowledge`, { note: '已通知' });
   assert.equal(x.status, 200, desc(x));
-  x = await call('duty', 'POST', `/api/v1/alarms/${a.id}/close`, { verdict: 'false', reason: '标校', version: x.json.version });
+  x = await call('duty', 'POST', `/api/v1/alarms/${a.id}/close`, { verdict: 'false', reason: '标校' }, { 'if-match': `"${x.json.version}"` });
   assert.equal(x.status, 200, desc(x));
   await tick(0);
   const r = await call('duty', 'GET', `/api/v1/monitor/health?day=${day}`);

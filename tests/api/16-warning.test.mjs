@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  setupServer, cli, assertError, desc, uniq, login, REPO, CITY, ZEZHOU, GAOPING, startServe, sleep,
+  setupServer, cli, assertError, desc, uniq, login, REPO, CITY, ZEZHOU, GAOPING, startServe, sleep, postExpecting,
 } from './harness.mjs';
 
 const S = setupServer({ serveArgs: ['--test-hooks'] });
@@ -18,7 +18,7 @@ async function call(user, method, path, body, headers) {
   return S.api(method, path, { auth, body, headers });
 }
 async function tick(now) {
-  const r = await call('admin', 'POST', '/api/v1/warnings/tick', { now });
+  const r = await call('admin', 'POST', '/api/v1/test/tick', { now, timers: ['warning'] });
   assert.equal(r.status, 200, desc(r));
 }
 
@@ -206,12 +206,19 @@ test('bad input names the field; edits need the current version', async () => {
   // edit a draft: If-Match required, stale refused
   let r = await call('duty', 'POST', '/api/v1/warnings', draft(ZEZHOU));
   const w = r.json;
-  assertError(await call('duty', 'PUT', `/api/v1/warnings/${w.id}`, draft(ZEZHOU)), 428);
+  assertError(await call('duty', 'PUT', `/api/v1/warnings/${w.id}`, draft(ZEZHOU), { 'if-match': null }), 428);
+  assertError(await call('duty', 'PUT', `/api/v1/warnings/${w.id}`, draft(ZEZHOU, { version: w.version }), { 'if-match': `"${w.version}"` }), 422, 'invalid', 'version');
   r = await call('duty', 'PUT', `/api/v1/warnings/${w.id}`, draft(ZEZHOU, { headline: '已修改的标题' }), { 'if-match': `"${w.version}"` });
   assert.equal(r.status, 200, desc(r));
   assert.equal(r.json.headline, '已修改的标题');
   assertError(await call('duty', 'PUT', `/api/v1/warnings/${w.id}`, draft(ZEZHOU), { 'if-match': `"${w.version}"` }), 412);
   assertError(await call('duty', 'POST', `/api/v1/warnings/${w.id}/explode`), 404);
+  // every step too: the version seen, or nothing happens
+  assertError(await call('duty', 'POST', `/api/v1/warnings/${w.id}/submit`, {}, { 'if-match': null }), 428, 'if_match_required');
+  assertError(await call('duty', 'POST', `/api/v1/warnings/${w.id}/submit`, {}, { 'if-match': `"${w.version}"` }), 412, 'stale_version');
+  r = await call('duty', 'GET', `/api/v1/warnings/${w.id}`);
+  assert.equal(r.headers.get('etag'), `"${r.json.version}"`, 'a warning read carries its ETag');
+  assert.equal(r.json.state, 'draft', 'the refused steps changed nothing');
   assertError(await call('duty', 'GET', '/api/v1/warnings/999999999'), 404);
 });
 
@@ -353,6 +360,48 @@ test('CAP import from another agency: checked, stored once, updates and cancels 
   assert.ok(!(await S.api('GET', '/feeds/warnings.atom')).text.includes(`/feeds/warnings/${r.json.id}.xml`));
   // importing needs warning write rights
   assertError(await S.api('POST', '/api/v1/warnings/import', { auth: await S.as('warehouse'), body: xml }), 403);
+});
+
+test('the public side stays small whatever others send: a 900 KB warning is cut in the list and the feed; imports over 1 MiB refused', async () => {
+  const base = readFileSync(join(REPO, 'tests/cap/rules/valid_gbt.xml'), 'utf8');
+  const big = '暴雨'.repeat(150000); // 900 KB of text
+  const ring = Array.from({ length: 1500 }, (_, i) => `${(35 + 0.3 * Math.sin(i / 240)).toFixed(5)},${(112.8 + 0.3 * Math.cos(i / 240)).toFixed(5)}`);
+  ring.push(ring[0]);
+  let xml = base.replace(/14052541100000_20261205120000_0/g, '14052541100000_20261205230000_0')
+    .replace('<sent>2026-12-05T12:00:00+08:00</sent>', '<sent>2026-12-05T23:00:00+08:00</sent>')
+    .replace(/<expires>[^<]*<\/expires>/, '<expires>2099-12-31T23:00:00+08:00</expires>')
+    .replace(/<description>[^<]*<\/description>/, `<description>${big}</description>`)
+    .replace(/<polygon>[^<]*<\/polygon>/, `<polygon>${ring.join(' ')}</polygon>`);
+  assert.ok(Buffer.byteLength(xml) < 1 << 20, 'under the import limit');
+  let r = await S.api('POST', '/api/v1/warnings/import', { auth: await S.as('duty'), body: xml });
+  assert.equal(r.status, 201, desc(r));
+  const id = r.json.id;
+  r = await S.api('GET', '/api/v1/public/warnings');
+  assert.equal(r.status, 200);
+  assert.ok(r.buf.length < 600 * 1024, `public list ${r.buf.length} bytes`);
+  const item = r.json.items.find((x) => x.id === id);
+  assert.ok(item, 'listed');
+  assert.equal(item.truncated, true);
+  assert.ok(Buffer.byteLength(item.description) <= 2000 && item.description.endsWith('…'));
+  assert.deepEqual(item.area.polygons, [], 'a large area by its regions only');
+  const feed = await S.api('GET', '/feeds/warnings.atom');
+  assert.ok(feed.buf.length < 600 * 1024, `feed ${feed.buf.length} bytes`);
+  // the whole message is still there, in its CAP
+  const cap = await S.api('GET', `/feeds/warnings/${id}.xml`);
+  assert.ok(cap.text.includes(big));
+  // an import over 1 MiB is refused before it is read
+  xml = xml.replace(big, big + '大'.repeat(60000));
+  r = await postExpecting(S.base, '/api/v1/warnings/import', (await S.as('duty')).token, xml, 'application/cap+xml');
+  assert.equal(r.continued, false, 'refused before the body was sent');
+  assertError(r, 413, 'too_large');
+  // its agency lifts it again (received warnings are read-only here)
+  const cancel = base.replace(/14052541100000_20261205120000_0/g, '14052541100000_20261205233000_0')
+    .replace('<msgType>Alert</msgType>', '<msgType>Cancel</msgType>')
+    .replace('<code>GB/T 35965.1-2018</code>', '<code>GB/T 35965.1-2018</code>\n  <references>14052541100000,14052541100000_20261205230000_0,2026-12-05T23:00:00+08:00</references>')
+    .replace('<sent>2026-12-05T12:00:00+08:00</sent>', '<sent>2026-12-05T23:30:00+08:00</sent>');
+  r = await S.api('POST', '/api/v1/warnings/import', { auth: await S.as('duty'), body: cancel });
+  assert.equal(r.status, 201, desc(r));
+  assert.equal((await call('duty', 'GET', `/api/v1/warnings/${id}`)).json.state, 'cancelled');
 });
 
 test('serve --cap-dir: a CAP file dropped in is received once; bad ones go to failed/ with the reason', async () => {

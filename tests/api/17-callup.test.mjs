@@ -58,7 +58,7 @@ async function call(user, method, path, body, headers) {
   return S.api(method, path, { auth: await S.as(user), body, headers });
 }
 async function tick(now) {
-  const r = await call('admin', 'POST', '/api/v1/warnings/tick', { now });
+  const r = await call('admin', 'POST', '/api/v1/test/tick', { now, timers: ['warning'] });
   assert.equal(r.status, 200, desc(r));
 }
 // each test leaves the warning clock on real time, even when it fails
@@ -485,7 +485,7 @@ async function withSecondServer({ gwArgs = null, serveArgs }, fn) {
       await call(cmd, 'POST', `/api/v1/warnings/${w.id}/approve`);
       return call(duty, 'POST', `/api/v1/warnings/${w.id}/publish`);
     };
-    const tick2 = (now) => call(adm, 'POST', '/api/v1/warnings/tick', { now });
+    const tick2 = (now) => call(adm, 'POST', '/api/v1/test/tick', { now, timers: ['warning'] });
     const end = async (w) => {
       await call(cmd, 'POST', `/api/v1/warnings/${w.id}/cancel`, { reason: '测试结束' });
       await tick2(0);
@@ -562,6 +562,85 @@ test('a receipt that comes back before the round is recorded still counts: deliv
     assert.equal(residents.length, new Set(residents.map((q) => q.id)).size, 'one message per resident');
     c = (await call(duty, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1`)).counts;
     assert.ok((c.responsible.sent ?? 0) > 0, JSON.stringify(c));
+    await end(w);
+  });
+});
+
+test('the outbox: a crash mid-send leaves the attempt recorded as interrupted, and its resend marked', async () => {
+  const port = await freePort();
+  const gw = `http://127.0.0.1:${port}`;
+  // a gateway that holds every message 4 s before answering: time to kill the platform mid-send
+  const gwProc = spawn(BIN, ['gateway-sim', '--listen', `127.0.0.1:${port}`, '--token', TOKEN, '--latency-ms', '4000', '--delay-ms', '0'],
+    { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+  const args = ['--test-hooks', '--gateway-token', TOKEN, '--sms-gateway', `${gw}/sms`, '--channel-rates', 'sms=100'];
+  let srv = null;
+  try {
+    for (let i = 0; i < 100; i++) {
+      try { if ((await fetch(`${gw}/stats`)).status === 200) break; } catch { /* not yet */ }
+      await sleep(100);
+    }
+    srv = await startServe(S.db, S.dir, args);
+    const as = async (base, username) => (await api(base, 'POST', '/api/v1/login', { body: { username, password: PASSWORD } })).json.token;
+    const ok = async (r) => { assert.ok(r.status < 300, desc(r)); return r.json; };
+    let [duty, cmd, adm] = [await as(srv.base, 'duty_gaoping'), await as(srv.base, 'commander'), await as(srv.base, 'admin')];
+    let w = await ok(await api(srv.base, 'POST', '/api/v1/warnings', { token: duty, body: {
+      event_type: '山洪', level: 3, headline: uniq('山洪黄色预警'), description: '上游强降雨。',
+      area: { regions: [V.code] }, expires: Date.now() + 3600000 } }));
+    await ok(await api(srv.base, 'POST', `/api/v1/warnings/${w.id}/submit`, { token: duty }));
+    await ok(await api(srv.base, 'POST', `/api/v1/warnings/${w.id}/approve`, { token: cmd }));
+    w = await ok(await api(srv.base, 'POST', `/api/v1/warnings/${w.id}/publish`, { token: duty }));
+    // a round of sends starts; once the gateway holds some of them, the platform dies
+    const round = api(srv.base, 'POST', '/api/v1/test/tick', { token: adm, body: { now: Date.now() + 1000, timers: ['warning'] } }).catch(() => null);
+    for (let i = 0; i < 100 && !((await (await fetch(`${gw}/stats`)).json()).max_in_flight > 0); i++) await sleep(50);
+    srv.proc.kill('SIGKILL');
+    await round;
+    await new Promise((r) => (srv.exited ? r() : srv.proc.once('exit', r)));
+    srv = await startServe(S.db, S.dir, args);
+    [duty, adm] = [await as(srv.base, 'duty_gaoping'), await as(srv.base, 'admin')];
+    const list = await ok(await api(srv.base, 'GET', `/api/v1/warnings/${w.id}/deliveries?limit=1000`, { token: duty }));
+    const sms = list.items.filter((d) => d.kind !== 'terminal');
+    let interrupted = null;
+    for (const d of sms) {
+      const a = await ok(await api(srv.base, 'GET', `/api/v1/deliveries/${d.id}/attempts`, { token: duty }));
+      if (a.items.length) {
+        assert.equal(a.items.length, 1, JSON.stringify(a.items));
+        assert.equal(a.items[0].state, 'interrupted', 'recorded before it was sent, marked at the restart');
+        assert.equal(a.items[0].channel, 'sms');
+        assert.match(a.items[0].address, /^\*+\d{4}$/, 'the number masked');
+        interrupted ??= { d, attempt: a.items[0] };
+      }
+    }
+    assert.ok(interrupted, 'the attempts in flight at the crash are on record');
+    // the restart said so, in the audit log
+    const au = await ok(await api(srv.base, 'GET', '/api/v1/audit?entity=outbox', { token: adm }));
+    assert.ok(au.items.some((e) => e.action === 'interrupted' && e.actor === 'platform:start'), JSON.stringify(au.items));
+    // the next round sends it again, marked as a resend
+    await ok(await api(srv.base, 'POST', '/api/v1/test/tick', { token: adm, body: { now: Date.now() + 2000, timers: ['warning'] } }));
+    const again = await ok(await api(srv.base, 'GET', `/api/v1/deliveries/${interrupted.d.id}/attempts`, { token: duty }));
+    assert.equal(again.items.length, 2, JSON.stringify(again.items));
+    assert.equal(again.items[1].resend_of, interrupted.attempt.id);
+    assert.equal(again.items[1].state, 'accepted');
+    const seen = (await (await fetch(`${gw}/requests`)).json()).filter((q) => q.id === interrupted.d.id);
+    assert.ok(seen.some((q) => q.resend === true), `the gateway was told it may be a duplicate: ${JSON.stringify(seen)}`);
+    await ok(await api(srv.base, 'POST', `/api/v1/warnings/${w.id}/cancel`, { token: await as(srv.base, 'commander'), body: { reason: '测试结束' } }));
+  } finally {
+    if (srv) await srv.stop();
+    gwProc.kill('SIGKILL');
+  }
+});
+
+test('with one store connection (serve --pool 1) publishing and escalating complete', { timeout: 120_000 }, async () => {
+  await withSecondServer({ serveArgs: () => ['--pool', '1', '--sms-gateway', `${aux.gwBase}/sms`, '--channel-rates', 'sms=100',
+    '--callup', 'wait=1,escalate=2,cycles=1,retry=60'] }, async ({ duty, call, publish, tick, end }) => {
+    // publishing resolves the area and creates the deliveries under the
+    // write lock: it once took a second connection there and hung
+    const w = await publish();
+    assert.equal(w.state, 'published');
+    const t0 = Date.now() + 1000;
+    await tick(t0);
+    await tick(t0 + 3 * MIN); // the silent ones, unanswered after 2 minutes: the next person
+    const b = await call(duty, 'GET', `/api/v1/warnings/${w.id}/callup`);
+    assert.ok(b.escalations > 0, JSON.stringify({ total: b.total, answered: b.answered, escalations: b.escalations }));
     await end(w);
   });
 });

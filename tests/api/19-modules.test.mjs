@@ -11,7 +11,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { setupServer, REPO, desc, sqlite, assertError } from './harness.mjs';
 
-const S = setupServer();
+const S = setupServer({ serveArgs: ['--test-hooks'] });
 
 // Every file of the repository outside the module's folder (and outside
 // what the build makes or npm brings).
@@ -61,6 +61,25 @@ test('its route answers with its permission: duty may read, a regulator may not'
   assertError(r, 403, 'forbidden');
   r = await S.api('GET', '/api/v1/example');
   assertError(r, 401, 'unauthenticated');
+});
+
+test('its timer is on the one scheduler: run by name or by module, on the one clock, audited', async () => {
+  const admin = await S.as('admin');
+  const runs = async () => (await S.api('GET', '/api/v1/example', { auth: admin })).json.timer_runs;
+  const before = await runs();
+  let r = await S.api('POST', '/api/v1/test/tick', { auth: admin, body: { now: Date.parse('2030-01-01T00:00:00Z'), timers: ['example.tick'] } });
+  assert.equal(r.status, 200, desc(r));
+  assert.deepEqual(r.json.ran, ['example.tick']);
+  assert.equal(await runs(), before + 1);
+  r = await S.api('POST', '/api/v1/test/tick', { auth: admin, body: { timers: ['example'] } });
+  assert.deepEqual(r.json.ran, ['example.tick'], 'a module name runs its timers');
+  assert.equal(await runs(), before + 2);
+  assertError(await S.api('POST', '/api/v1/test/tick', { auth: admin, body: { timers: ['no.such.timer'] } }), 422, 'invalid');
+  // the run at the test clock's time is in the audit log, by the timer's name
+  const au = await S.api('GET', '/api/v1/audit?entity=example', { auth: admin });
+  assert.ok(au.json.items.some((e) => e.actor === 'timer:example.tick' && e.after.last_ms === Date.parse('2030-01-01T00:00:00Z')), desc(au));
+  // only the administrator drives the clock
+  assertError(await S.api('POST', '/api/v1/test/tick', { auth: await S.as('duty'), body: {} }), 403, 'forbidden');
 });
 
 test('its registry is a registry like any other: schema, CRUD, permissions, the later field', async () => {

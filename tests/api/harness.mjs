@@ -77,13 +77,14 @@ const liveChildren = new Set();
 process.on('exit', () => { for (const c of liveChildren) { try { c.kill('SIGKILL'); } catch { /* gone */ } } });
 
 // Start `serve` on an existing DB.  Returns {proc, port, base, stderrFile, stop()}.
-export async function startServe(db, dir, extra = []) {
+//  opts.bin: another build of yingji (the release one, for memory figures).
+export async function startServe(db, dir, extra = [], opts = {}) {
   const port = await freePort();
   const stderrFile = join(dir, `serve-${port}.stderr`);
   const fd = openSync(stderrFile, 'w');
   const args = ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, ...extra];
   if (existsSync(WEB_DIR) && !extra.includes('--web')) args.push('--web', WEB_DIR);
-  const proc = spawn(BIN, args, { cwd: REPO, env: childEnv(), stdio: ['ignore', fd, fd] });
+  const proc = spawn(opts.bin ?? BIN, args, { cwd: REPO, env: childEnv(), stdio: ['ignore', fd, fd] });
   closeSync(fd);
   liveChildren.add(proc);
   let exited = null;
@@ -180,6 +181,20 @@ async function withCrashCheck(S, fn) {
 // api(base, method, path, {token | cookie+csrf | auth, body, headers, raw})
 //  body: object/array → JSON; string/Buffer → sent as is (set content-type yourself).
 //  auth: a session {token,csrf,cookie}: sent as Bearer (or as cookie+csrf if opts.useCookie).
+//  A workflow step or a draft's edit (POST /api/v1/{warnings,alarms,workorders}/{id}/{action},
+//  PUT /api/v1/warnings/{id}) needs the version the caller saw in If-Match.  Tests that
+//  are not about that may leave the header out: the record is read first, as the same
+//  user, and its current version sent.  'if-match': null sends no header at all.
+const STEP = /^\/api\/v1\/(warnings|alarms|workorders)\/(\d+)(\/(?!warning$|deliveries$|callup$|coverage$|cap$)[a-z_]+)?$/;
+async function currentVersion(base, method, path, headers) {
+  const m = STEP.exec(path);
+  if (!m || !((method === 'POST' && m[3]) || (method === 'PUT' && !m[3] && m[1] === 'warnings'))) return null;
+  const r = await fetch(`${base}/api/v1/${m[1]}/${m[2]}`, { headers: { authorization: headers.authorization ?? '', cookie: headers.cookie ?? '' } });
+  const j = await r.json().catch(() => null);
+  // a record the caller cannot read: any version — the answer is its 404 either way
+  return `"${j && j.version !== undefined ? j.version : 1}"`;
+}
+
 export async function api(base, method, path, o = {}) {
   const headers = { ...(o.headers ?? {}) };
   let token = o.token, cookie = o.cookie, csrf = o.csrf;
@@ -190,6 +205,11 @@ export async function api(base, method, path, o = {}) {
   if (token) headers.authorization = `Bearer ${token}`;
   if (cookie) headers.cookie = cookie;
   if (csrf) headers['x-csrf-token'] = csrf;
+  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'if-match')) {
+    const v = await currentVersion(base, method, path, headers);
+    if (v) headers['if-match'] = v;
+  }
+  for (const k of Object.keys(headers)) if (headers[k] === null || headers[k] === undefined) delete headers[k];
   let body;
   if (o.body !== undefined) {
     if (typeof o.body === 'string' || o.body instanceof Uint8Array) body = o.body;
@@ -209,7 +229,8 @@ export async function api(base, method, path, o = {}) {
 export function rawRequest(base, method, path, o = {}) {
   const u = new URL(base);
   return new Promise((res, rej) => {
-    const req = http.request({ host: u.hostname, port: u.port, method, path, headers: o.headers ?? {}, agent: false }, (resp) => {
+    // o.localAddress: the client address to connect from (127.0.0.x: another source)
+    const req = http.request({ host: u.hostname, port: u.port, method, path, headers: o.headers ?? {}, agent: false, localAddress: o.localAddress }, (resp) => {
       const chunks = [];
       resp.on('data', (c) => chunks.push(c));
       resp.on('end', () => {
@@ -226,6 +247,30 @@ export function rawRequest(base, method, path, o = {}) {
     req.on('error', (e) => { if (!gotResponse) rej(e); });
     if (o.body !== undefined) req.write(o.body, () => {});
     req.end();
+  });
+}
+
+// A POST as a careful client sends a large body: it asks first (Expect:
+// 100-continue) and sends the body only when told to, so a 413 answered on
+// the Content-Length alone is read rather than met as a reset mid-upload.
+// → {status, json, text, continued}.
+export function postExpecting(base, path, token, body, contentType = 'application/json') {
+  const u = new URL(base);
+  return new Promise((res, rej) => {
+    const req = http.request({ host: u.hostname, port: u.port, method: 'POST', path, agent: false,
+      headers: { authorization: `Bearer ${token}`, 'content-type': contentType,
+        'content-length': Buffer.byteLength(body), expect: '100-continue' } }, (resp) => {
+      const chunks = [];
+      resp.on('data', (c) => chunks.push(c));
+      resp.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        res({ status: resp.statusCode, text, json, continued: req.continued === true });
+      });
+    });
+    req.on('continue', () => { req.continued = true; req.end(body); });
+    req.on('error', rej);
   });
 }
 

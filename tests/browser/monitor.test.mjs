@@ -91,7 +91,7 @@ async function post(readings) {
 
 /* Run the monitoring timers now (rollups: minute/hour aggregates). */
 async function tick() {
-  await api('POST', '/api/v1/monitor/tick', { token: await tokenOf('admin'), body: { now: 0 } });
+  await api('POST', '/api/v1/test/tick', { token: await tokenOf('admin'), body: { now: 0, timers: ['monitor'] } });
 }
 
 async function makeObject(ent, kind) {

@@ -13,7 +13,8 @@
 
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
-FUZZ_TARGETS  := fuzz_json_body fuzz_csv_import fuzz_csv fuzz_kj fuzz_payload fuzz_cap fuzz_area
+FUZZ_TARGETS  := fuzz_json_body fuzz_csv_import fuzz_csv fuzz_kj fuzz_payload fuzz_cap fuzz_area \
+                 fuzz_gateway_callback fuzz_sms_reply
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The project's warning set minus -Werror: clang's diagnostics differ from
 # gcc's and a warning must not stop the fuzz build.

@@ -286,7 +286,10 @@ static void geometry(const uint8_t *d, size_t size)
     }
     target_set t;
     yj_err err = {0};
-    if (target_resolve(store, user.region, area, &t, &err) != YJ_OK)
+    yj_conn *tc = yj_store_acquire(store);
+    yj_code trc = target_resolve(tc, user.region, area, &t, &err);
+    yj_store_release(store, tc);
+    if (trc != YJ_OK)
         abort(); /* the preview accepted it */
     json_decref(area);
     if ((int64_t)t.nres != count)

@@ -2,13 +2,12 @@
  * fuzz_csv_import.c — libFuzzer target for the registry CSV importer
  * (registry_import_csv, registry/csvio.c), database included.
  *
- * Input layout: byte 0 chooses the registry (byte % registry_count()) and
- * whether bad rows are skipped ((byte / registry_count()) & 1); the rest is
- * the CSV body exactly as POST /api/v1/registries/{reg}/import receives it.
- * With the nine registries of registry/schema.c the printable selectors are
- *   'H'..'P'  rescue_team expert warehouse shelter equipment enterprise
- *             hazard_source informant duty_contact, all rows must be good
- *   'Q'..'Y'  the same nine with skip_bad
+ * Input layout: the first line names the registry, by name, with "!" after
+ * it when bad rows are to be skipped ("resident!\n"); the rest is the CSV
+ * body exactly as POST /api/v1/registries/{reg}/import receives it.  A
+ * seed reaches the same registry whatever registries are added later (a
+ * selector by position once sent every seed to the wrong one).  Seeds are
+ * named <registry>[-skip]-<what>.csv.
  *
  * The store is one SQLite file in a private temp directory (pool of one
  * connection, no WAL and synchronous=OFF: durability is not under test), migrated
@@ -164,21 +163,29 @@ static void reset_tables(const yj_registry *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
+    const uint8_t *nl = memchr(data, '\n', size < 64 ? size : 64);
+    if (nl == NULL)
         return 0;
-    size_t nreg = registry_count();
-    const yj_registry *r = registry_at(data[0] % nreg);
-    bool skip_bad = (data[0] / nreg) & 1;
-
-    char *body = malloc(size); /* the CSV without a terminating NUL */
+    char name[64];
+    size_t n = (size_t)(nl - data);
+    memcpy(name, data, n);
+    name[n] = '\0';
+    bool skip_bad = n > 0 && name[n - 1] == '!';
+    if (skip_bad)
+        name[n - 1] = '\0';
+    const yj_registry *r = registry_find(name);
+    if (r == NULL)
+        return 0; /* not a registry: nothing to import into */
+    size_t len = size - n - 1;
+    char *body = malloc(len + 1); /* the CSV without a terminating NUL */
     if (!body)
         return 0;
-    memcpy(body, data + 1, size - 1);
+    memcpy(body, nl + 1, len);
 
     int64_t before = count_rows(r->name);
     yj_import_report rep = {0};
     yj_err err = {0};
-    yj_code rc = registry_import_csv(store, &admin, r, body, size - 1, skip_bad, &rep, &err);
+    yj_code rc = registry_import_csv(store, &admin, r, body, len, skip_bad, &rep, &err);
     int64_t after = count_rows(r->name);
 
     if (rc != YJ_OK && (err.code != rc || err.message[0] == '\0'))

@@ -74,8 +74,8 @@ static void test_chain_verifies(void **state)
     /* canonical JSON: keys sorted */
     json_t *list = NULL;
     yj_err err;
-    assert_int_equal(audit_list(db->store, &(yj_scope){{0}, 0}, "shelter", 1, 10, 0, &list, &err),
-                     YJ_OK);
+    assert_int_equal(
+        audit_list(db->store, &(yj_scope){{0}, 0}, "shelter", 1, 0, 10, 0, &list, &err), YJ_OK);
     assert_int_equal(json_array_size(list), 3);
     json_t *newest = json_array_get(list, 0);
     assert_string_equal(json_string_value(json_object_get(newest, "action")), "delete");
@@ -214,8 +214,8 @@ static void test_registry_changes_audited(void **state)
     assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM audit"), 3);
 
     json_t *list = NULL;
-    assert_int_equal(audit_list(db->store, &(yj_scope){{0}, 0}, "shelter", id, 10, 0, &list, &err),
-                     YJ_OK);
+    assert_int_equal(
+        audit_list(db->store, &(yj_scope){{0}, 0}, "shelter", id, 0, 10, 0, &list, &err), YJ_OK);
     assert_int_equal(json_array_size(list), 3);
     static const char *const actions[] = {"delete", "update", "create"};
     for (size_t i = 0; i < 3; i++) {
@@ -262,7 +262,7 @@ static void test_audit_booleans(void **state)
     json_decref(out);
     json_decref(in);
     json_t *list = NULL;
-    assert_int_equal(audit_list(db->store, &(yj_scope){{0}, 0}, NULL, 0, 10, 0, &list, &err),
+    assert_int_equal(audit_list(db->store, &(yj_scope){{0}, 0}, NULL, 0, 0, 10, 0, &list, &err),
                      YJ_OK);
     assert_int_equal(json_array_size(list), 1);
     json_t *after = json_object_get(json_array_get(list, 0), "after");

@@ -41,35 +41,43 @@ static const char *const expect_resources[] = {"session",
                                                "household",
                                                "resident",
                                                "broadcast_terminal",
-                                               "responsible_person"};
+                                               "responsible_person",
+                                               "test_clock"};
 #define N_RES (sizeof expect_resources / sizeof expect_resources[0])
 
 /*                         sess
  *                         team  expe  ware  shel  equi  ente  haza  info  duty  user  audi  regi
- *                         mobj  sens  moni  rule  alar  gate  warn  hous  resi  term  resp */
+ *                         mobj  sens  moni  rule  alar  gate  warn  hous  resi  term  resp
+ *                         tclk (the test clock: serve --test-hooks only) */
 static const struct {
     yj_role role;
     const char *cells[N_RES];
 } matrix[] = {
-    {YJ_ROLE_ADMIN, {"rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "r-",
-                     "r-", "rw", "rw", "r-", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw"}},
-    {YJ_ROLE_DUTY, {"rw", "rw", "r-", "r-", "rw", "r-", "r-", "r-", "rw", "rw", "--", "--",
-                    "r-", "r-", "r-", "r-", "--", "rw", "--", "rw", "rw", "rw", "rw", "rw"}},
-    {YJ_ROLE_COMMANDER, {"rw", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "--", "--",
-                         "r-", "r-", "r-", "r-", "--", "r-", "--", "rw", "r-", "r-", "r-", "r-"}},
-    {YJ_ROLE_SUPERVISOR, {"rw", "r-", "rw", "r-", "r-", "r-", "rw", "rw", "r-", "r-", "--", "--",
-                          "r-", "rw", "rw", "r-", "rw", "rw", "--", "r-", "r-", "r-", "r-", "r-"}},
-    {YJ_ROLE_INSPECTOR, {"rw", "--", "r-", "--", "--", "--", "r-", "r-", "--", "--", "--", "--",
-                         "r-", "--", "--", "--", "--", "--", "--", "r-", "--", "--", "--", "--"}},
-    {YJ_ROLE_WAREHOUSE, {"rw", "r-", "--", "rw", "r-", "rw", "--", "--", "--", "--", "--", "--",
-                         "r-", "--", "--", "--", "--", "--", "--", "r-", "--", "--", "--", "--"}},
-    {YJ_ROLE_ENTERPRISE, {"rw", "--", "--", "--", "--", "--", "rw", "rw", "--", "--", "--", "--",
-                          "r-", "r-", "r-", "r-", "--", "rw", "--", "r-", "--", "--", "--", "rw"}},
-    {YJ_ROLE_INFORMANT, {"rw", "r-", "--", "--", "r-", "--", "--", "--", "r-", "r-", "--", "--",
-                         "r-", "--", "--", "--", "--", "--", "--", "r-", "rw", "rw", "r-", "r-"}},
-    {YJ_ROLE_EXPERT, {"rw", "r-", "r-", "--", "--", "r-", "r-", "r-", "--", "--", "--", "--",
-                      "r-", "--", "--", "--", "--", "--", "--", "r-", "--", "--", "--", "--"}},
-    {YJ_ROLE_PUBLIC, {"--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--",
+    {YJ_ROLE_ADMIN, {"rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "r-", "r-",
+                     "rw", "rw", "r-", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "rw", "-w"}},
+    {YJ_ROLE_DUTY, {"rw", "rw", "r-", "r-", "rw", "r-", "r-", "r-", "rw", "rw", "--", "--", "r-",
+                    "r-", "r-", "r-", "--", "rw", "--", "rw", "rw", "rw", "rw", "rw", "--"}},
+    {YJ_ROLE_COMMANDER,
+     {"rw", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "r-", "--", "--", "r-",
+      "r-", "r-", "r-", "--", "r-", "--", "rw", "r-", "r-", "r-", "r-", "--"}},
+    {YJ_ROLE_SUPERVISOR,
+     {"rw", "r-", "rw", "r-", "r-", "r-", "rw", "rw", "r-", "r-", "--", "--", "r-",
+      "rw", "rw", "r-", "rw", "rw", "--", "r-", "r-", "r-", "r-", "r-", "--"}},
+    {YJ_ROLE_INSPECTOR,
+     {"rw", "--", "r-", "--", "--", "--", "r-", "r-", "--", "--", "--", "--", "r-",
+      "--", "--", "--", "--", "--", "--", "r-", "--", "--", "--", "--", "--"}},
+    {YJ_ROLE_WAREHOUSE,
+     {"rw", "r-", "--", "rw", "r-", "rw", "--", "--", "--", "--", "--", "--", "r-",
+      "--", "--", "--", "--", "--", "--", "r-", "--", "--", "--", "--", "--"}},
+    {YJ_ROLE_ENTERPRISE,
+     {"rw", "--", "--", "--", "--", "--", "rw", "rw", "--", "--", "--", "--", "r-",
+      "r-", "r-", "r-", "--", "rw", "--", "r-", "--", "--", "--", "rw", "--"}},
+    {YJ_ROLE_INFORMANT,
+     {"rw", "r-", "--", "--", "r-", "--", "--", "--", "r-", "r-", "--", "--", "r-",
+      "--", "--", "--", "--", "--", "--", "r-", "rw", "rw", "r-", "r-", "--"}},
+    {YJ_ROLE_EXPERT, {"rw", "r-", "r-", "--", "--", "r-", "r-", "r-", "--", "--", "--", "--", "r-",
+                      "--", "--", "--", "--", "--", "--", "r-", "--", "--", "--", "--", "--"}},
+    {YJ_ROLE_PUBLIC, {"--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--",
                       "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--", "--"}},
 };
 
@@ -276,9 +284,9 @@ static void test_region_normalize(void **state)
  * able to log in with PW, except the last two. */
 static int users_setup(void **state)
 {
-    yj_auth_cfg.lock_after = 2;
-    yj_auth_cfg.lock_base_seconds = 60;
-    yj_auth_cfg.lock_max_seconds = 600;
+    yj_auth_cfg.account_after = 2;
+    yj_auth_cfg.address_after = 100;
+    yj_auth_cfg.global_per_minute = 0;
     yj_auth_cfg.idle_seconds = 3600;
     yj_auth_cfg.absolute_seconds = 7200;
     fx_db *db = fx_open();
@@ -292,12 +300,18 @@ static int users_setup(void **state)
     return 0;
 }
 
-static yj_code login(fx_db *db, const char *user, const char *pw, yj_session *s, int *retry)
+/* A login from addr. */
+static yj_code login_from(fx_db *db, const char *addr, const char *user, const char *pw,
+                          yj_session *s, int *retry)
 {
     yj_err err;
     int r = 0;
-    yj_code rc = auth_login(db->store, user, pw, s, retry ? retry : &r, &err);
-    return rc;
+    return auth_login(db->store, user, pw, addr, s, retry ? retry : &r, &err);
+}
+
+static yj_code login(fx_db *db, const char *user, const char *pw, yj_session *s, int *retry)
+{
+    return login_from(db, "127.0.0.1", user, pw, s, retry);
 }
 
 static void test_user_add_rules(void **state)
@@ -391,11 +405,16 @@ static void test_login_session_logout(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(auth_session(db->store, bad[i], &got, &err), YJ_EAUTH);
 
-    auth_logout(db->store, s.token);
+    assert_int_equal(auth_session(db->store, s.token, &got, &err), YJ_OK);
+    assert_int_equal(auth_logout(db->store, &got, &err), YJ_OK);
     assert_int_equal(auth_session(db->store, s.token, &got, &err), YJ_EAUTH);
-    auth_logout(db->store, s.token); /* twice is harmless */
-    auth_logout(db->store, NULL);
-    auth_logout(db->store, "short");
+    assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM audit WHERE action = 'logout'"
+                                         " AND actor = 'alice'"),
+                     1);
+    assert_int_equal(auth_logout(db->store, &s, &err), YJ_OK); /* twice is harmless */
+    assert_int_equal(auth_logout(db->store, NULL, &err), YJ_EAUTH);
+    snprintf(s.token, sizeof s.token, "short");
+    assert_int_equal(auth_logout(db->store, &s, &err), YJ_EAUTH);
 }
 
 static void test_login_failures(void **state)
@@ -409,13 +428,23 @@ static void test_login_failures(void **state)
     assert_int_equal(login(db, "nobody", PW, &s, &retry), YJ_EAUTH);
     assert_int_equal(login(db, NULL, PW, &s, &retry), YJ_EAUTH);
     assert_int_equal(login(db, "alice", NULL, &s, &retry), YJ_EAUTH);
-    /* a success resets the failure count, so alice is not locked */
+    /* a success takes back the failures of that name from that address */
+    int64_t logins = fx_count(db->store, "SELECT COUNT(*) FROM audit WHERE action = 'login'"
+                                         " AND actor = 'alice'");
     assert_int_equal(login(db, "alice", PW, &s, &retry), YJ_OK);
-    assert_int_equal(fx_count(db->store, "SELECT failed_logins FROM users WHERE username='alice'"),
+    assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM login_throttle"
+                                         " WHERE key = 'acct:127.0.0.1:alice'"),
                      0);
+    assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM audit WHERE action = 'login'"
+                                         " AND actor = 'alice'"),
+                     logins + 1);
 }
 
-static void test_lockout(void **state)
+/* Throttling follows the source: a name guessed at from one address waits
+ * there, the right password from elsewhere still works; unknown names are
+ * throttled exactly like known ones; an address guessing many names waits;
+ * a platform-wide flood holds up only the addresses that have failed. */
+static void test_throttle(void **state)
 {
     fx_db *db = *state;
     yj_err err;
@@ -424,22 +453,45 @@ static void test_lockout(void **state)
         YJ_OK);
     yj_session s;
     int retry = -1;
-    for (int i = 0; i < yj_auth_cfg.lock_after; i++) {
-        assert_int_equal(login(db, "dave", "wrong-password", &s, &retry), YJ_EAUTH);
+    for (int i = 0; i < yj_auth_cfg.account_after; i++) {
+        assert_int_equal(login_from(db, "10.0.0.1", "dave", "wrong-password", &s, &retry),
+                         YJ_EAUTH);
         assert_int_equal(retry, 0);
     }
-    /* locked: even the right password is refused, with a retry time */
-    assert_int_equal(login(db, "dave", PW, &s, &retry), YJ_ELOCKED);
-    assert_true(retry > 0);
-    assert_true(retry <= yj_auth_cfg.lock_base_seconds);
+    /* from there, dave waits: even the right password, with a retry time */
+    assert_int_equal(login_from(db, "10.0.0.1", "dave", PW, &s, &retry), YJ_ELOCKED);
+    assert_true(retry > 0 && retry <= 30);
     assert_int_equal(s.token[0], '\0');
-    retry = -1;
-    assert_int_equal(login(db, "dave", "wrong-password", &s, &retry), YJ_ELOCKED);
-    assert_true(retry > 0);
-    assert_int_equal(login(db, "alice", PW, &s, NULL), YJ_OK);
-    /* an administrator's password reset unlocks */
-    assert_int_equal(user_passwd(db->store, "admin", "dave", "new-password-1", &err), YJ_OK);
-    assert_int_equal(login(db, "dave", "new-password-1", &s, &retry), YJ_OK);
+    /* the real dave, elsewhere, is not locked out */
+    assert_int_equal(login_from(db, "10.0.0.2", "dave", PW, &s, &retry), YJ_OK);
+    /* an unknown name: the same answers at the same points */
+    for (int i = 0; i < yj_auth_cfg.account_after; i++)
+        assert_int_equal(login_from(db, "10.0.0.1", "nobody", "wrong-password", &s, &retry),
+                         YJ_EAUTH);
+    assert_int_equal(login_from(db, "10.0.0.1", "nobody", PW, &s, &retry), YJ_ELOCKED);
+    assert_true(retry > 0 && retry <= 30);
+    /* a success takes the name's failures back: counting starts again */
+    assert_int_equal(login_from(db, "10.0.0.3", "dave", "wrong-password", &s, &retry), YJ_EAUTH);
+    assert_int_equal(login_from(db, "10.0.0.3", "dave", PW, &s, &retry), YJ_OK);
+    assert_int_equal(login_from(db, "10.0.0.3", "dave", "wrong-password", &s, &retry), YJ_EAUTH);
+    assert_int_equal(login_from(db, "10.0.0.3", "dave", PW, &s, &retry), YJ_OK);
+    /* an address trying many names waits, for every name */
+    yj_auth_cfg.address_after = 3;
+    const char *names[] = {"u1", "u2", "u3"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(login_from(db, "10.0.0.4", names[i], "x-password", &s, &retry), YJ_EAUTH);
+    assert_int_equal(login_from(db, "10.0.0.4", "alice", PW, &s, &retry), YJ_ELOCKED);
+    assert_true(retry > 30 && retry <= 60);
+    assert_int_equal(login_from(db, "10.0.0.5", "alice", PW, &s, &retry), YJ_OK);
+    yj_auth_cfg.address_after = 100;
+    /* a flood: past the platform's limit a minute, addresses that have
+     * failed wait; one that has not gets in */
+    yj_auth_cfg.global_per_minute = 4;
+    assert_int_equal(login_from(db, "10.0.0.6", "u4", "x-password", &s, &retry), YJ_EAUTH);
+    assert_int_equal(login_from(db, "10.0.0.6", "alice", PW, &s, &retry), YJ_ELOCKED);
+    assert_true(retry > 0 && retry <= 60);
+    assert_int_equal(login_from(db, "10.0.0.7", "alice", PW, &s, &retry), YJ_OK);
+    yj_auth_cfg.global_per_minute = 0;
 }
 
 static void test_passwd_ends_sessions(void **state)
@@ -513,7 +565,7 @@ int main(void)
         cmocka_unit_test(test_login_failures),
         cmocka_unit_test(test_user_list_scoped),
         cmocka_unit_test(test_session_expiry),
-        cmocka_unit_test(test_lockout),
+        cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_passwd_ends_sessions),
         cmocka_unit_test(test_disabled_user),
     };

@@ -302,7 +302,9 @@ static target_set resolve(const char *scope, const char *area)
     target_set t;
     yj_err err;
     yj_err_clear(&err);
-    yj_code rc = target_resolve(DB->store, scope, a, &t, &err);
+    yj_conn *c = yj_store_acquire(DB->store);
+    yj_code rc = target_resolve(c, scope, a, &t, &err);
+    yj_store_release(DB->store, c);
     json_decref(a);
     if (rc != YJ_OK)
         fail_msg("resolve %s in %s: %s", area, scope, err.message);
@@ -861,7 +863,9 @@ static void test_responsible(void **state)
     /* the call-up chain on the bare snapshot, as deliver.c uses it */
     yj_err err;
     target_set s;
-    assert_int_equal(target_people(DB->store, &s, &err), YJ_OK);
+    yj_conn *c = yj_store_acquire(DB->store);
+    assert_int_equal(target_people(c, &s, &err), YJ_OK);
+    yj_store_release(DB->store, c);
     assert_int_equal(s.nres + s.nresp, 0);
     bool up = true;
     const tgt_person *p = target_person_of(&s, v201);

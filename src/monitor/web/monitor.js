@@ -596,7 +596,7 @@ export async function renderWorkorders(view, ctx) {
 
   async function act(w, action, body) {
     try {
-      await request(`workorders/${w.id}/${action}`, { method: 'POST', json: body || {} });
+      await request(`workorders/${w.id}/${action}`, { method: 'POST', json: body || {}, headers: { 'If-Match': ifMatch(w.version) } });
       toast(action === 'repair' ? '已登记维修' : '已确认恢复', 'ok');
       await load();
       return null;

@@ -5,7 +5,7 @@
  * folder plus one line of the module list: one route, one permission
  * resource with its rows, one registry (with a field added by a second
  * migration), one timer and one page.  Nothing outside this folder names
- * it but that line (tests/api/21-modules.test.mjs checks).
+ * it but that line (tests/api/19-modules.test.mjs checks).
  */
 #include "../../../src/base/module.h"
 #include "../../../src/core/util.h"
@@ -49,7 +49,11 @@ static void api_example(yj_req *req, yj_resp *resp)
 
 static const yj_route routes[] = {
     {"GET", "/api/v1/example", api_example, "example", R, 0, 0,
-     "The example module: how often its timer ran"},
+     "The example module: how often its timer ran",
+     .out = "{\"type\":\"object\",\"required\":[\"module\",\"timer_runs\"],"
+            "\"properties\":{\"module\":{\"type\":\"string\",\"enum\":[\"example\"]},"
+            "\"timer_runs\":{\"type\":\"integer\",\"description\":\"how often example.tick "
+            "ran\"}}}"},
 };
 
 static const yj_resource resources[] = {{"example", "示例"}};

@@ -1,0 +1,166 @@
+/*
+ * sched.c — the one scheduler: every module's timers (module.h: timers),
+ * run on the one clock (yj_clock_now()).
+ *
+ * While the platform serves, one thread looks every 100 ms for timers whose
+ * period has passed (on the monotonic clock, so a test or an NTP step of
+ * the wall clock never bunches or starves them) and runs them in module
+ * order, each with the platform's time.  Under serve --test-hooks the
+ * thread is not started: a test sets the clock and runs the timers it
+ * names, synchronously (POST /api/v1/test/tick), so no test sleeps.  One
+ * mutex makes runs take turns.
+ */
+#include "sched.h"
+#include "module.h"
+#include "../core/util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    const yj_timer *t;
+    uint64_t last_ns;
+} slot;
+
+static struct {
+    yj_store *store;
+    slot *slots;
+    size_t n;
+    pthread_t thread;
+    bool running, stop;
+    pthread_mutex_t mu;     /* stop flag */
+    pthread_mutex_t run_mu; /* one run at a time */
+    pthread_cond_t cv;
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .run_mu = PTHREAD_MUTEX_INITIALIZER,
+       .cv = PTHREAD_COND_INITIALIZER};
+
+static void collect(void)
+{
+    if (S.slots)
+        return;
+    size_t nm = 0, total = 0;
+    const yj_module *const *mods = yj_modules(&nm);
+    for (size_t i = 0; i < nm; i++)
+        total += mods[i]->ntimers;
+    S.slots = calloc(total ? total : 1, sizeof *S.slots);
+    if (S.slots == NULL)
+        abort();
+    for (size_t i = 0; i < nm; i++)
+        for (size_t k = 0; k < mods[i]->ntimers; k++)
+            S.slots[S.n++].t = &mods[i]->timers[k];
+}
+
+static void run_one(slot *sl, int64_t now)
+{
+    yj_err err;
+    yj_err_clear(&err);
+    uint64_t t0 = yj_mono_ns();
+    if (sl->t->run(S.store, now, &err) != YJ_OK)
+        yj_log(YJ_LOG_ERROR, "timer.failed", "%s: %s", sl->t->name, err.message);
+    double ms = (double)(yj_mono_ns() - t0) / 1e6;
+    if (ms > 2.0 * sl->t->period_ms)
+        yj_log(YJ_LOG_WARN, "timer.slow", "%s took %.0f ms (period %d ms)", sl->t->name, ms,
+               sl->t->period_ms);
+}
+
+static void *thread_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&S.mu);
+    while (!S.stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&S.cv, &S.mu, &ts);
+        if (S.stop)
+            break;
+        pthread_mutex_unlock(&S.mu);
+        pthread_mutex_lock(&S.run_mu);
+        for (size_t i = 0; i < S.n; i++) {
+            uint64_t mono = yj_mono_ns();
+            if (mono - S.slots[i].last_ns < (uint64_t)S.slots[i].t->period_ms * 1000000u)
+                continue;
+            S.slots[i].last_ns = mono;
+            run_one(&S.slots[i], yj_clock_now());
+        }
+        pthread_mutex_unlock(&S.run_mu);
+        pthread_mutex_lock(&S.mu);
+    }
+    pthread_mutex_unlock(&S.mu);
+    return NULL;
+}
+
+yj_code sched_start(yj_store *s, bool thread, yj_err *err)
+{
+    collect();
+    S.store = s;
+    if (!thread || S.running)
+        return YJ_OK;
+    uint64_t now = yj_mono_ns();
+    for (size_t i = 0; i < S.n; i++)
+        S.slots[i].last_ns = now; /* a period after the start */
+    S.stop = false;
+    if (pthread_create(&S.thread, NULL, thread_main, NULL) != 0)
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "cannot start the scheduler");
+    S.running = true;
+    return YJ_OK;
+}
+
+void sched_stop(void)
+{
+    if (!S.running)
+        return;
+    pthread_mutex_lock(&S.mu);
+    S.stop = true;
+    pthread_cond_signal(&S.cv);
+    pthread_mutex_unlock(&S.mu);
+    pthread_join(S.thread, NULL);
+    S.running = false;
+}
+
+/* A timer is named by its name ("warning.dispatch") or its module's
+ * ("warning"). */
+static bool chosen(const yj_timer *t, const char *const *only, size_t nonly)
+{
+    if (nonly == 0)
+        return true;
+    for (size_t i = 0; i < nonly; i++) {
+        size_t n = strlen(only[i]);
+        if (strcmp(t->name, only[i]) == 0 ||
+            (strncmp(t->name, only[i], n) == 0 && t->name[n] == '.'))
+            return true;
+    }
+    return false;
+}
+
+yj_code sched_run_now(const char *const *only, size_t nonly, json_t **ran, yj_err *err)
+{
+    collect();
+    if (S.store == NULL)
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "the scheduler has not started");
+    for (size_t i = 0; i < nonly; i++) {
+        bool known = false;
+        for (size_t k = 0; k < S.n && !known; k++)
+            known = chosen(S.slots[k].t, &only[i], 1);
+        if (!known)
+            return yj_err_set(err, YJ_EINVAL, "timers", "没有名为 %s 的定时任务", only[i]);
+    }
+    *ran = json_array();
+    pthread_mutex_lock(&S.run_mu);
+    int64_t now = yj_clock_now();
+    for (size_t i = 0; i < S.n; i++) {
+        if (!chosen(S.slots[i].t, only, nonly))
+            continue;
+        run_one(&S.slots[i], now);
+        json_array_append_new(*ran, json_string(S.slots[i].t->name));
+    }
+    pthread_mutex_unlock(&S.run_mu);
+    return YJ_OK;
+}
