@@ -165,6 +165,19 @@ bool http_query_i64(yj_req *req, yj_resp *resp, const char *name, int64_t def, i
 /* Answer out with status, or the error when rc is not YJ_OK (out freed). */
 void http_reply(yj_resp *resp, yj_code rc, const yj_err *err, int status, json_t *out);
 
+/* The three shapes most handlers have, done once: a record by the id in
+ * the path; a record made from the body; a step ({id}/{action}, body
+ * optional, If-Match) — each answered with its ETag. */
+typedef yj_code (*yj_record_fn)(yj_store *s, const yj_user *u, int64_t id, json_t **out,
+                                yj_err *err);
+typedef yj_code (*yj_create_fn)(yj_store *s, const yj_user *u, const json_t *in, json_t **out,
+                                yj_err *err);
+typedef yj_code (*yj_step_fn)(yj_store *s, const yj_user *u, int64_t id, const char *action,
+                              int64_t if_match, const json_t *in, json_t **out, yj_err *err);
+void http_serve_record(yj_req *req, yj_resp *resp, yj_record_fn fn, int status);
+void http_serve_create(yj_req *req, yj_resp *resp, yj_create_fn fn);
+void http_serve_step(yj_req *req, yj_resp *resp, yj_step_fn fn, int status);
+
 /* static.c: files under the web root (the shell and web/m/<module>/). */
 void api_static(yj_req *, yj_resp *);
 /* sse.c: GET /api/v1/events. */

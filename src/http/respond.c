@@ -207,3 +207,53 @@ void http_etag(yj_resp *resp, const json_t *rec)
              (long long)json_integer_value(json_object_get(rec, "version")));
     http_header_add(resp, "ETag", etag);
 }
+
+/* Answer a record with its ETag (when it has a version). */
+static void reply_record(yj_resp *resp, yj_code rc, const yj_err *err, int status, json_t *out)
+{
+    if (rc == YJ_OK && json_is_integer(json_object_get(out, "version")))
+        http_etag(resp, out);
+    http_reply(resp, rc, err, status, out);
+}
+
+void http_serve_record(yj_req *req, yj_resp *resp, yj_record_fn fn, int status)
+{
+    int64_t id;
+    if (!http_path_id(req, resp, 0, &id))
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = fn(req->app->store, &req->session.user, id, &out, &err);
+    reply_record(resp, rc, &err, status, out);
+}
+
+void http_serve_create(yj_req *req, yj_resp *resp, yj_create_fn fn)
+{
+    json_t *in = http_body_json(req, resp, false);
+    if (in == NULL)
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc = fn(req->app->store, &req->session.user, in, &out, &err);
+    json_decref(in);
+    reply_record(resp, rc, &err, 201, out);
+}
+
+void http_serve_step(yj_req *req, yj_resp *resp, yj_step_fn fn, int status)
+{
+    int64_t id;
+    if (!http_path_id(req, resp, 0, &id))
+        return;
+    json_t *in = http_body_json(req, resp, true);
+    if (in == NULL)
+        return;
+    json_t *out = NULL;
+    yj_err err;
+    yj_err_clear(&err);
+    yj_code rc =
+        fn(req->app->store, &req->session.user, id, req->params[1], req->if_match, in, &out, &err);
+    json_decref(in);
+    reply_record(resp, rc, &err, status, out);
+}

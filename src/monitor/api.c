@@ -172,19 +172,7 @@ void api_rules_delete(yj_req *req, yj_resp *resp)
 
 void api_maintenance_add(yj_req *req, yj_resp *resp)
 {
-    json_t *in = http_body_json(req, resp, false);
-    if (in == NULL)
-        return;
-    json_t *out = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    yj_code rc = mon_maintenance_add(req->app->store, &req->session.user, in, &out, &err);
-    json_decref(in);
-    if (rc != YJ_OK) {
-        http_error(resp, &err);
-        return;
-    }
-    http_json(resp, 201, out);
+    http_serve_create(req, resp, mon_maintenance_add);
 }
 
 void api_alarms_list(yj_req *req, yj_resp *resp)
@@ -221,37 +209,12 @@ void api_alarms_list(yj_req *req, yj_resp *resp)
 
 void api_alarm_get(yj_req *req, yj_resp *resp)
 {
-    int64_t id;
-    if (!http_path_id(req, resp, 0, &id))
-        return;
-    json_t *out = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    if (alarm_get(req->app->store, &req->session.user, id, &out, &err) != YJ_OK) {
-        http_error(resp, &err);
-        return;
-    }
-    http_etag(resp, out);
-    http_json(resp, 200, out);
+    http_serve_record(req, resp, alarm_get, 200);
 }
 
 void api_alarm_act(yj_req *req, yj_resp *resp)
 {
-    int64_t id;
-    if (!http_path_id(req, resp, 0, &id))
-        return;
-    json_t *in = http_body_json(req, resp, true);
-    if (in == NULL)
-        return;
-    json_t *out = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    yj_code rc = alarm_act(req->app->store, &req->session.user, id, req->params[1], req->if_match,
-                           in, &out, &err);
-    json_decref(in);
-    if (rc == YJ_OK)
-        http_etag(resp, out);
-    http_reply(resp, rc, &err, 200, out);
+    http_serve_step(req, resp, alarm_act, 200);
 }
 
 void api_workorders_list(yj_req *req, yj_resp *resp)
@@ -269,35 +232,12 @@ void api_workorders_list(yj_req *req, yj_resp *resp)
 
 void api_workorder_get(yj_req *req, yj_resp *resp)
 {
-    int64_t id;
-    if (!http_path_id(req, resp, 0, &id))
-        return;
-    json_t *out = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    yj_code rc = workorder_get(req->app->store, &req->session.user, id, &out, &err);
-    if (rc == YJ_OK)
-        http_etag(resp, out);
-    http_reply(resp, rc, &err, 200, out);
+    http_serve_record(req, resp, workorder_get, 200);
 }
 
 void api_workorder_act(yj_req *req, yj_resp *resp)
 {
-    int64_t id;
-    if (!http_path_id(req, resp, 0, &id))
-        return;
-    json_t *in = http_body_json(req, resp, true);
-    if (in == NULL)
-        return;
-    json_t *out = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    yj_code rc = workorder_act(req->app->store, &req->session.user, id, req->params[1],
-                               req->if_match, in, &out, &err);
-    json_decref(in);
-    if (rc == YJ_OK)
-        http_etag(resp, out);
-    http_reply(resp, rc, &err, 200, out);
+    http_serve_step(req, resp, workorder_act, 200);
 }
 
 void api_inbox(yj_req *req, yj_resp *resp)
@@ -404,17 +344,5 @@ void api_groups_list(yj_req *req, yj_resp *resp)
 
 void api_groups_create(yj_req *req, yj_resp *resp)
 {
-    json_t *in = http_body_json(req, resp, false);
-    if (in == NULL)
-        return;
-    json_t *out = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    yj_code rc = alarm_group_create(req->app->store, &req->session.user, in, &out, &err);
-    json_decref(in);
-    if (rc != YJ_OK) {
-        http_error(resp, &err);
-        return;
-    }
-    http_json(resp, 201, out);
+    http_serve_create(req, resp, alarm_group_create);
 }

@@ -38,29 +38,12 @@ void api_warnings_list(yj_req *req, yj_resp *resp)
 
 void api_warnings_create(yj_req *req, yj_resp *resp)
 {
-    json_t *in = http_body_json(req, resp, false);
-    if (in == NULL)
-        return;
-    json_t *out = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    yj_code rc = warning_create(req->app->store, &req->session.user, in, &out, &err);
-    json_decref(in);
-    http_reply(resp, rc, &err, 201, out);
+    http_serve_create(req, resp, warning_create);
 }
 
 void api_warning_get(yj_req *req, yj_resp *resp)
 {
-    int64_t id;
-    if (!http_path_id(req, resp, 0, &id))
-        return;
-    json_t *out = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    yj_code rc = warning_get(req->app->store, &req->session.user, id, &out, &err);
-    if (rc == YJ_OK)
-        http_etag(resp, out);
-    http_reply(resp, rc, &err, 200, out);
+    http_serve_record(req, resp, warning_get, 200);
 }
 
 void api_warning_update(yj_req *req, yj_resp *resp)
@@ -84,22 +67,8 @@ void api_warning_update(yj_req *req, yj_resp *resp)
 
 void api_warning_act(yj_req *req, yj_resp *resp)
 {
-    int64_t id;
-    if (!http_path_id(req, resp, 0, &id))
-        return;
-    json_t *in = http_body_json(req, resp, true);
-    if (in == NULL)
-        return;
-    json_t *out = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    yj_code rc = warning_act(req->app->store, &req->session.user, id, req->params[1], req->if_match,
-                             in, &out, &err);
-    json_decref(in);
-    if (rc == YJ_OK)
-        http_etag(resp, out);
-    http_reply(resp, rc, &err, strcmp(req->params[1], "update") == 0 && rc == YJ_OK ? 201 : 200,
-               out);
+    /* update answers with the new draft it made */
+    http_serve_step(req, resp, warning_act, strcmp(req->params[1], "update") == 0 ? 201 : 200);
 }
 
 void api_warning_cap(yj_req *req, yj_resp *resp)
@@ -129,14 +98,7 @@ void api_warnings_import(yj_req *req, yj_resp *resp)
 
 void api_alarm_to_warning(yj_req *req, yj_resp *resp)
 {
-    int64_t id;
-    if (!http_path_id(req, resp, 0, &id))
-        return;
-    json_t *out = NULL;
-    yj_err err;
-    yj_err_clear(&err);
-    yj_code rc = warning_from_alarm(req->app->store, &req->session.user, id, &out, &err);
-    http_reply(resp, rc, &err, 201, out);
+    http_serve_record(req, resp, warning_from_alarm, 201);
 }
 
 /* ---- public ------------------------------------------------------------------------ */

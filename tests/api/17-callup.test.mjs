@@ -611,6 +611,10 @@ test('the outbox: a crash mid-send leaves the attempt recorded as interrupted, a
       }
     }
     assert.ok(interrupted, 'the attempts in flight at the crash are on record');
+    // another county's duty officer does not see them; a bad id is refused
+    const other = await as(srv.base, 'duty_zezhou');
+    assert.equal((await api(srv.base, 'GET', `/api/v1/deliveries/${interrupted.d.id}/attempts`, { token: other })).status, 404);
+    assert.equal((await api(srv.base, 'GET', '/api/v1/deliveries/x1/attempts', { token: duty })).status, 404);
     // the restart said so, in the audit log
     const au = await ok(await api(srv.base, 'GET', '/api/v1/audit?entity=outbox', { token: adm }));
     assert.ok(au.items.some((e) => e.action === 'interrupted' && e.actor === 'platform:start'), JSON.stringify(au.items));

@@ -75,6 +75,8 @@ test('its timer is on the one scheduler: run by name or by module, on the one cl
   assert.deepEqual(r.json.ran, ['example.tick'], 'a module name runs its timers');
   assert.equal(await runs(), before + 2);
   assertError(await S.api('POST', '/api/v1/test/tick', { auth: admin, body: { timers: ['no.such.timer'] } }), 422, 'invalid');
+  assertError(await S.api('POST', '/api/v1/test/tick', { auth: admin, body: { now: 'soon' } }), 422, 'invalid', 'now');
+  assertError(await S.api('POST', '/api/v1/test/tick', { auth: admin, body: { timers: 'example' } }), 422, 'invalid', 'timers');
   // the run at the test clock's time is in the audit log, by the timer's name
   const au = await S.api('GET', '/api/v1/audit?entity=example', { auth: admin });
   assert.ok(au.json.items.some((e) => e.actor === 'timer:example.tick' && e.after.last_ms === Date.parse('2030-01-01T00:00:00Z')), desc(au));

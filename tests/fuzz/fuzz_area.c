@@ -36,6 +36,7 @@
 #include "store/store.h"
 #include "warning/target.h"
 #include "warning/warning.h"
+#include "fuzz_db.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -45,8 +46,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,8 +56,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define STEP   (0.5 / 255)
 #define MAXREC 12
 
-static yj_store *store;
-static char dir[256], dbpath[300];
 static const yj_user user = {
     .id = 1, .username = "admin", .name = "平台管理员", .role = YJ_ROLE_ADMIN, .region = "1405"};
 
@@ -74,35 +71,6 @@ static struct {
     const char *region;
 } res[NRES];
 
-static void die(const char *what, const yj_err *err)
-{
-    fprintf(stderr, "fuzz_area setup: %s: %s\n", what, err ? err->message : "");
-    abort();
-}
-
-static void exec_or_die(const char *sql)
-{
-    yj_err err = {0};
-    yj_conn *c = yj_store_acquire(store);
-    if (yj_exec(c, sql, &err) != YJ_OK)
-        die(sql, &err);
-    yj_store_release(store, c);
-}
-
-static void cleanup(void)
-{
-    if (store)
-        yj_store_close(store);
-    store = NULL;
-    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        char p[320];
-        snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
-        unlink(p);
-    }
-    rmdir(dir);
-}
-
 static uint64_t rng = 20261205;
 static double uniform(void)
 {
@@ -114,38 +82,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *tmp = getenv("YJ_FUZZ_TMP");
-    if (tmp && *tmp)
-        mkdir(tmp, 0700); /* may exist already */
-    else
-        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(dir, sizeof dir, "%s/yj-fuzz-area-XXXXXX", tmp);
-    if (!mkdtemp(dir))
-        die("mkdtemp", NULL);
-    snprintf(dbpath, sizeof dbpath, "%s/fuzz.db", dir);
-    atexit(cleanup);
-
+    fz_open("fuzz-area");
     yj_err err = {0};
-    registry_init();
-    store = yj_store_open(dbpath, 1, &err);
-    if (!store)
-        die("open", &err);
-    exec_or_die("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF");
-    if (app_migrate(store, &err) != YJ_OK)
-        die("migrate", &err);
-    exec_or_die("INSERT INTO region (code, name, parent, level) VALUES"
-                " ('14', '山西省', NULL, 1), ('1405', '晋城市', '14', 2),"
-                " ('140502', '城区', '1405', 3), ('140525', '泽州县', '1405', 3),"
-                " ('140581', '高平市', '1405', 3),"
-                " ('140502001', '东街街道', '140502', 4),"
-                " ('140502001001', '东街社区', '140502001', 5),"
-                " ('140525100', '南村镇', '140525', 4), ('140525101', '巴公镇', '140525', 4),"
-                " ('140525100201', '南村', '140525100', 5),"
-                " ('140525100202', '北村', '140525100', 5),"
-                " ('140525101201', '巴公村', '140525101', 5),"
-                " ('1406', '朔州市', '14', 2), ('140602', '朔城区', '1406', 3),"
-                " ('140602001', '北城街道', '140602', 4),"
-                " ('140602001001', '北城社区', '140602001', 5)");
+    fz_exec("INSERT INTO region (code, name, parent, level) VALUES"
+            " ('14', '山西省', NULL, 1), ('1405', '晋城市', '14', 2),"
+            " ('140502', '城区', '1405', 3), ('140525', '泽州县', '1405', 3),"
+            " ('140581', '高平市', '1405', 3),"
+            " ('140502001', '东街街道', '140502', 4),"
+            " ('140502001001', '东街社区', '140502001', 5),"
+            " ('140525100', '南村镇', '140525', 4), ('140525101', '巴公镇', '140525', 4),"
+            " ('140525100201', '南村', '140525100', 5),"
+            " ('140525100202', '北村', '140525100', 5),"
+            " ('140525101201', '巴公村', '140525101', 5),"
+            " ('1406', '朔州市', '14', 2), ('140602', '朔城区', '1406', 3),"
+            " ('140602001', '北城街道', '140602', 4),"
+            " ('140602001001', '北城社区', '140602001', 5)");
     const yj_user admin = {.id = 1, .username = "admin", .role = YJ_ROLE_ADMIN, .region = "14"};
     for (size_t i = 0; i < NRES; i++) {
         double u = uniform();
@@ -169,10 +120,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         }
         json_t *out = NULL;
         if (registry_create(store, &admin, registry_find("resident"), rec, &out, &err) != YJ_OK)
-            die("resident", &err);
+            fz_die("resident", &err);
         res[i].id = json_integer_value(json_object_get(out, "id"));
         if (i > 0 && res[i].id <= res[i - 1].id)
-            die("resident ids do not grow", NULL);
+            fz_die("resident ids do not grow", NULL);
         json_decref(out);
         json_decref(rec);
     }

@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "registry/registry.h"
 #include "store/store.h"
+#include "fuzz_db.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -32,97 +33,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static yj_store *store;
-static char dir[256], dbpath[300];
 static int64_t base_enterprise; /* kept across inputs: hazard sources refer to it */
 static yj_user admin = {
     .id = 1, .username = "admin", .name = "平台管理员", .role = YJ_ROLE_ADMIN, .region = "1405"};
-
-static void die(const char *what, const yj_err *err)
-{
-    fprintf(stderr, "fuzz_csv_import setup: %s: %s\n", what, err ? err->message : "");
-    abort();
-}
-
-static void exec_or_die(const char *sql)
-{
-    yj_err err = {0};
-    yj_conn *c = yj_store_acquire(store);
-    if (yj_exec(c, sql, &err) != YJ_OK)
-        die(sql, &err);
-    yj_store_release(store, c);
-}
 
 static int64_t count_rows(const char *table)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", table);
-    yj_err err = {0};
-    int64_t n = -1;
-    yj_conn *c = yj_store_acquire(store);
-    if (yj_query_int(c, sql, NULL, &n, &err) != YJ_OK)
-        die(sql, &err);
-    yj_store_release(store, c);
-    return n;
-}
-
-static void cleanup(void)
-{
-    if (store)
-        yj_store_close(store);
-    store = NULL;
-    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        char p[320];
-        snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    return fz_count(sql);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *tmp = getenv("YJ_FUZZ_TMP");
-    if (tmp && *tmp) {
-        mkdir(tmp, 0700); /* may exist already */
-    } else {
-        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    }
-    snprintf(dir, sizeof dir, "%s/yj-fuzz-import-XXXXXX", tmp);
-    if (!mkdtemp(dir))
-        die("mkdtemp", NULL);
-    snprintf(dbpath, sizeof dbpath, "%s/fuzz.db", dir);
-    atexit(cleanup);
-
+    fz_open("fuzz-import");
     yj_err err = {0};
-    registry_init();
-    store = yj_store_open(dbpath, 1, &err);
-    if (!store)
-        die("open", &err);
-    exec_or_die("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF");
-    if (app_migrate(store, &err) != YJ_OK)
-        die("migrate", &err);
-    exec_or_die("INSERT INTO region (code, name, parent, level) VALUES"
-                " ('14', '山西省', NULL, 1),"
-                " ('1405', '晋城市', '14', 2),"
-                " ('140502', '城区', '1405', 3),"
-                " ('140521', '沁水县', '1405', 3),"
-                " ('140522', '阳城县', '1405', 3),"
-                " ('140524', '陵川县', '1405', 3),"
-                " ('140525', '泽州县', '1405', 3),"
-                " ('140581', '高平市', '1405', 3),"
-                " ('140502001', '东街街道', '140502', 4),"
-                " ('140521100', '龙港镇', '140521', 4),"
-                " ('1402', '大同市', '14', 2),"
-                " ('140212', '新荣区', '1402', 3)");
+    fz_exec("INSERT INTO region (code, name, parent, level) VALUES"
+            " ('14', '山西省', NULL, 1),"
+            " ('1405', '晋城市', '14', 2),"
+            " ('140502', '城区', '1405', 3),"
+            " ('140521', '沁水县', '1405', 3),"
+            " ('140522', '阳城县', '1405', 3),"
+            " ('140524', '陵川县', '1405', 3),"
+            " ('140525', '泽州县', '1405', 3),"
+            " ('140581', '高平市', '1405', 3),"
+            " ('140502001', '东街街道', '140502', 4),"
+            " ('140521100', '龙港镇', '140521', 4),"
+            " ('1402', '大同市', '14', 2),"
+            " ('140212', '新荣区', '1402', 3)");
 
     /* One enterprise every hazard-source row can point at (id in seeds: 1). */
     json_t *ent = json_pack(
@@ -132,7 +76,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         "13903561234", "region_code", "140502", "major_hazard", 1);
     json_t *created = NULL;
     if (registry_create(store, &admin, registry_find("enterprise"), ent, &created, &err) != YJ_OK)
-        die("base enterprise", &err);
+        fz_die("base enterprise", &err);
     base_enterprise = json_integer_value(json_object_get(created, "id"));
     json_decref(created);
     json_decref(ent);
@@ -146,13 +90,13 @@ static void reset_tables(const yj_registry *r)
 {
     char sql[128];
     if (strcmp(r->name, "enterprise") == 0) {
-        exec_or_die("DELETE FROM hazard_source");
+        fz_exec("DELETE FROM hazard_source");
         snprintf(sql, sizeof sql, "DELETE FROM enterprise WHERE id <> %lld",
                  (long long)base_enterprise);
     } else {
         snprintf(sql, sizeof sql, "DELETE FROM %s", r->name);
     }
-    exec_or_die(sql);
+    fz_exec(sql);
     /* The audit table is append-only by design; if it ever refuses DELETE
      * the trail just grows, which is harmless here. */
     yj_err err = {0};

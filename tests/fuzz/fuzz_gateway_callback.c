@@ -22,6 +22,7 @@
 #include "http/http.h"
 #include "store/store.h"
 #include "warning/warning.h"
+#include "fuzz_db.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -30,54 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static yj_store *store;
-static char dir[256], dbpath[300];
-
-static void die(const char *what, const yj_err *err)
-{
-    fprintf(stderr, "fuzz_gateway_callback setup: %s: %s\n", what, err ? err->message : "");
-    abort();
-}
-
-static void exec_or_die(const char *sql)
-{
-    yj_err err = {0};
-    yj_conn *c = yj_store_acquire(store);
-    if (yj_exec(c, sql, &err) != YJ_OK)
-        die(sql, &err);
-    yj_store_release(store, c);
-}
-
-static int64_t count(const char *sql)
-{
-    yj_err err = {0};
-    int64_t n = -1;
-    yj_conn *c = yj_store_acquire(store);
-    if (yj_query_int(c, sql, NULL, &n, &err) != YJ_OK)
-        die(sql, &err);
-    yj_store_release(store, c);
-    return n;
-}
-
-static void cleanup(void)
-{
-    if (store)
-        yj_store_close(store);
-    store = NULL;
-    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        char p[320];
-        snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
-        unlink(p);
-    }
-    rmdir(dir);
-}
 
 #define DELIVERIES                                                                                 \
     "INSERT INTO delivery (id, warning_id, kind, ref_id, address, region_code, must_ack, plan,"    \
@@ -93,39 +49,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *tmp = getenv("YJ_FUZZ_TMP");
-    if (tmp && *tmp)
-        mkdir(tmp, 0700); /* may exist already */
-    else
-        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(dir, sizeof dir, "%s/yj-fuzz-callback-XXXXXX", tmp);
-    if (!mkdtemp(dir))
-        die("mkdtemp", NULL);
-    snprintf(dbpath, sizeof dbpath, "%s/fuzz.db", dir);
-    atexit(cleanup);
-    yj_err err = {0};
-    app_init();
-    store = yj_store_open(dbpath, 1, &err);
-    if (!store)
-        die("open", &err);
-    exec_or_die("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF");
-    if (app_migrate(store, &err) != YJ_OK)
-        die("migrate", &err);
-    exec_or_die("INSERT INTO region (code, name, parent, level) VALUES"
-                " ('14', '山西省', NULL, 1), ('1405', '晋城市', '14', 2),"
-                " ('140525', '泽州县', '1405', 3), ('140525100', '南村镇', '140525', 4);"
-                "INSERT INTO warning (id, state, event_type, category, level, urgency, certainty,"
-                " headline, description, area_desc, area, region_code, expires, created_at,"
-                " created_by, identifier, sender) VALUES (1, 'published', '暴雨', 'Met', 3,"
-                " 'Expected', 'Likely', '暴雨黄色预警', '预计有大雨', '泽州县',"
-                " '{\"regions\":[\"140525\"]}', '140525', 9000000000000, 0, 'duty',"
-                " '14052500000000_20260101000000_0', '14052500000000');" DELIVERIES);
+    fz_open("fuzz-callback");
+    fz_exec("INSERT INTO region (code, name, parent, level) VALUES"
+            " ('14', '山西省', NULL, 1), ('1405', '晋城市', '14', 2),"
+            " ('140525', '泽州县', '1405', 3), ('140525100', '南村镇', '140525', 4);"
+            "INSERT INTO warning (id, state, event_type, category, level, urgency, certainty,"
+            " headline, description, area_desc, area, region_code, expires, created_at,"
+            " created_by, identifier, sender) VALUES (1, 'published', '暴雨', 'Met', 3,"
+            " 'Expected', 'Likely', '暴雨黄色预警', '预计有大雨', '泽州县',"
+            " '{\"regions\":[\"140525\"]}', '140525', 9000000000000, 0, 'duty',"
+            " '14052500000000_20260101000000_0', '14052500000000');" DELIVERIES);
     return 0;
 }
 
 static void reset(void)
 {
-    exec_or_die("DELETE FROM delivery; DELETE FROM callup_event; DELETE FROM audit;" DELIVERIES);
+    fz_exec("DELETE FROM delivery; DELETE FROM callup_event; DELETE FROM audit;" DELIVERIES);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -134,25 +73,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     yj_err err = {0};
     if (http_json_parse((const char *)data, size, &in, &err) != YJ_OK)
         return 0; /* the API answers 400 before the callback sees it */
-    int64_t acked0 = count("SELECT COUNT(*) FROM delivery WHERE acked_at IS NOT NULL");
+    int64_t acked0 = fz_count("SELECT COUNT(*) FROM delivery WHERE acked_at IS NOT NULL");
     json_t *out = NULL;
     yj_err_clear(&err);
     yj_code rc = callup_gateway_callback(store, in, &out, &err);
-    int64_t acked = count("SELECT COUNT(*) FROM delivery WHERE acked_at IS NOT NULL") - acked0;
+    int64_t acked = fz_count("SELECT COUNT(*) FROM delivery WHERE acked_at IS NOT NULL") - acked0;
     if (rc != YJ_OK) {
         if (err.code != rc || err.message[0] == '\0' || out != NULL)
             abort(); /* an error must say what went wrong */
-        if (acked != 0 || count("SELECT COUNT(*) FROM callup_event") != 0 ||
-            count("SELECT COUNT(*) FROM audit") != 0)
+        if (acked != 0 || fz_count("SELECT COUNT(*) FROM callup_event") != 0 ||
+            fz_count("SELECT COUNT(*) FROM audit") != 0)
             abort(); /* a refused batch changed something */
     } else {
         if (!json_is_integer(json_object_get(out, "acked")) ||
             json_integer_value(json_object_get(out, "acked")) != acked)
             abort(); /* the answer does not match the table */
-        if (acked > 0 && count("SELECT COUNT(*) FROM audit WHERE entity = 'callup'") == 0)
+        if (acked > 0 && fz_count("SELECT COUNT(*) FROM audit WHERE entity = 'callup'") == 0)
             abort(); /* an answer recorded without its audit entry */
     }
-    if (count("SELECT COUNT(*) FROM delivery WHERE must_ack = 0 AND acked_at IS NOT NULL") != 0)
+    if (fz_count("SELECT COUNT(*) FROM delivery WHERE must_ack = 0 AND acked_at IS NOT NULL") != 0)
         abort(); /* a resident or a loudspeaker "answered" */
     json_decref(out);
     json_decref(in);
