@@ -8,7 +8,7 @@
 
 CC       ?= gcc
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
-PKGS     := libmicrohttpd jansson sqlite3 libsodium libmosquitto libxml-2.0 libcurl
+PKGS     := libmicrohttpd jansson sqlite3 libpq libsodium libmosquitto libxml-2.0 libcurl
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -Wcast-qual -Wundef \
             -Wno-missing-field-initializers
@@ -37,7 +37,7 @@ VENDOR    := web/vendor/leaflet/leaflet.js web/vendor/echarts/echarts.min.js
 # Each module's pages (src/<module>/web/) are served from web/m/<module>/.
 MOD_WEB   := $(patsubst src/%/web,web/m/%,$(wildcard src/*/web))
 
-.PHONY: all deps build run test unit api browser fuzz fuzz-smoke bench bench-smoke format clean
+.PHONY: all deps build run test unit unit-sqlite unit-pg api api-sqlite api-pg browser browser-sqlite browser-pg fuzz fuzz-smoke bench bench-smoke format clean
 
 all: build
 
@@ -118,16 +118,33 @@ build/tests/%: tests/unit/%.c $(SAN_OBJ)
 
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 
-unit: $(UNIT_BIN)
+# The unit suite runs on SQLite, then again on PostgreSQL (fixture.h).
+unit: unit-sqlite unit-pg
+unit-sqlite: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  YJ_DATA_DIR=$(CURDIR)/build/data $$t; done
+unit-pg: $(UNIT_BIN)
+	@scripts/with-pg.sh $(MAKE) --no-print-directory unit-sqlite
 
-api: build
-	YINGJI_BIN=$(CURDIR)/build/yingji-san node --test --test-concurrency=1 tests/api/
+# Every API and browser suite runs on both stores: SQLite, and a throwaway
+# PostgreSQL cluster (scripts/with-pg.sh).  API_TESTS / BROWSER_TESTS pick files.
+API_TESTS     ?= tests/api/
+BROWSER_TESTS ?= tests/browser/
+API_RUN       := YINGJI_BIN=$(CURDIR)/build/yingji-san node --test --test-concurrency=1
+BROWSER_RUN   := YINGJI_BIN=$(CURDIR)/build/yingji node --test --test-concurrency=1
 
-browser: build
-	YINGJI_BIN=$(CURDIR)/build/yingji node --test --test-concurrency=1 tests/browser/
+api: api-sqlite api-pg
+api-sqlite: build
+	$(API_RUN) $(API_TESTS)
+api-pg: build
+	scripts/with-pg.sh env $(API_RUN) $(API_TESTS)
+
+browser: browser-sqlite browser-pg
+browser-sqlite: build
+	$(BROWSER_RUN) $(BROWSER_TESTS)
+browser-pg: build
+	scripts/with-pg.sh env $(BROWSER_RUN) $(BROWSER_TESTS)
 
 test: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) build

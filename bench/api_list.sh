@@ -11,6 +11,12 @@
 # wrk on nginx -> table + one TSV row in $RESULTS.  Every process started
 # here is stopped on exit, whatever happens.
 #
+# Then the same read on PostgreSQL (scripts/pg-cluster.sh: a throwaway
+# cluster in the temp dir): one node, and two nodes behind an nginx reverse
+# proxy (deploy/nginx-yingji.conf's upstream, without TLS) — all on the same
+# two cores as wrk, so the second node adds work, not cores.  Rows go to
+# $RESULTS_PG.  BENCH_PG=0 skips this part.
+#
 # Environment:
 #   DURATION     seconds per wrk run (default 15)
 #   CONNECTIONS  wrk connections (default 64);  THREADS wrk threads (default 2)
@@ -25,6 +31,8 @@ CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 YINGJI_BIN=${YINGJI_BIN:-$ROOT/build/yingji}
 RESULTS=${RESULTS:-$ROOT/bench/results/api_list.tsv}
+RESULTS_PG=${RESULTS_PG:-$ROOT/bench/results/api_list_pg.tsv}
+BENCH_PG=${BENCH_PG:-1}
 PASSWORD='Bench-Passw0rd!'
 PATH_QUERY='/api/v1/registries/enterprise?limit=50'
 
@@ -36,16 +44,19 @@ done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/yj-bench.XXXXXX")
 SERVER_PID=
 NGINX_PID=
+PG_PIDS=
+PG_STARTED=
 
 # Stop what we started (by pid only) and remove the temp dir.
 cleanup() {
     local rc=$?
-    for pid in $SERVER_PID $NGINX_PID; do
+    for pid in $SERVER_PID $NGINX_PID $PG_PIDS; do
         if kill -0 "$pid" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
         fi
     done
+    [ -z "$PG_STARTED" ] || "$ROOT/scripts/pg-cluster.sh" stop "$TMP/pg" >/dev/null 2>&1 || true
     rm -rf "$TMP"
     exit "$rc"
 }
@@ -161,6 +172,60 @@ run_wrk "http://127.0.0.1:$NG_PORT" ng
 kill "$NGINX_PID" && wait "$NGINX_PID" 2>/dev/null || true
 NGINX_PID=
 
+# ---- PostgreSQL: one node, then two behind nginx ------------------------------
+pg1_RPS=; pg2_RPS=
+if [ "$BENCH_PG" = 1 ] && PG_URL=$("$ROOT/scripts/pg-cluster.sh" start "$TMP/pg" 2>"$TMP/pg.log"); then
+    PG_STARTED=1
+    PG_DB=${PG_URL%/postgres}/bench
+    psql -X -q "$PG_URL" -c "CREATE DATABASE bench" >/dev/null
+    echo "-- demo database on PostgreSQL" >&2
+    "$YINGJI_BIN" demo --db "$PG_DB" --password "$PASSWORD" --logins "$TMP/pg-logins.json" \
+        >"$TMP/demo-pg.log" 2>&1 || { tail -n 30 "$TMP/demo-pg.log" >&2; echo "api_list.sh: demo on PostgreSQL failed" >&2; exit 1; }
+    P1=$(free_port); P2=$(free_port)
+    "$YINGJI_BIN" serve --db "$PG_DB" --listen "127.0.0.1:$P1" --node n1 >"$TMP/pg1.log" 2>&1 &
+    PG_PIDS="$!"
+    wait_http "http://127.0.0.1:$P1/healthz" "$!" "$TMP/pg1.log"
+    TOKEN=$(curl -sf -X POST -H 'Content-Type: application/json' \
+        -d "{\"username\":\"duty\",\"password\":\"$PASSWORD\"}" "http://127.0.0.1:$P1/api/v1/login" | jq -r '.token // empty') || true
+    [ -n "$TOKEN" ] || { echo "api_list.sh: login on PostgreSQL failed" >&2; exit 1; }
+    cmp -s "$BODY" <(curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$P1$PATH_QUERY") || \
+        echo "   note: the PostgreSQL node's body differs from SQLite's (same demo seed; compare sizes)" >&2
+    run_wrk "http://127.0.0.1:$P1" pg1
+    "$YINGJI_BIN" serve --db "$PG_DB" --listen "127.0.0.1:$P2" --node n2 >"$TMP/pg2.log" 2>&1 &
+    PG_PIDS="$PG_PIDS $!"
+    wait_http "http://127.0.0.1:$P2/healthz" "$!" "$TMP/pg2.log"
+    PX_PORT=$(free_port)
+    mkdir -p "$TMP/px/logs" "$TMP/px/tmp"
+    cat >"$TMP/px/nginx.conf" <<CONF
+$NG_USER
+worker_processes 2;
+error_log $TMP/px/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/px/tmp/body;
+    proxy_temp_path $TMP/px/tmp/proxy;
+    fastcgi_temp_path $TMP/px/tmp/fastcgi;
+    upstream yingji { server 127.0.0.1:$P1; server 127.0.0.1:$P2; keepalive 64; }
+    server {
+        listen 127.0.0.1:$PX_PORT;
+        location / {
+            proxy_pass http://yingji;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For \$remote_addr;
+        }
+    }
+}
+CONF
+    nginx -p "$TMP/px" -c "$TMP/px/nginx.conf" -g "daemon off; pid $TMP/px/nginx.pid;" >"$TMP/px/logs/stdout.log" 2>&1 &
+    PG_PIDS="$PG_PIDS $!"
+    wait_http "http://127.0.0.1:$PX_PORT/healthz" "$!" "$TMP/px/logs/error.log"
+    run_wrk "http://127.0.0.1:$PX_PORT" pg2
+else
+    [ "$BENCH_PG" = 1 ] && echo "   PostgreSQL part skipped: $(tail -n 2 "$TMP/pg.log" 2>/dev/null)" >&2
+fi
+
 # ---- report ------------------------------------------------------------------
 RATIO=$(awk -v a="$yj_RPS" -v b="$ng_RPS" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 COMMIT=$(bench_commit)
@@ -171,6 +236,10 @@ echo "API list read: GET $PATH_QUERY ($ITEMS items, $BODY_BYTES bytes), wrk -t$T
 printf '%-24s %12s %10s %10s %8s\n' server 'req/s' 'p50 ms' 'p99 ms' non-2xx
 printf '%-24s %12s %10s %10s %8s\n' 'yingji (auth + SQLite)' "$yj_RPS" "$yj_P50" "$yj_P99" "$yj_BAD"
 printf '%-24s %12s %10s %10s %8s\n' 'nginx (static file)' "$ng_RPS" "$ng_P50" "$ng_P99" "$ng_BAD"
+if [ -n "$pg1_RPS" ]; then
+    printf '%-24s %12s %10s %10s %8s\n' 'yingji (PostgreSQL, 1)' "$pg1_RPS" "$pg1_P50" "$pg1_P99" "$pg1_BAD"
+    printf '%-24s %12s %10s %10s %8s\n' 'yingji (PG, 2 + nginx)' "$pg2_RPS" "$pg2_P50" "$pg2_P99" "$pg2_BAD"
+fi
 printf 'yingji / nginx = %s   (SPEC target: >= 20000 req/s, p99 <= 20 ms)\n' "$RATIO"
 printf 'yingji peak RSS: %s MB   (SPEC target: demo city <= 200 MB)\n' "$YJ_RSS_MB"
 printf 'load average (1 min) before the run: %s on %s cores\n' "$LOAD_START" "$(nproc)"
@@ -183,3 +252,12 @@ printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$DATE" "$
     "$CONNECTIONS" "$BODY_BYTES" "$yj_RPS" "$yj_P50" "$yj_P99" "$yj_BAD" \
     "$ng_RPS" "$ng_P50" "$ng_P99" "$RATIO" "$LOAD_START" "$YJ_RSS_MB" >>"$RESULTS"
 echo "(row appended to ${RESULTS#$ROOT/})"
+if [ -n "$pg1_RPS" ]; then
+    if [ ! -s "$RESULTS_PG" ]; then
+        printf 'date\tcommit\tduration_s\tconnections\tsqlite_rps\tsqlite_p99_ms\tpg1_rps\tpg1_p50_ms\tpg1_p99_ms\tpg1_non2xx\tpg2_rps\tpg2_p50_ms\tpg2_p99_ms\tpg2_non2xx\tnginx_rps\n' >"$RESULTS_PG"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$DATE" "$COMMIT" "$DURATION" "$CONNECTIONS" \
+        "$yj_RPS" "$yj_P99" "$pg1_RPS" "$pg1_P50" "$pg1_P99" "$pg1_BAD" "$pg2_RPS" "$pg2_P50" "$pg2_P99" "$pg2_BAD" \
+        "$ng_RPS" >>"$RESULTS_PG"
+    echo "(row appended to ${RESULTS_PG#$ROOT/})"
+fi

@@ -14,6 +14,7 @@ DEB_PACKAGES=(
   libmosquitto-dev mosquitto mosquitto-clients           # M2 sensor ingest over MQTT (broker + client lib)
   libxml2-dev                                            # M3 CAP 1.2 warnings: XML and XSD validation
   libcurl4-openssl-dev                                   # M3 outbound SMS/voice/push gateways (HTTP)
+  libpq-dev postgresql                                   # the PostgreSQL store (psql comes with it); every suite runs on both
   sqlite3                                                # CLI used by tests to tamper with the audit log
   curl jq python3                                        # used by bench/api_list.sh
   nodejs npm chromium                                    # web assets and browser tests
@@ -24,7 +25,7 @@ DEB_PACKAGES=(
 # targeting benchmark (bench/pg_peer.sh); the meta-package pulls GDAL, GEOS,
 # PROJ and friends, some 45 packages.
 BENCH_PACKAGES=(
-  postgresql postgresql-postgis
+  postgresql-postgis
 )
 if [ "${1:-}" = "--bench" ]; then
   DEB_PACKAGES+=("${BENCH_PACKAGES[@]}")

@@ -38,8 +38,9 @@
 
 /* ---- shared ---------------------------------------------------------------- */
 
-static const yj_option db_option = {"--db", YJ_OPT_TEXT, "PATH", NULL,
-                                    "database file (default $YINGJI_DB or yingji.db)"};
+static const yj_option db_option = {
+    "--db", YJ_OPT_TEXT, "PATH|URL", NULL,
+    "SQLite database file, or postgres://user@host:port/db (default $YINGJI_DB or yingji.db)"};
 
 static const char *db_of(const yj_optset *o)
 {
@@ -204,8 +205,12 @@ static int print_logins(const char *path)
 static int cmd_demo(int argc, char **argv)
 {
     static const yj_option opts[] = {
-        {"--db", YJ_OPT_TEXT, "PATH", NULL,
-         "database file to create (must not exist unless --force)"},
+        {"--db", YJ_OPT_TEXT, "PATH|URL", NULL,
+         "database file to create (must not exist unless --force), or an empty\n"
+         "PostgreSQL database postgres://user@host:port/db"},
+        {"--logins", YJ_OPT_TEXT, "FILE", NULL,
+         "where to write the logins (default PATH.logins.json; demo.logins.json\n"
+         "for PostgreSQL)"},
         {"--data", YJ_OPT_TEXT, "DIR", NULL,
          "directory with regions.csv and boundaries.geojson (default build/data)"},
         {"--password", YJ_OPT_TEXT, "P", NULL,
@@ -228,8 +233,14 @@ static int cmd_demo(int argc, char **argv)
     if (o == NULL)
         return 2;
     const char *db = db_of(o);
+    bool pg = yj_store_url_is_pg(db);
     char logins[PATH_MAX];
-    snprintf(logins, sizeof logins, "%s.logins.json", db);
+    if (yj_opt_given(o, "--logins"))
+        snprintf(logins, sizeof logins, "%s", yj_opt_text(o, "--logins"));
+    else if (pg)
+        snprintf(logins, sizeof logins, "demo.logins.json");
+    else
+        snprintf(logins, sizeof logins, "%s.logins.json", db);
     int status = 0;
     struct stat st;
     if (yj_opt_flag(o, "--logins-only")) {
@@ -237,7 +248,7 @@ static int cmd_demo(int argc, char **argv)
         yj_opts_free(o);
         return status;
     }
-    if (stat(db, &st) == 0) {
+    if (!pg && stat(db, &st) == 0) {
         if (!yj_opt_flag(o, "--force")) {
             fprintf(stderr, "yingji: %s exists; use --force to recreate it\n", db);
             yj_opts_free(o);
@@ -248,6 +259,19 @@ static int cmd_demo(int argc, char **argv)
             char p[PATH_MAX];
             snprintf(p, sizeof p, "%s%s", db, suffix[i]);
             unlink(p);
+        }
+    }
+    if (pg) {
+        /* a PostgreSQL database that holds tables is emptied only when told */
+        yj_err err;
+        yj_err_clear(&err);
+        yj_store *raw = yj_store_open(db, 1, &err);
+        yj_code rc = raw ? yj_store_empty(raw, yj_opt_flag(o, "--force"), &err) : yj_fail(&err);
+        yj_store_close(raw);
+        if (rc != YJ_OK) {
+            fprintf(stderr, "yingji: %s\n", err.message);
+            yj_opts_free(o);
+            return 1;
         }
     }
     yj_store *s = open_store(db, 2);

@@ -14,7 +14,11 @@
  *
  * so editing, deleting or reordering any entry breaks the chain from there
  * on; audit_verify() walks it and names the first entry that does not fit.
- * Appends are serialised by the write transaction (BEGIN IMMEDIATE).
+ * Appends take the chain's head row (audit_head) in turn: the UPDATE that
+ * numbers an entry locks the row until the writer commits, so on
+ * PostgreSQL, with writers on several nodes, the next append waits and then
+ * reads the committed head — the chain stays one line in commit order.  On
+ * SQLite the write transaction (BEGIN IMMEDIATE) already serialises.
  */
 #include "auth.h"
 #include "../core/buf.h"
@@ -46,22 +50,71 @@ static char *canonical(const json_t *v)
     return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 }
 
-yj_code audit_append(yj_conn *c, const char *actor, const char *action, const char *entity,
-                     int64_t record_id, const json_t *before, const json_t *after, yj_err *err)
+/* The head as this transaction has moved it. */
+typedef struct {
+    int64_t id;
+    char hash[65];
+} audit_tx_head;
+
+static yj_code head_save(yj_conn *c, void *slot, yj_err *err)
 {
-    yj_stmt *st = yj_prepare(c, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", err);
+    const audit_tx_head *h = slot;
+    yj_stmt *st =
+        yj_prepare(c, "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE chain = 1", err);
     if (st == NULL)
         return yj_fail(err);
-    int64_t last_id = 0;
-    char prev[65] = GENESIS_HASH;
+    yj_bind_int(st, 1, h->id);
+    yj_bind_text(st, 2, h->hash);
+    int r = yj_step(st, err);
+    yj_stmt_done(st);
+    return r < 0 ? yj_fail(err) : YJ_OK;
+}
+
+/* Lock the head until commit and read it. */
+static yj_code head_take(yj_conn *c, audit_tx_head *h, yj_err *err)
+{
+    yj_stmt *st = yj_prepare(c,
+                             "UPDATE audit_head SET last_id = last_id WHERE chain = 1"
+                             " RETURNING last_id, last_hash",
+                             err);
+    if (st == NULL)
+        return yj_fail(err);
     int r = yj_step(st, err);
     if (r == 1) {
-        last_id = yj_col_int(st, 0);
-        snprintf(prev, sizeof prev, "%s", yj_col_text(st, 1));
+        h->id = yj_col_int(st, 0);
+        snprintf(h->hash, sizeof h->hash, "%s", yj_col_text(st, 1));
     }
     yj_stmt_done(st);
     if (r < 0)
         return yj_fail(err);
+    if (r == 0)
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "the audit chain has no head (audit_head)");
+    return YJ_OK;
+}
+
+yj_code audit_append(yj_conn *c, const char *actor, const char *action, const char *entity,
+                     int64_t record_id, const json_t *before, const json_t *after, yj_err *err)
+{
+    /* In a transaction the head is taken once and written once, at commit. */
+    bool fresh = true;
+    audit_tx_head *h = yj_tx_local(c, "audit", sizeof *h, head_save, &fresh);
+    if (h == NULL) { /* alone: the entry is a transaction of its own */
+        yj_code rc = yj_tx_begin(c, err);
+        if (rc == YJ_OK)
+            rc = audit_append(c, actor, action, entity, record_id, before, after, err);
+        if (rc == YJ_OK)
+            return yj_tx_commit(c, err);
+        yj_tx_rollback(c);
+        return rc;
+    }
+    if (fresh) {
+        yj_code rc = head_take(c, h, err);
+        if (rc != YJ_OK)
+            return rc;
+    }
+    int64_t id = ++h->id;
+    char prev[65];
+    snprintf(prev, sizeof prev, "%s", h->hash);
 
     char ts[40], hash[65];
     yj_time_iso(yj_now_ms(), ts, sizeof ts);
@@ -69,12 +122,12 @@ yj_code audit_append(yj_conn *c, const char *actor, const char *action, const ch
     const char *region = json_string_value(json_object_get(after, "region_code"));
     if (region == NULL)
         region = json_string_value(json_object_get(before, "region_code"));
-    int64_t id = last_id + 1;
     audit_hash(prev, id, ts, actor, action, entity, record_id, region, b, a, hash);
-    st = yj_prepare(c,
-                    "INSERT INTO audit(id, ts, actor, action, entity, record_id, region_code,"
-                    " before, after, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    err);
+    yj_stmt *st =
+        yj_prepare(c,
+                   "INSERT INTO audit(id, ts, actor, action, entity, record_id, region_code,"
+                   " before, after, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                   err);
     yj_code rc = YJ_OK;
     if (st == NULL) {
         rc = yj_fail(err);
@@ -93,6 +146,11 @@ yj_code audit_append(yj_conn *c, const char *actor, const char *action, const ch
         if (yj_step(st, err) < 0)
             rc = yj_fail(err);
         yj_stmt_done(st);
+    }
+    if (rc == YJ_OK) {
+        snprintf(h->hash, sizeof h->hash, "%s", hash);
+    } else {
+        h->id--; /* the entry was not written */
     }
     free(b);
     free(a);

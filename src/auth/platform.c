@@ -6,8 +6,15 @@
  */
 #include "api.h"
 #include "../base/module.h"
+#include "../base/node.h"
+#include "../base/options.h"
 #include "../base/outbox.h"
+#include "../base/relay.h"
 #include "../core/util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #define R     YJ_ACT_READ
 #define W     YJ_ACT_WRITE
@@ -155,6 +162,8 @@ static const yj_perm perms[] = {
     {"test_clock", W, YJ_R(ADMIN)},
 };
 
+#define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
 static const yj_migration migrations[] = {
     {1, "platform base: regions, users, sessions, audit",
      "CREATE TABLE region ("
@@ -199,11 +208,27 @@ static const yj_migration migrations[] = {
      "ALTER TABLE users DROP COLUMN failed_logins;"
      "ALTER TABLE users DROP COLUMN locked_until_ms;",
      NULL},
+    {16, "the audit chain's head: appends from several nodes take it in turn (auth/audit.c)",
+     "CREATE TABLE audit_head ("
+     "  chain INTEGER PRIMARY KEY, last_id INTEGER NOT NULL, last_hash TEXT NOT NULL);"
+     "INSERT INTO audit_head (chain, last_id, last_hash)"
+     "  SELECT 1, COALESCE(MAX(id), 0), COALESCE((SELECT hash FROM audit ORDER BY id DESC"
+     "  LIMIT 1), '" GENESIS "') FROM audit;",
+     NULL},
+    {17, "several nodes: who sends an outbox message; timer leases (base/node.c, sched.c)",
+     "ALTER TABLE outbox ADD COLUMN node TEXT;"
+     "CREATE INDEX outbox_sending ON outbox(node) WHERE state = 'sending';"
+     "CREATE TABLE sched_lease ("
+     "  timer TEXT PRIMARY KEY, holder TEXT NOT NULL, until_ms INTEGER NOT NULL);",
+     NULL},
 };
 
 /* The serve options every deployment has; the modules add theirs. */
 static const yj_option options[] = {
-    {"--db", YJ_OPT_TEXT, "PATH", NULL, "database file (default $YINGJI_DB or yingji.db)"},
+    {"--db", YJ_OPT_TEXT, "PATH|URL", NULL,
+     "SQLite database file, or postgres://user@host:port/db (default $YINGJI_DB or yingji.db)"},
+    {"--node", YJ_OPT_TEXT, "NAME", NULL,
+     "this node's name among several on one database (default HOST:PORT)"},
     {"--listen", YJ_OPT_TEXT, "HOST:PORT", "127.0.0.1:8080", "address to listen on"},
     {"--web", YJ_OPT_TEXT, "DIR", NULL, "directory of the web UI (default the source tree's web/)"},
     {"--pool", YJ_OPT_INT, "N", "8", "store connections", 1, 256},
@@ -254,17 +279,55 @@ static const yj_nav nav[] = {
     {"nav-admin-audit", "审计日志", "#/admin/audit", "audit", R},
 };
 
-/* Before any module sends: what a dead process left half-sent is marked
- * interrupted (and the next attempt at it a resend). */
+/* Before any module sends: become this node (its name held for the
+ * process's life), then what its previous life — and any other node that
+ * is gone — left half-sent is marked interrupted (and the next attempt at
+ * it a resend). */
 static yj_code start(const yj_runtime *rt, yj_err *err)
 {
-    int n = 0;
-    yj_code rc = outbox_recover(rt->store, yj_clock_now(), &n, err);
-    if (rc == YJ_OK && n)
+    char name[96];
+    if (yj_opt_given(rt->opts, "--node")) {
+        snprintf(name, sizeof name, "%s", yj_opt_text(rt->opts, "--node"));
+    } else { /* the host and the port: one name per process on a machine */
+        char host[64] = "";
+        if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+            snprintf(host, sizeof host, "node");
+        const char *listen = yj_opt_text(rt->opts, "--listen");
+        const char *port = listen ? strrchr(listen, ':') : NULL;
+        snprintf(name, sizeof name, "%.60s%s", host, port ? port : "");
+    }
+    yj_code rc = node_join(rt->store, name, 3000, err);
+    int n = 0, others = 0;
+    int64_t now = yj_clock_now();
+    if (rc == YJ_OK)
+        rc = outbox_recover(rt->store, name, true, now, &n, err);
+    if (rc == YJ_OK)
+        rc = outbox_orphans(rt->store, now, &others, err);
+    if (rc == YJ_OK && n + others)
         yj_log(YJ_LOG_WARN, "outbox.interrupted",
-               "%d message(s) were being sent when the platform stopped; marked interrupted", n);
+               "%d message(s) were being sent when the platform stopped; marked interrupted",
+               n + others);
+    if (rc == YJ_OK)
+        rc = relay_start(rt->store, err);
     return rc;
 }
+
+static void stop(void)
+{
+    relay_stop();
+    node_leave();
+}
+
+/* Messages other nodes were sending when they died: retried here. */
+static yj_code timer_orphans(yj_store *s, int64_t now, yj_err *err)
+{
+    int n = 0;
+    return outbox_orphans(s, now, &n, err);
+}
+
+static const yj_timer timers[] = {
+    {"platform.orphans", 2000, timer_orphans},
+};
 
 const yj_module platform_module = {
     .name = "platform",
@@ -276,5 +339,7 @@ const yj_module platform_module = {
     YJ_LIST(options, options),
     .configure = configure,
     .start = start,
+    .stop = stop,
+    YJ_LIST(timers, timers),
     YJ_LIST(nav, nav),
 };

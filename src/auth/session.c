@@ -127,23 +127,29 @@ typedef struct {
     int failures;  /* in the window, this attempt included once reserved */
     int64_t first; /* the window's start */
     int64_t blocked_until;
-    bool present;
 } counter;
 
+/* Read the counter and hold its row until the transaction ends: the row is
+ * made (zero) if it is new, and the upsert's row lock makes two nodes'
+ * attempts on the same key take turns (SQLite's write lock already does). */
 static yj_code counter_load(yj_conn *c, counter *k, int64_t now, int64_t window, yj_err *err)
 {
-    yj_stmt *st = yj_prepare(
-        c, "SELECT failures, first_at, blocked_until FROM login_throttle WHERE key = ?", err);
+    yj_stmt *st = yj_prepare(c,
+                             "INSERT INTO login_throttle (key, failures, first_at, blocked_until)"
+                             " VALUES (?, 0, ?, 0) ON CONFLICT (key) DO UPDATE SET"
+                             " failures = login_throttle.failures"
+                             " RETURNING failures, first_at, blocked_until",
+                             err);
     if (st == NULL)
         return yj_fail(err);
     yj_bind_text(st, 1, k->key);
+    yj_bind_int(st, 2, now);
     int r = yj_step(st, err);
-    k->present = r == 1;
     if (r == 1 && yj_col_int(st, 1) + window > now) {
         k->failures = (int)yj_col_int(st, 0);
         k->first = yj_col_int(st, 1);
         k->blocked_until = yj_col_int(st, 2);
-    } else { /* none, or the window has passed: counting starts again */
+    } else { /* new, or the window has passed: counting starts again */
         k->failures = 0;
         k->first = now;
         k->blocked_until = r == 1 ? yj_col_int(st, 2) : 0;
@@ -155,17 +161,15 @@ static yj_code counter_load(yj_conn *c, counter *k, int64_t now, int64_t window,
 static yj_code counter_save(yj_conn *c, const counter *k, yj_err *err)
 {
     yj_stmt *st = yj_prepare(c,
-                             k->present ? "UPDATE login_throttle SET failures = ?2, first_at = ?3,"
-                                          " blocked_until = ?4 WHERE key = ?1"
-                                        : "INSERT INTO login_throttle (key, failures, first_at,"
-                                          " blocked_until) VALUES (?1, ?2, ?3, ?4)",
+                             "UPDATE login_throttle SET failures = ?, first_at = ?,"
+                             " blocked_until = ? WHERE key = ?",
                              err);
     if (st == NULL)
         return yj_fail(err);
-    yj_bind_text(st, 1, k->key);
-    yj_bind_int(st, 2, k->failures);
-    yj_bind_int(st, 3, k->first);
-    yj_bind_int(st, 4, k->blocked_until);
+    yj_bind_int(st, 1, k->failures);
+    yj_bind_int(st, 2, k->first);
+    yj_bind_int(st, 3, k->blocked_until);
+    yj_bind_text(st, 4, k->key);
     int r = yj_step(st, err);
     yj_stmt_done(st);
     return r < 0 ? yj_fail(err) : YJ_OK;

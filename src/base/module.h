@@ -65,11 +65,15 @@ typedef struct {
     int since;
 } yj_field_ext;
 
-/* Periodic work, run by the scheduler on the one clock (tests drive it). */
+/* Periodic work, run by the scheduler on the one clock (tests drive it).
+ * With several nodes on one database a timer runs on one node at a time
+ * (a lease, sched.c) unless every_node: work on the node's own memory
+ * (its ingest writer's rule state). */
 typedef struct {
     const char *name; /* "warning.dispatch" */
     int period_ms;
     yj_code (*run)(yj_store *s, int64_t now, yj_err *err);
+    bool every_node;
 } yj_timer;
 
 /* A kind of live event (SSE).  It reaches users whose region contains the

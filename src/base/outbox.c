@@ -3,6 +3,7 @@
  * leaves (outbox.h).
  */
 #include "outbox.h"
+#include "node.h"
 #include "../auth/auth.h"
 #include "../core/util.h"
 
@@ -42,8 +43,8 @@ static yj_code insert(yj_conn *c, const outbox_msg *m, const char *state, int64_
 {
     yj_stmt *st = yj_prepare(c,
                              "INSERT INTO outbox (module, channel, address, ref_type, ref_id,"
-                             " payload, state, created_at, resend_of)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                             " payload, state, created_at, resend_of, node)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                              err);
     if (st == NULL)
         return yj_fail(err);
@@ -59,6 +60,8 @@ static yj_code insert(yj_conn *c, const outbox_msg *m, const char *state, int64_
         yj_bind_int(st, 9, resend_of);
     else
         yj_bind_null(st, 9);
+    /* who is sending it: what a dead node left "sending" is found by this */
+    yj_bind_text(st, 10, strcmp(state, "sending") == 0 && node_name()[0] ? node_name() : NULL);
     int r = yj_step(st, err);
     if (r == 1 && id)
         *id = yj_col_int(st, 0);
@@ -134,13 +137,16 @@ yj_code outbox_flush(yj_store *s, const char *channel, outbox_send_fn send, int6
             rc = yj_fail(err);
     }
     for (size_t i = 0; i < n && rc == YJ_OK; i++) {
-        st = yj_prepare(c, "UPDATE outbox SET state = 'sending' WHERE id = ? AND state = 'queued'",
+        st = yj_prepare(c,
+                        "UPDATE outbox SET state = 'sending', node = ? WHERE id = ?"
+                        " AND state = 'queued'",
                         err);
         if (st == NULL) {
             rc = yj_fail(err);
             break;
         }
-        yj_bind_int(st, 1, q[i].id);
+        yj_bind_text(st, 1, node_name()[0] ? node_name() : NULL);
+        yj_bind_int(st, 2, q[i].id);
         int r = yj_step(st, err);
         q[i].taken = r >= 0 && yj_stmt_changes(st) > 0; /* not by a concurrent flush */
         yj_stmt_done(st);
@@ -182,20 +188,28 @@ yj_code outbox_flush(yj_store *s, const char *channel, outbox_send_fn send, int6
     return rc;
 }
 
-yj_code outbox_recover(yj_store *s, int64_t now, int *n, yj_err *err)
+yj_code outbox_recover(yj_store *s, const char *node, bool unowned, int64_t now, int *n,
+                       yj_err *err)
 {
     *n = 0;
     yj_conn *c = yj_store_acquire(s);
     yj_code rc = yj_tx_begin(c, err);
     json_t *ids = json_array();
+    /* the dead node's rows, and (at a node's own start) those no node owns:
+     * sent before nodes had names */
     yj_stmt *st = rc == YJ_OK ? yj_prepare(c,
                                            "SELECT id, module, channel, address, ref_type,"
                                            " ref_id, payload FROM outbox"
-                                           " WHERE state = 'sending' ORDER BY id",
+                                           " WHERE state = 'sending' AND (node = ?"
+                                           " OR (node IS NULL AND ? = 1)) ORDER BY id",
                                            err)
                               : NULL;
     if (rc == YJ_OK && st == NULL)
         rc = yj_fail(err);
+    if (st) {
+        yj_bind_text(st, 1, node);
+        yj_bind_int(st, 2, unowned);
+    }
     /* queued messages among them: sent again, as resends */
     json_t *again = json_array();
     if (st) {
@@ -218,12 +232,14 @@ yj_code outbox_recover(yj_store *s, int64_t now, int *n, yj_err *err)
         st = yj_prepare(c,
                         "UPDATE outbox SET state = 'interrupted', sent_at = ?,"
                         " detail = '发送过程中平台中断，对方是否收到未知'"
-                        " WHERE state = 'sending'",
+                        " WHERE state = 'sending' AND (node = ? OR (node IS NULL AND ? = 1))",
                         err);
         if (st == NULL)
             rc = yj_fail(err);
         else {
             yj_bind_int(st, 1, now);
+            yj_bind_text(st, 2, node);
+            yj_bind_int(st, 3, unowned);
             rc = step_done(st, err);
         }
     }
@@ -241,8 +257,11 @@ yj_code outbox_recover(yj_store *s, int64_t now, int *n, yj_err *err)
             break;
     }
     if (rc == YJ_OK && json_array_size(ids)) {
-        json_t *after = json_pack("{s:s,s:O}", "state", "interrupted", "ids", ids);
-        rc = audit_append(c, "platform:start", "interrupted", "outbox", 0, NULL, after, err);
+        json_t *after =
+            json_pack("{s:s,s:s,s:O}", "state", "interrupted", "node", node, "ids", ids);
+        char actor[96];
+        snprintf(actor, sizeof actor, "node:%s", node_name()[0] ? node_name() : node);
+        rc = audit_append(c, actor, "interrupted", "outbox", 0, NULL, after, err);
         json_decref(after);
     }
     if (rc == YJ_OK && json_array_size(ids))
@@ -254,6 +273,43 @@ yj_code outbox_recover(yj_store *s, int64_t now, int *n, yj_err *err)
         *n = (int)json_array_size(ids);
     json_decref(ids);
     json_decref(again);
+    return rc;
+}
+
+yj_code outbox_orphans(yj_store *s, int64_t now, int *n, yj_err *err)
+{
+    *n = 0;
+    char nodes[16][64];
+    size_t nn = 0;
+    yj_conn *c = yj_store_acquire(s);
+    yj_stmt *st = yj_prepare(c,
+                             "SELECT DISTINCT node FROM outbox WHERE state = 'sending'"
+                             " AND node IS NOT NULL AND node <> ? ORDER BY node",
+                             err);
+    int r = st ? 0 : -1;
+    if (st) {
+        yj_bind_text(st, 1, node_name());
+        while (nn < 16 && (r = yj_step(st, err)) == 1)
+            snprintf(nodes[nn++], sizeof nodes[0], "%s", yj_col_text(st, 0));
+        yj_stmt_done(st);
+    }
+    yj_store_release(s, c);
+    if (r < 0)
+        return yj_fail(err);
+    yj_code rc = YJ_OK;
+    for (size_t i = 0; i < nn && rc == YJ_OK; i++) {
+        yj_lock *l = node_take_dead(s, nodes[i]);
+        if (l == NULL)
+            continue; /* alive: its rows are being sent */
+        int k = 0;
+        rc = outbox_recover(s, nodes[i], false, now, &k, err);
+        node_release(l);
+        if (rc == YJ_OK && k)
+            yj_log(YJ_LOG_WARN, "outbox.orphans",
+                   "node %s died sending %d message(s): marked interrupted, queued again", nodes[i],
+                   k);
+        *n += k;
+    }
     return rc;
 }
 

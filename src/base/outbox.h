@@ -63,10 +63,16 @@ typedef yj_code (*outbox_send_fn)(const char *address, const char *payload, bool
 yj_code outbox_flush(yj_store *s, const char *channel, outbox_send_fn send, int64_t now, int *sent,
                      yj_err *err);
 
-/* At start, before anything sends: attempts a dead process left "sending"
- * become "interrupted", and queued messages among them are queued again as
- * resends.  *n: how many were found. */
-yj_code outbox_recover(yj_store *s, int64_t now, int *n, yj_err *err);
+/* Attempts a dead node left "sending" become "interrupted", and queued
+ * messages among them are queued again as resends.  At a node's start,
+ * before anything sends, for its own previous life (unowned: also rows
+ * sent before nodes had names); by outbox_orphans for other nodes.  The
+ * caller knows the node is dead (node.h).  *n: how many were found. */
+yj_code outbox_recover(yj_store *s, const char *node, bool unowned, int64_t now, int *n,
+                       yj_err *err);
+/* What other nodes that are gone (their lock is free) left "sending",
+ * recovered as above; run by one node at a time (a cluster timer). */
+yj_code outbox_orphans(yj_store *s, int64_t now, int *n, yj_err *err);
 
 /* The attempts about one record, oldest first: [{id, ts, channel, address,
  * state, detail, sent_at, resend_of}]. */

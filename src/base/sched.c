@@ -9,9 +9,19 @@
  * thread is not started: a test sets the clock and runs the timers it
  * names, synchronously (POST /api/v1/test/tick), so no test sleeps.  One
  * mutex makes runs take turns.
+ *
+ * Several nodes on one database: a timer runs on one node at a time.
+ * Before a run the node takes the timer's lease (sched_lease: holder,
+ * until) with one conditional UPDATE — free, expired, or its own — for the
+ * period plus LEASE_GRACE_MS, and renews it each run; so the holder keeps
+ * it while it lives, and when it dies another node takes it over within
+ * a period and a few seconds.  A node that stops cleanly lets its leases
+ * go at once.  Timers marked every_node (a node's own ingest writer) run
+ * everywhere; under --test-hooks the test says where timers run.
  */
 #include "sched.h"
 #include "module.h"
+#include "node.h"
 #include "../core/util.h"
 
 #include <pthread.h>
@@ -53,6 +63,76 @@ static void collect(void)
             S.slots[S.n++].t = &mods[i]->timers[k];
 }
 
+#define LEASE_GRACE_MS 5000
+
+/* May this node run timer t now?  Takes or renews its lease. */
+static bool lease(const yj_timer *t)
+{
+    if (t->every_node || node_name()[0] == '\0')
+        return true;
+    int64_t now = yj_now_ms(); /* leases live on the wall clock, not the test clock */
+    yj_err err;
+    yj_conn *c = yj_store_acquire(S.store);
+    yj_stmt *st = yj_prepare(c,
+                             "UPDATE sched_lease SET holder = ?, until_ms = ? WHERE timer = ?"
+                             " AND (holder = ? OR until_ms < ?)",
+                             &err);
+    bool mine = false;
+    if (st) {
+        yj_bind_text(st, 1, node_name());
+        yj_bind_int(st, 2, now + t->period_ms + LEASE_GRACE_MS);
+        yj_bind_text(st, 3, t->name);
+        yj_bind_text(st, 4, node_name());
+        yj_bind_int(st, 5, now);
+        mine = yj_step(st, &err) == 0 && yj_stmt_changes(st) == 1;
+        yj_stmt_done(st);
+    }
+    yj_store_release(S.store, c);
+    if (st == NULL)
+        yj_log(YJ_LOG_ERROR, "timer.lease", "%s: %s", t->name, err.message);
+    return mine;
+}
+
+/* The lease rows exist before anyone competes for them. */
+static yj_code lease_rows(yj_err *err)
+{
+    yj_conn *c = yj_store_acquire(S.store);
+    yj_code rc = YJ_OK;
+    for (size_t i = 0; i < S.n && rc == YJ_OK; i++) {
+        if (S.slots[i].t->every_node)
+            continue;
+        yj_stmt *st = yj_prepare(c,
+                                 "INSERT INTO sched_lease (timer, holder, until_ms)"
+                                 " VALUES (?, '', 0) ON CONFLICT (timer) DO NOTHING",
+                                 err);
+        if (st == NULL) {
+            rc = yj_fail(err);
+            break;
+        }
+        yj_bind_text(st, 1, S.slots[i].t->name);
+        if (yj_step(st, err) < 0)
+            rc = yj_fail(err);
+        yj_stmt_done(st);
+    }
+    yj_store_release(S.store, c);
+    return rc;
+}
+
+static void lease_release(void)
+{
+    if (node_name()[0] == '\0')
+        return;
+    yj_err err;
+    yj_conn *c = yj_store_acquire(S.store);
+    yj_stmt *st = yj_prepare(c, "UPDATE sched_lease SET until_ms = 0 WHERE holder = ?", &err);
+    if (st) {
+        yj_bind_text(st, 1, node_name());
+        yj_step(st, &err);
+        yj_stmt_done(st);
+    }
+    yj_store_release(S.store, c);
+}
+
 static void run_one(slot *sl, int64_t now)
 {
     yj_err err;
@@ -88,7 +168,8 @@ static void *thread_main(void *arg)
             if (mono - S.slots[i].last_ns < (uint64_t)S.slots[i].t->period_ms * 1000000u)
                 continue;
             S.slots[i].last_ns = mono;
-            run_one(&S.slots[i], yj_clock_now());
+            if (lease(S.slots[i].t))
+                run_one(&S.slots[i], yj_clock_now());
         }
         pthread_mutex_unlock(&S.run_mu);
         pthread_mutex_lock(&S.mu);
@@ -103,6 +184,8 @@ yj_code sched_start(yj_store *s, bool thread, yj_err *err)
     S.store = s;
     if (!thread || S.running)
         return YJ_OK;
+    if (lease_rows(err) != YJ_OK)
+        return yj_fail(err);
     uint64_t now = yj_mono_ns();
     for (size_t i = 0; i < S.n; i++)
         S.slots[i].last_ns = now; /* a period after the start */
@@ -123,6 +206,7 @@ void sched_stop(void)
     pthread_mutex_unlock(&S.mu);
     pthread_join(S.thread, NULL);
     S.running = false;
+    lease_release();
 }
 
 /* A timer is named by its name ("warning.dispatch") or its module's

@@ -569,7 +569,7 @@ yj_code alarm_health(yj_store *s, const yj_user *u, const char *day, const char 
                      " LEFT JOIN enterprise e ON e.id = s.enterprise_id"
                      " WHERE s.status = '正常'");
     yj_sql_scope(&sql, &sc, &sensor_scope);
-    yj_sql_add(&sql, ") GROUP BY grp ORDER BY grp");
+    yj_sql_add(&sql, ") g GROUP BY grp ORDER BY grp");
     yj_conn *c = yj_store_acquire(s);
     yj_stmt *st = yj_sql_prepare(c, &sql, err);
     yj_sql_free(&sql);

@@ -162,7 +162,7 @@ int cmd_simulate(int argc, char **argv)
         fprintf(stderr, "yingji: --speed wants 0 < X <= 1000; --exceed-rate and --duration "
                         "non-negative numbers\n");
         status = 2;
-    } else if (stat(db, &st) != 0) {
+    } else if (!yj_store_url_is_pg(db) && stat(db, &st) != 0) {
         fprintf(stderr, "yingji: simulate: %s: %s\n", db, strerror(errno));
         status = 1;
     }

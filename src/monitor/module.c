@@ -489,6 +489,8 @@ static const yj_option options[] = {
     {"--mqtt-consumers", YJ_OPT_INT, "N", "1", "parallel MQTT consumers on a shared subscription",
      1, 64},
     {"--mqtt-client-id", YJ_OPT_TEXT, "ID", "yingji-ingest", "persistent MQTT session id"},
+    {"--mqtt-topic", YJ_OPT_TEXT, "FILTER", "yingji/v1/#",
+     "readings this node takes (several nodes: one region each, e.g. yingji/v1/140525/#)"},
     {"--retention-days", YJ_OPT_INT, "DAYS", "30", "keep raw readings this long", 1, 3650},
     {"--kj-dir", YJ_OPT_TEXT, "DIR", NULL,
      "watch this directory for KJ files (done/ and failed/ below it)"},
@@ -527,6 +529,7 @@ static yj_code configure(const yj_optset *o, yj_err *err)
     kj_dir = yj_opt_text(o, "--kj-dir");
     const char *broker = yj_opt_text(o, "--mqtt");
     mqtt = (mon_mqtt_config){.client_id = yj_opt_text(o, "--mqtt-client-id"),
+                             .topic = yj_opt_text(o, "--mqtt-topic"),
                              .consumers = (int)yj_opt_int(o, "--mqtt-consumers")};
     if (broker && !host_port(broker, mqtt_host, sizeof mqtt_host, &mqtt.port))
         return yj_err_set(err, YJ_EINVAL, "--mqtt", "--mqtt wants HOST:PORT");
@@ -557,7 +560,8 @@ static yj_code timer_run(yj_store *s, int64_t now, yj_err *err)
 }
 
 static const yj_timer timers[] = {
-    {"monitor.timers", 1000, timer_run},
+    /* the node's own ingest writer: its rules, windows and log merge */
+    {"monitor.timers", 1000, timer_run, .every_node = true},
 };
 
 static yj_code start(const yj_runtime *rt, yj_err *err)

@@ -45,6 +45,7 @@
 #define MERGE_ROWS   200000 /* start a merge at this many readings ... */
 #define MERGE_AGE_MS 5000   /* ... or when the oldest is this old */
 #define MERGE_CHUNK  8192   /* rows per merge transaction */
+#define APPEND_BATCH 512    /* rows per INSERT where statements are round trips */
 
 typedef struct {
     int64_t id, sensor_id, ts, rx;
@@ -72,6 +73,13 @@ static struct {
     size_t del;   /* rows of mrg deleted from the log */
     size_t mark;  /* act.n at mon_raw_begin */
     yj_stmt *app; /* the append statement, between begin and end */
+    /* On a store where each statement is a round trip (PostgreSQL) the
+     * rows of a batch are sent together: act rows [unsent, act.n) are in
+     * memory and not yet in the log; they go as multi-row INSERTs that
+     * return their ids, at APPEND_BATCH rows and before the commit. */
+    yj_conn *conn;
+    bool batch;
+    size_t unsent;
     atomic_llong pending, merges, merged, skipped;
 } L;
 
@@ -228,9 +236,65 @@ size_t mon_raw_pending(void)
 
 /* ---- appending ----------------------------------------------------------------- */
 
+/* Send act rows [unsent, act.n) to the log, APPEND_BATCH to a statement,
+ * and give them the ids the log gave. */
+static yj_code send_unsent(yj_conn *c, yj_err *err)
+{
+    while (L.unsent < L.act.n) {
+        /* a power of two: ten statement shapes in the connection's cache,
+         * not one per batch size */
+        size_t left = L.act.n - L.unsent, n = APPEND_BATCH;
+        while (n > left)
+            n /= 2;
+        yj_sql q;
+        yj_sql_init(&q, "INSERT INTO reading_log (sensor_id, ts, value, rx, flags) VALUES ");
+        for (size_t i = 0; i < n; i++) {
+            const raw_row *r = &L.act.rows[L.unsent + i];
+            yj_sql_int(&q, i ? ", (?" : "(?", r->sensor_id);
+            yj_sql_int(&q, ", ?", r->ts);
+            yj_sql_real(&q, ", ?", r->value);
+            yj_sql_int(&q, ", ?", r->rx);
+            yj_sql_int(&q, ", ?)", r->flags);
+        }
+        yj_sql_add(&q, " RETURNING id");
+        yj_stmt *st = yj_sql_prepare(c, &q, err);
+        yj_sql_free(&q);
+        if (st == NULL)
+            return yj_fail(err);
+        size_t got = 0;
+        int r;
+        /* the ids come back in the order of the rows */
+        while ((r = yj_step(st, err)) == 1 && got < n)
+            L.act.rows[L.unsent + got++].id = yj_col_int(st, 0);
+        yj_stmt_done(st);
+        if (r < 0)
+            return yj_fail(err);
+        if (got != n)
+            return yj_err_set(err, YJ_EINTERNAL, NULL, "reading log: %zu ids for %zu rows", got, n);
+        L.unsent += n;
+    }
+    return YJ_OK;
+}
+
+static yj_code send_before_commit(yj_conn *c, void *slot, yj_err *err)
+{
+    (void)slot;
+    return send_unsent(c, err);
+}
+
 yj_code mon_raw_begin(yj_conn *c, yj_err *err)
 {
     L.mark = L.act.n;
+    L.unsent = L.act.n;
+    L.conn = c;
+    L.batch = yj_store_batches(c);
+    if (L.batch) {
+        bool fresh;
+        if (yj_tx_local(c, "rawlog", 1, send_before_commit, &fresh) == NULL)
+            return yj_err_set(err, YJ_EINTERNAL, NULL, "mon_raw_begin outside a transaction");
+        L.app = NULL;
+        return YJ_OK;
+    }
     L.app = yj_prepare(c,
                        "INSERT INTO reading_log (sensor_id, ts, value, rx, flags)"
                        " VALUES (?, ?, ?, ?, ?)",
@@ -260,6 +324,12 @@ yj_code mon_raw_exists(yj_conn *c, int64_t sensor_id, int64_t ts, bool *out, yj_
 yj_code mon_raw_append(int64_t sensor_id, int64_t ts, double value, int64_t rx, int flags,
                        yj_err *err)
 {
+    raw_row row = {.sensor_id = sensor_id, .ts = ts, .rx = rx, .value = value, .flags = flags};
+    if (L.batch) {
+        if (!gen_push(&L.act, &row))
+            return yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory");
+        return L.act.n - L.unsent >= APPEND_BATCH ? send_unsent(L.conn, err) : YJ_OK;
+    }
     yj_stmt *st = L.app;
     yj_stmt_reset(st);
     yj_bind_int(st, 1, sensor_id);
@@ -269,12 +339,7 @@ yj_code mon_raw_append(int64_t sensor_id, int64_t ts, double value, int64_t rx, 
     yj_bind_int(st, 5, flags);
     if (yj_step(st, err) < 0)
         return yj_fail(err);
-    raw_row row = {.id = yj_last_insert_id(st),
-                   .sensor_id = sensor_id,
-                   .ts = ts,
-                   .rx = rx,
-                   .value = value,
-                   .flags = flags};
+    row.id = yj_last_insert_id(st);
     if (!gen_push(&L.act, &row))
         return yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory");
     return YJ_OK;
@@ -284,6 +349,7 @@ void mon_raw_end(bool ok)
 {
     yj_stmt_done(L.app);
     L.app = NULL;
+    L.conn = NULL;
     if (!ok && L.act.n != L.mark) {
         L.act.n = L.mark;
         if (!rehash(&L.act, L.act.n * 2))
@@ -336,11 +402,11 @@ static yj_code agg_flush(yj_conn *c, const char *table, agg *a, yj_err *err)
     char sql[512];
     snprintf(sql, sizeof sql,
              "INSERT INTO %s (sensor_id, bucket, n, sum, min, max) VALUES (?, ?, ?, ?, ?, ?)"
-             " ON CONFLICT (sensor_id, bucket) DO UPDATE SET n = n + excluded.n,"
-             " sum = sum + excluded.sum,"
-             " min = CASE WHEN excluded.min < min THEN excluded.min ELSE min END,"
-             " max = CASE WHEN excluded.max > max THEN excluded.max ELSE max END",
-             table);
+             " ON CONFLICT (sensor_id, bucket) DO UPDATE SET n = %s.n + excluded.n,"
+             " sum = %s.sum + excluded.sum,"
+             " min = CASE WHEN excluded.min < %s.min THEN excluded.min ELSE %s.min END,"
+             " max = CASE WHEN excluded.max > %s.max THEN excluded.max ELSE %s.max END",
+             table, table, table, table, table, table, table);
     yj_stmt *q = yj_prepare(c, sql, err);
     if (q == NULL)
         return yj_fail(err);

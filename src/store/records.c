@@ -372,6 +372,12 @@ yj_code yj_rec_find_key(yj_conn *c, const yj_table *t, const yj_scope *sc, const
 
 yj_code yj_generation_bump(yj_conn *c, const char *name, yj_err *err)
 {
+    /* once per transaction: readers see the change only at commit anyway */
+    char key[64];
+    snprintf(key, sizeof key, "gen:%s", name);
+    bool fresh = true;
+    if (yj_tx_local(c, key, 1, NULL, &fresh) != NULL && !fresh)
+        return YJ_OK;
     yj_stmt *st = yj_prepare(c,
                              "INSERT INTO table_generation(name, gen) VALUES (?, 1)"
                              " ON CONFLICT(name) DO UPDATE SET gen = table_generation.gen + 1",

@@ -7,10 +7,17 @@
  * power loss alike.  busy_timeout lets concurrent writers queue instead of
  * failing.
  */
+#include "dialect.h"
 #include "store_driver.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 
 static yj_code sq_error(sqlite3 *db, int rc, yj_err *err)
@@ -93,7 +100,9 @@ static yj_code sq_exec(void *db, const char *sql, yj_err *err)
 static void *sq_prepare(void *db, const char *sql, yj_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    char *said = yj_sqlite_translate(sql);
+    int rc = sqlite3_prepare_v3(db, said ? said : sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    free(said);
     if (rc != SQLITE_OK) {
         sq_error(db, rc, err);
         return NULL;
@@ -197,9 +206,47 @@ static int64_t sq_last_insert_id(void *db)
     return sqlite3_last_insert_rowid(db);
 }
 
+static void *sq_lock_name(const char *path, const char *name, yj_err *err)
+{
+    char file[4200];
+    snprintf(file, sizeof file, "%s.lock-%s", path, name);
+    for (char *p = file + strlen(path) + 6; *p; p++)
+        if (*p == '/')
+            *p = '_';
+    int fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        yj_err_set(err, YJ_EIO, NULL, "cannot open %s: %s", file, strerror(errno));
+        return NULL;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            yj_err_set(err, YJ_EBUSY, NULL, "%s is held by another process", name);
+        else
+            yj_err_set(err, YJ_EIO, NULL, "cannot lock %s: %s", file, strerror(e));
+        return NULL;
+    }
+    int *h = malloc(sizeof *h);
+    if (h == NULL)
+        abort();
+    *h = fd;
+    return h;
+}
+
+static void sq_unlock_name(void *handle)
+{
+    int *h = handle;
+    if (h == NULL)
+        return;
+    close(*h); /* releases the flock */
+    free(h);
+}
+
 const yj_driver yj_driver_sqlite = {
     .name = "sqlite",
     .begin_write_sql = "BEGIN IMMEDIATE",
+    .round_trips = false,
     .connect = sq_connect,
     .disconnect = sq_disconnect,
     .exec = sq_exec,
@@ -219,4 +266,6 @@ const yj_driver yj_driver_sqlite = {
     .col_real = sq_col_real,
     .changes = sq_changes,
     .last_insert_id = sq_last_insert_id,
+    .lock_name = sq_lock_name,
+    .unlock_name = sq_unlock_name,
 };

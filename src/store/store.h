@@ -4,10 +4,12 @@
  * Modules never include sqlite3.h (or libpq-fe.h): they get a connection from
  * the pool, prepare SQL written in the portable subset both SQLite and
  * PostgreSQL accept (`?` placeholders, `RETURNING id`, no SQLite-only
- * functions), bind, step and read columns.  The driver behind it is chosen by
- * the URL given to yj_store_open(): a plain path or "sqlite:PATH" today;
- * "postgresql://..." is the later scale-out driver, which implements the same
- * vtable (store_driver.h) and so needs no change in any module.
+ * functions, `id IN yj_int_list(?)` for a JSON array of ids; see
+ * ARCHITECTURE.md "Two stores"), bind, step and read columns.  The driver
+ * behind it is chosen by the URL given to yj_store_open(): a plain path or
+ * "sqlite:PATH", or
+ * "postgres://..." — the same vtable (store_driver.h), so no module knows
+ * which.  dialect.c says the portable SQL in PostgreSQL.
  *
  * Region scoping lives here too (records.c): every generic record read or
  * write takes a yj_scope and the SQL it runs always carries the scope
@@ -30,7 +32,14 @@ typedef struct yj_stmt yj_stmt;   /* a prepared statement, cached per connection
 
 /* ---- pool ---------------------------------------------------------------- */
 
+/* url: a SQLite file path (or "sqlite:PATH"), or a PostgreSQL URL
+ * "postgres[ql]://user@host:port/db" (libpq's connection string). */
 yj_store *yj_store_open(const char *url, int pool_size, yj_err *err);
+bool yj_store_url_is_pg(const char *url);
+/* Make a PostgreSQL database empty for a new one (the demo): nothing to do
+ * when it holds no table; otherwise YJ_ECONFLICT unless force, which drops
+ * the schema public and makes it again.  (A SQLite file is removed.) */
+yj_code yj_store_empty(yj_store *s, bool force, yj_err *err);
 void yj_store_close(yj_store *s);
 /* Blocks until a connection is free. */
 yj_conn *yj_store_acquire(yj_store *s);
@@ -42,6 +51,30 @@ typedef struct {
 } yj_pool_stats;
 void yj_store_stats(yj_store *s, yj_pool_stats *out);
 const char *yj_store_driver_name(const yj_store *s);
+/* True when every statement is a round trip to a server (PostgreSQL): a
+ * hot path that writes row by row should gather rows into multi-row
+ * statements.  False for SQLite, where a prepared statement per row is the
+ * fastest way and one multi-row statement with RETURNING is slower. */
+bool yj_store_batches(const yj_conn *c);
+/* A named lock on the database, across processes and machines, held until
+ * yj_store_unlock or the holder's death (kill -9 included): NULL with
+ * YJ_EBUSY when another process holds it.  What makes a node's name its
+ * own (base/node.c). */
+typedef struct yj_lock yj_lock;
+yj_lock *yj_store_lock(yj_store *s, const char *name, yj_err *err);
+void yj_store_unlock(yj_lock *l);
+/* Messages between the processes on one database (PostgreSQL LISTEN/NOTIFY),
+ * on a connection of their own (not the pool's).  yj_notifier_open
+ * answers NULL without an error where the store has none (SQLite: one
+ * node).  A notifier is used by one thread at a time; yj_listen waits up
+ * to wait_ms and hands each message (at most 8000 bytes) to fn; YJ_EIO:
+ * the connection is lost (open a new one). */
+typedef struct yj_notifier yj_notifier;
+yj_notifier *yj_notifier_open(yj_store *s, yj_err *err);
+void yj_notifier_close(yj_notifier *n);
+yj_code yj_notify(yj_notifier *n, const char *channel, const char *payload, yj_err *err);
+yj_code yj_listen(yj_notifier *n, const char *channel, int wait_ms,
+                  void (*fn)(const char *payload, void *ctx), void *ctx, yj_err *err);
 
 /* ---- transactions ---------------------------------------------------------- */
 
@@ -50,6 +83,21 @@ const char *yj_store_driver_name(const yj_store *s);
 yj_code yj_tx_begin(yj_conn *c, yj_err *err);
 yj_code yj_tx_commit(yj_conn *c, yj_err *err);
 void yj_tx_rollback(yj_conn *c);
+/* Memory kept for the open transaction under key: zeroed when first asked
+ * for in it (*fresh true), freed when it ends.  before_commit, if given,
+ * runs with it just before COMMIT (an error there rolls back).  NULL
+ * outside yj_tx_begin.  For what a transaction should write once however
+ * many records it touches: the audit chain's head, a table's generation —
+ * on PostgreSQL a row updated a thousand times in one transaction leaves a
+ * thousand versions that every later update walks. */
+typedef yj_code (*yj_tx_hook)(yj_conn *c, void *slot, yj_err *err);
+/* Wait for the named turn and hold it until the transaction ends: the
+ * writers of one kind of rows that update many of them in orders they
+ * cannot agree on (a dispatch round, a gateway's batch of receipts, a
+ * cancel) take turns instead of deadlocking.  PostgreSQL: an advisory
+ * transaction lock; SQLite: nothing (BEGIN IMMEDIATE already does). */
+yj_code yj_tx_turn(yj_conn *c, const char *name, yj_err *err);
+void *yj_tx_local(yj_conn *c, const char *key, size_t size, yj_tx_hook before_commit, bool *fresh);
 
 /* ---- statements ------------------------------------------------------------ */
 
@@ -93,6 +141,22 @@ int64_t yj_last_insert_id(yj_stmt *st);
 void yj_stmt_reset(yj_stmt *st);
 /* Reset and return the statement to the connection's cache. */
 void yj_stmt_done(yj_stmt *st);
+
+/* Many rows into one table, the fastest way the store has: PostgreSQL COPY
+ * (one stream, no round trip per row), SQLite a prepared INSERT per row.
+ * Inside the caller's transaction.  cols: "a, b, c" (ncols of them); for
+ * each row, one yj_bulk_* value per column in order, then yj_bulk_row.
+ * Errors (a constraint) may surface only at yj_bulk_end, which frees b
+ * either way; no ids come back.  Not for SQL of the caller's own: table
+ * and cols come from the program. */
+typedef struct yj_bulk yj_bulk;
+yj_bulk *yj_bulk_begin(yj_conn *c, const char *table, const char *cols, int ncols, yj_err *err);
+void yj_bulk_text(yj_bulk *b, const char *s); /* NULL: NULL */
+void yj_bulk_int(yj_bulk *b, int64_t v);
+void yj_bulk_null(yj_bulk *b);
+yj_code yj_bulk_row(yj_bulk *b, yj_err *err);
+/* ok false: abandon (nothing of it is written). *rows: rows written. */
+yj_code yj_bulk_end(yj_bulk *b, bool ok, int64_t *rows, yj_err *err);
 
 /* Convenience: run one statement that returns at most one integer. */
 yj_code yj_query_int(yj_conn *c, const char *sql, const char *text_param, int64_t *out,

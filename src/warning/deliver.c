@@ -49,6 +49,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Transactions that update many deliveries take the deliveries' turn:
+ * a round, a gateway's batch and a cancel touch the same rows in orders
+ * they cannot agree on, and on PostgreSQL would otherwise deadlock. */
+static yj_code begin_turn(yj_conn *c, yj_err *err)
+{
+    yj_code rc = yj_tx_begin(c, err);
+    if (rc == YJ_OK && (rc = yj_tx_turn(c, "delivery", err)) != YJ_OK)
+        yj_tx_rollback(c);
+    return rc;
+}
+
 static callup_config cfg = {.max_cycles = 3,
                             .retry_s = 60,
                             .ack_wait_s = 300,
@@ -246,8 +257,13 @@ static void notes_send(notes *ns, bool committed, const char *what)
 
 /* ---- creation -------------------------------------------------------------------------- */
 
+/* the columns insert_one fills, in its order */
+#define DELIVERY_COLS                                                                              \
+    "warning_id, kind, ref_id, for_id, address, region_code, must_ack, plan, state, next_at,"      \
+    " token, escalate_at"
+
 typedef struct {
-    yj_stmt *st;
+    yj_bulk *b;
     int64_t warning_id, now;
     int64_t n;
 } inserter;
@@ -256,48 +272,43 @@ static yj_code insert_one(inserter *in, const char *kind, int64_t ref, int64_t f
                           const char *address, const char *region, bool must_ack, const char *plan,
                           bool nochannel, yj_err *err)
 {
-    yj_stmt *st = in->st;
-    yj_stmt_reset(st);
-    char token[33];
-    yj_bind_int(st, 1, in->warning_id);
-    yj_bind_text(st, 2, kind);
-    yj_bind_int(st, 3, ref);
+    yj_bulk *b = in->b;
+    yj_bulk_int(b, in->warning_id);
+    yj_bulk_text(b, kind);
+    yj_bulk_int(b, ref);
     if (for_id)
-        yj_bind_int(st, 4, for_id);
+        yj_bulk_int(b, for_id);
     else
-        yj_bind_null(st, 4);
-    yj_bind_text(st, 5, address);
-    yj_bind_text(st, 6, region);
-    yj_bind_int(st, 7, must_ack);
-    yj_bind_text(st, 8, plan);
-    yj_bind_text(st, 9, nochannel ? "nochannel" : "pending");
+        yj_bulk_null(b);
+    yj_bulk_text(b, address);
+    yj_bulk_text(b, region);
+    yj_bulk_int(b, must_ack);
+    yj_bulk_text(b, plan);
+    yj_bulk_text(b, nochannel ? "nochannel" : "pending");
     if (nochannel)
-        yj_bind_null(st, 10);
+        yj_bulk_null(b);
     else
-        yj_bind_int(st, 10, in->now);
+        yj_bulk_int(b, in->now);
     if (must_ack) {
+        char token[33];
         yj_random_hex(16, token);
-        yj_bind_text(st, 11, token);
+        yj_bulk_text(b, token);
         /* the wait before escalating starts when the message goes out
          * (apply_round); somebody who cannot be reached at all is passed
          * on at once */
         if (nochannel)
-            yj_bind_int(st, 12, in->now);
+            yj_bulk_int(b, in->now);
         else
-            yj_bind_null(st, 12);
+            yj_bulk_null(b);
     } else {
-        yj_bind_null(st, 11);
-        yj_bind_null(st, 12);
+        yj_bulk_null(b);
+        yj_bulk_null(b);
     }
-    if (yj_step(st, err) < 0)
+    if (yj_bulk_row(b, err) != YJ_OK)
         return yj_fail(err);
     in->n++;
     return YJ_OK;
 }
-
-#define INSERT_SQL                                                                                 \
-    "INSERT INTO delivery (warning_id, kind, ref_id, for_id, address, region_code, must_ack,"      \
-    " plan, state, next_at, token, escalate_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 yj_code deliver_create(yj_conn *c, int64_t warning_id, const char *region, const json_t *area,
                        int64_t now, int64_t *n_out, yj_err *err)
@@ -308,8 +319,9 @@ yj_code deliver_create(yj_conn *c, int64_t warning_id, const char *region, const
     if (rc != YJ_OK)
         return rc;
     inserter in = {.warning_id = warning_id, .now = now};
-    in.st = yj_prepare(c, INSERT_SQL, err);
-    if (in.st == NULL) {
+    /* a city's million deliveries in one stream (COPY on PostgreSQL) */
+    in.b = yj_bulk_begin(c, "delivery", DELIVERY_COLS, 12, err);
+    if (in.b == NULL) {
         target_set_free(&t);
         return yj_fail(err);
     }
@@ -345,7 +357,9 @@ yj_code deliver_create(yj_conn *c, int64_t warning_id, const char *region, const
         rc = insert_one(&in, "resident", r->id, 0, r->phone, r->region, false, cfg.plan_resident,
                         r->phone[0] == '\0', err);
     }
-    yj_stmt_done(in.st);
+    yj_code end = yj_bulk_end(in.b, rc == YJ_OK, NULL, rc == YJ_OK ? err : NULL);
+    if (rc == YJ_OK)
+        rc = end;
     if (rc == YJ_OK) {
         char note[200];
         snprintf(note, sizeof note,
@@ -361,6 +375,8 @@ yj_code deliver_create(yj_conn *c, int64_t warning_id, const char *region, const
 
 yj_code deliver_stop(yj_conn *c, int64_t warning_id, const char *why, int64_t now, yj_err *err)
 {
+    if (yj_tx_turn(c, "delivery", err) != YJ_OK)
+        return yj_fail(err);
     yj_stmt *st =
         yj_prepare(c,
                    "UPDATE delivery SET state = CASE WHEN state IN ('pending', 'failed')"
@@ -382,17 +398,16 @@ yj_code deliver_cancel_notices(yj_conn *c, int64_t warning_id, int64_t cancel_id
     *n_out = 0;
     /* reached: sent (accepted by a gateway or the broker), delivered or
      * answered; one notice per address (a township head asked for several
-     * villages gets one), keeping the first delivery's kind and record —
-     * SQLite takes the bare columns from the row of MIN(id) */
+     * villages gets one), keeping the first delivery's kind and record */
     yj_stmt *st =
         yj_prepare(c,
                    "INSERT INTO delivery (warning_id, kind, ref_id, address, region_code,"
-                   " must_ack, plan, state, next_at) SELECT ?, kind, ref_id, address,"
-                   " region_code, 0, CASE WHEN kind = 'terminal' THEN ? ELSE ? END, 'pending', ?"
-                   " FROM (SELECT kind, ref_id, address, region_code, MIN(id) AS first"
+                   " must_ack, plan, state, next_at) SELECT ?, d.kind, d.ref_id, d.address,"
+                   " d.region_code, 0, CASE WHEN d.kind = 'terminal' THEN ? ELSE ? END,"
+                   " 'pending', ? FROM delivery d JOIN (SELECT MIN(id) AS first"
                    " FROM delivery WHERE warning_id = ? AND state IN ('sent', 'delivered',"
-                   " 'acked') AND address <> '' GROUP BY kind = 'terminal', address)"
-                   " ORDER BY kind = 'terminal' DESC, first",
+                   " 'acked') AND address <> '' GROUP BY kind = 'terminal', address) f"
+                   " ON d.id = f.first ORDER BY d.kind = 'terminal' DESC, d.id",
                    err);
     if (st == NULL)
         return yj_fail(err);
@@ -772,7 +787,7 @@ static void plan_round(due_item *items, size_t n, int64_t now)
  * at the same delivery is marked as a resend. */
 static yj_code record_round(yj_conn *c, due_item *items, size_t n, int64_t now, yj_err *err)
 {
-    yj_code rc = yj_tx_begin(c, err);
+    yj_code rc = begin_turn(c, err);
     for (size_t i = 0; i < n && rc == YJ_OK; i++) {
         due_item *d = &items[i];
         if (d->ch < 0)
@@ -790,12 +805,18 @@ static yj_code record_round(yj_conn *c, due_item *items, size_t n, int64_t now, 
     return rc;
 }
 
-static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, notes *ns,
-                           yj_err *err)
+static int cmp_due_id(const void *a, const void *b)
+{
+    const due_item *x = *(due_item *const *)a, *y = *(due_item *const *)b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static yj_code apply_in_order(yj_conn *c, due_item *const *order, size_t n, int64_t now, notes *ns,
+                              yj_err *err)
 {
     yj_code rc = YJ_OK;
     for (size_t i = 0; i < n && rc == YJ_OK; i++) {
-        due_item *d = &items[i];
+        due_item *d = order[i];
         if (d->deferred) {
             yj_stmt *st = yj_prepare(c,
                                      "UPDATE delivery SET next_at = ? WHERE id = ?"
@@ -854,9 +875,9 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, n
             "UPDATE delivery SET state = CASE WHEN ?1 = 'sent' AND must_ack = 0 AND"
             " delivered_at IS NOT NULL THEN 'delivered' ELSE ?1 END, step = ?2, cycle = ?3,"
             " next_at = CASE WHEN ?1 = 'sent' AND must_ack = 0 AND delivered_at IS NOT NULL"
-            " THEN NULL ELSE ?4 END, attempts = attempts + ?5,"
+            " THEN NULL ELSE CAST(?4 AS INTEGER) END, attempts = attempts + ?5,"
             " sent_at = CASE WHEN ?1 = 'sent' THEN COALESCE(sent_at, ?6) ELSE sent_at END,"
-            " escalate_at = CASE WHEN ?7 IS NOT NULL AND sent_at IS NULL"
+            " escalate_at = CASE WHEN CAST(?7 AS INTEGER) IS NOT NULL AND sent_at IS NULL"
             " AND escalated_to IS NULL THEN COALESCE(escalate_at, ?7) ELSE escalate_at END"
             " WHERE id = ?8 AND acked_at IS NULL",
             err);
@@ -886,6 +907,44 @@ static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, n
                        d->region, err);
     }
     return rc;
+}
+
+/* Rows are updated in id order: two rounds on PostgreSQL never wait on each
+ * other's rows crosswise.  (A gateway's batch keeps the order it was sent
+ * in — it says what came first — so a round and a batch may still
+ * deadlock; PostgreSQL then ends one of them, the batch is answered 503 and
+ * sent again, a round is taken up by the next tick.) */
+static yj_code apply_round(yj_conn *c, due_item *items, size_t n, int64_t now, notes *ns,
+                           yj_err *err)
+{
+    due_item **order = malloc((n ? n : 1) * sizeof *order);
+    if (order == NULL)
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        order[i] = &items[i];
+    qsort(order, n, sizeof *order, cmp_due_id);
+    yj_code rc = apply_in_order(c, order, n, now, ns, err);
+    free(order);
+    return rc;
+}
+
+/* The follow-up delivery asking person `person` about warning w, or 0. */
+static yj_code follow_up_of(yj_conn *c, int64_t w, int64_t person, int64_t *id, yj_err *err)
+{
+    *id = 0;
+    yj_stmt *q = yj_prepare(c,
+                            "SELECT id FROM delivery WHERE warning_id = ? AND kind = 'escalation'"
+                            " AND ref_id = ? ORDER BY id LIMIT 1",
+                            err);
+    if (q == NULL)
+        return yj_fail(err);
+    yj_bind_int(q, 1, w);
+    yj_bind_int(q, 2, person);
+    int r = yj_step(q, err);
+    if (r == 1)
+        *id = yj_col_int(q, 0);
+    yj_stmt_done(q);
+    return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
 /* Escalations that are due: the next person, as a new delivery. */
@@ -925,11 +984,6 @@ static yj_code escalate_round(yj_conn *c, int64_t now, int *count, notes *ns, yj
     if (rc != YJ_OK)
         return rc;
     inserter in = {.now = now};
-    in.st = yj_prepare(c, INSERT_SQL, err);
-    if (in.st == NULL) {
-        target_set_free(&t);
-        return yj_fail(err);
-    }
     for (int i = 0; i < n && rc == YJ_OK; i++) {
         esc *e = &list[i];
         const tgt_person *next = NULL;
@@ -953,28 +1007,21 @@ static yj_code escalate_round(yj_conn *c, int64_t now, int *count, notes *ns, yj
         /* one follow-up per person and warning: a township head with five
          * silent villages is asked once (the villages all point at it) */
         int64_t new_id = 0;
-        if (next) {
-            yj_stmt *q = yj_prepare(c,
-                                    "SELECT id FROM delivery WHERE warning_id = ? AND kind ="
-                                    " 'escalation' AND ref_id = ? ORDER BY id LIMIT 1",
-                                    err);
-            if (q == NULL) {
-                rc = yj_fail(err);
-                break;
-            }
-            yj_bind_int(q, 1, e->warning_id);
-            yj_bind_int(q, 2, next->id);
-            if (yj_step(q, err) == 1)
-                new_id = yj_col_int(q, 0);
-            yj_stmt_done(q);
-        }
+        if (next && (rc = follow_up_of(c, e->warning_id, next->id, &new_id, err)) != YJ_OK)
+            break;
         bool asked_before = new_id != 0;
         if (next && !asked_before) {
             in.warning_id = e->warning_id;
-            rc = insert_one(&in, "escalation", next->id, e->id, next->phone, next->region, true,
-                            cfg.plan_ack, next->phone[0] == '\0', err);
+            in.b = yj_bulk_begin(c, "delivery", DELIVERY_COLS, 12, err);
+            rc = in.b ? insert_one(&in, "escalation", next->id, e->id, next->phone, next->region,
+                                   true, cfg.plan_ack, next->phone[0] == '\0', err)
+                      : yj_fail(err);
+            yj_code end = yj_bulk_end(in.b, rc == YJ_OK, NULL, rc == YJ_OK ? err : NULL);
+            in.b = NULL;
             if (rc == YJ_OK)
-                rc = yj_query_int(c, "SELECT MAX(id) FROM delivery", NULL, &new_id, err);
+                rc = end;
+            if (rc == YJ_OK) /* its id */
+                rc = follow_up_of(c, e->warning_id, next->id, &new_id, err);
             if (rc == YJ_OK)
                 notes_change(ns, e->warning_id, next->region, new_id, NULL,
                              next->phone[0] ? "pending" : "nochannel");
@@ -1016,7 +1063,6 @@ static yj_code escalate_round(yj_conn *c, int64_t now, int *count, notes *ns, yj
                      next ? "escalated" : "escalation_exhausted");
         (*count)++;
     }
-    yj_stmt_done(in.st);
     target_set_free(&t);
     return rc;
 }
@@ -1039,7 +1085,7 @@ yj_code warning_dispatch_due(yj_store *s, int64_t now, yj_err *err)
         if (!items[i].deferred)
             notes_add(&ns, items[i].warning_id, items[i].region);
     if (rc == YJ_OK)
-        rc = yj_tx_begin(c, err);
+        rc = begin_turn(c, err);
     if (rc == YJ_OK && n)
         rc = apply_round(c, items, n, now, &ns, err);
     if (rc == YJ_OK)
@@ -1115,8 +1161,8 @@ static yj_code ack_set(yj_conn *c, const int64_t *ids, size_t n, const char *via
     yj_stmt *st = yj_prepare(c,
                              "INSERT INTO callup_event (warning_id, delivery_id, ts, action, actor,"
                              " note, region_code) SELECT warning_id, id, ?, 'acked', ?, ?,"
-                             " region_code FROM delivery WHERE id IN (SELECT value FROM"
-                             " json_each(?)) AND acked_at IS NULL AND must_ack = 1",
+                             " region_code FROM delivery WHERE id IN yj_int_list(?)"
+                             " AND acked_at IS NULL AND must_ack = 1",
                              err);
     if (st == NULL)
         rc = yj_fail(err);
@@ -1131,7 +1177,7 @@ static yj_code ack_set(yj_conn *c, const int64_t *ids, size_t n, const char *via
              ? yj_prepare(c,
                           "UPDATE delivery SET state = 'acked', acked_at = ?, acked_via = ?,"
                           " acked_by = ?, next_at = NULL, escalate_at = NULL"
-                          " WHERE id IN (SELECT value FROM json_each(?))"
+                          " WHERE id IN yj_int_list(?)"
                           " AND acked_at IS NULL AND must_ack = 1"
                           " RETURNING warning_id, region_code, id",
                           err)
@@ -1163,7 +1209,7 @@ yj_code callup_ack_batch(yj_store *s, const int64_t *ids, size_t n, const char *
     *recorded = 0;
     notes ns = {0};
     yj_conn *c = yj_store_acquire(s);
-    yj_code rc = yj_tx_begin(c, err);
+    yj_code rc = begin_turn(c, err);
     if (rc == YJ_OK)
         rc = ack_set(c, ids, n, via, via, "批量确认", now, recorded, &ns, err);
     json_t *how = json_pack("{s:s}", "via", via);
@@ -1223,7 +1269,7 @@ yj_code callup_ack_token(yj_store *s, const char *token, json_t **out, yj_err *e
     *out = NULL;
     yj_conn *c = yj_store_acquire(s);
     json_t *row = NULL;
-    yj_code rc = yj_tx_begin(c, err);
+    yj_code rc = begin_turn(c, err);
     if (rc == YJ_OK)
         rc = token_row(c, token, &row, err);
     bool done = false;
@@ -1258,7 +1304,7 @@ yj_code callup_ack_delivery(yj_store *s, const yj_user *u, int64_t delivery_id, 
         return yj_err_set(err, YJ_EINVAL, "note", "登记电话应答须写明通话情况 note");
     yj_scope sc = user_scope(u);
     yj_conn *c = yj_store_acquire(s);
-    yj_code rc = yj_tx_begin(c, err);
+    yj_code rc = begin_turn(c, err);
     yj_sql q;
     yj_sql_init(&q, "SELECT d.must_ack, d.acked_at, w.state FROM delivery d"
                     " JOIN warning w ON w.id = d.warning_id WHERE");
@@ -1497,7 +1543,7 @@ yj_code callup_gateway_callback(yj_store *s, const json_t *in, json_t **out, yj_
         return yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory");
     }
     yj_conn *c = yj_store_acquire(s);
-    yj_code rc = yj_tx_begin(c, err);
+    yj_code rc = begin_turn(c, err);
     size_t i;
     json_t *e;
     json_array_foreach((json_t *)(uintptr_t)events, i, e) {
@@ -1530,7 +1576,7 @@ void deliver_terminal_played(yj_store *s, int64_t delivery_id, const char *topic
     yj_err_clear(&err);
     yj_conn *c = yj_store_acquire(s);
     int64_t now = yj_clock_now();
-    yj_code rc = yj_tx_begin(c, &err);
+    yj_code rc = begin_turn(c, &err);
     yj_stmt *st = rc == YJ_OK
                       ? yj_prepare(c,
                                    "UPDATE delivery SET state = 'delivered', delivered_at ="

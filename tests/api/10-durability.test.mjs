@@ -7,7 +7,7 @@
 // write queue; power loss is covered by synchronous=FULL, not tested here.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setupServer, startServe, api, validRecord, desc, cli, sleep } from './harness.mjs';
+import { setupServer, startServe, api, validRecord, desc, cli, sleep, dbQuery } from './harness.mjs';
 
 const S = setupServer();
 
@@ -51,7 +51,7 @@ test('writes answered 2xx survive SIGKILL', async () => {
 // The chain alone cannot show its newest entries being cut off; a head
 // recorded earlier (printed by verify) can.
 test('audit verify --head detects a truncated log', async () => {
-  const { sqlite } = await import('./harness.mjs');
+
   const v1 = cli(['audit', 'verify', '--db', S.db]);
   assert.equal(v1.status, 0, v1.stdout + v1.stderr);
   const head = /head (\d+:[0-9a-f]{64})/.exec(v1.stdout)?.[1];
@@ -61,7 +61,7 @@ test('audit verify --head detects a truncated log', async () => {
   const api1 = await S.api('GET', `/api/v1/audit/verify?head=${head}`, { auth: admin });
   assert.equal(api1.json.ok, true);
 
-  sqlite(S.db, 'DELETE FROM audit WHERE id = (SELECT MAX(id) FROM audit);');
+  dbQuery(S.db, 'DELETE FROM audit WHERE id = (SELECT MAX(id) FROM audit);');
   assert.equal(cli(['audit', 'verify', '--db', S.db]).status, 0, 'the shortened chain is still a valid chain');
   const cut = cli(['audit', 'verify', '--db', S.db, '--head', head]);
   assert.notEqual(cut.status, 0);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, sqlite } from './harness.mjs';
+import { cli, dbQuery } from './harness.mjs';
 
 test('regions load / list on a fresh database', () => {
   const dir = mkdtempSync(join(tmpdir(), 'yingji-regions-'));
@@ -30,7 +30,7 @@ test('regions load / list on a fresh database', () => {
     const b = cli(['regions', 'load', bad, '--db', db]);
     assert.notEqual(b.status, 0);
     assert.match(b.stderr, /line 3/);
-    assert.equal(sqlite(db, "SELECT COUNT(*) FROM region;").trim(), '4');
+    assert.equal(dbQuery(db, "SELECT COUNT(*) FROM region;").trim(), '4');
     // wrong header
     const h = join(dir, 'h.csv');
     writeFileSync(h, 'a,b,c\n1,2,3\n');
@@ -58,7 +58,7 @@ test('concurrent first opens of a new database all succeed', async () => {
       }));
       for (const r of await Promise.all(runs)) assert.equal(r.code, 0, `round ${round}: ${r.err}`);
       // every migration applied exactly once, whoever ran it
-      assert.equal(sqlite(db, 'SELECT COUNT(*) = COUNT(DISTINCT module || version) AND COUNT(*) >= 12'
+      assert.equal(dbQuery(db, 'SELECT COUNT(*) = COUNT(DISTINCT module || version) AND COUNT(*) >= 12'
         + " AND COUNT(DISTINCT module) >= 4 FROM schema_migration;").trim(), '1');
     } finally {
       rmSync(dir, { recursive: true, force: true });

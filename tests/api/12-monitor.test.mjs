@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   setupServer, startServe, freePort, sleep, REPO, ZEZHOU, GAOPING, CITY, assertError, desc, uniq,
-  sqlite, createRecord, login,
+  dbQuery, createRecord, login,
 } from './harness.mjs';
 
 // ---- a real mosquitto on a free loopback port ------------------------------------
@@ -199,8 +199,8 @@ test('gateway ingest: counts accepted and every reject reason, and stores reject
   // before and after, a repeat is still a duplicate, and an older reading
   // filling a gap is stored and aggregated once.
   await tick(0);
-  assert.equal(Number(sqlite(S.db, `SELECT COUNT(*) FROM reading_log WHERE sensor_id = ${s.id}`)), 0, 'merged by the tick');
-  assert.equal(Number(sqlite(S.db, `SELECT COUNT(*) FROM reading WHERE sensor_id = ${s.id}`)), 2);
+  assert.equal(Number(dbQuery(S.db, `SELECT COUNT(*) FROM reading_log WHERE sensor_id = ${s.id}`)), 0, 'merged by the tick');
+  assert.equal(Number(dbQuery(S.db, `SELECT COUNT(*) FROM reading WHERE sensor_id = ${s.id}`)), 2);
   const merged = await call('admin', 'GET', `/api/v1/sensors/${s.id}/history?from=${now - 60000}&to=${now + 1000}&resolution=raw`);
   assert.deepEqual(merged.json.points.map((p) => p[1]), [0.2, 0.3]);
   const later = await post([{ sensor: s.code, ts: now - 10000, value: 0.3 }, { sensor: s.code, ts: now - 15000, value: 0.25 }]);
@@ -483,7 +483,7 @@ test('retention: raw readings older than 30 days go at the retention pass; aggre
   const r = await post([200, 40, 10].map((d, i) => ({ sensor: s.code, ts: now - d * day, value: 20 + i })));
   assert.equal(r.json.accepted, 3, desc(r));
   await tick(0); // merges the log, then runs a whole retention pass
-  const n = (sql) => Number(sqlite(S.db, sql));
+  const n = (sql) => Number(dbQuery(S.db, sql));
   assert.equal(n(`SELECT COUNT(*) FROM reading WHERE sensor_id = ${s.id}`), 1, 'only the 10-day-old reading is kept raw');
   assert.equal(n(`SELECT CAST(value AS INTEGER) FROM reading WHERE sensor_id = ${s.id}`), 22);
   assert.equal(n(`SELECT COUNT(*) FROM reading_min WHERE sensor_id = ${s.id}`), 2, 'minute aggregates: 180 days');
@@ -572,9 +572,9 @@ test('MQTT: kill -9 of the server mid-stream loses nothing acknowledged and doub
   S.sessions.clear();
   // Everything reaches the reading log (what the killed server had logged
   // is read back at start) ...
-  const count = (sql) => Number(sqlite(S.db, sql).trim());
+  const count = (sql) => Number(dbQuery(S.db, sql).trim());
   const inBoth = `SELECT COUNT(*) FROM (SELECT ts FROM reading WHERE sensor_id = ${s.id}`
-    + ` UNION SELECT ts FROM reading_log WHERE sensor_id = ${s.id})`;
+    + ` UNION SELECT ts FROM reading_log WHERE sensor_id = ${s.id}) u`;
   const stored = await waitFor(() => (count(inBoth) >= N ? true : null), 60000);
   assert.ok(stored);
   // ... and is merged into the history table once: a tick merges the log

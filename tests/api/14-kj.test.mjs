@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, copyFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setupServer, startServe, cli, sqlite, sleep, REPO, ZEZHOU, desc } from './harness.mjs';
+import { setupServer, startServe, cli, dbQuery, sleep, REPO, ZEZHOU, desc } from './harness.mjs';
 
 const KJ = join(REPO, 'tests', 'kj');
 const MINE = '140525010001'; // the mine code the fixtures use
@@ -41,14 +41,14 @@ test('KJ files define sensors from AQMC/AQKC and store AQSS/AQKD readings; rules
   assert.deepEqual(rep.accepted, want.accepted);
   assert.deepEqual(rep.rejected, {});
   assert.equal(rep.sensors_created, 5);
-  const sensors = sqlite(S.db, `SELECT code || '|' || type || '|' || enterprise_id FROM sensor WHERE code LIKE '${MINE}-%' ORDER BY code`).trim().split('\n');
+  const sensors = dbQuery(S.db, `SELECT code || '|' || type || '|' || enterprise_id FROM sensor WHERE code LIKE '${MINE}-%' ORDER BY code`).trim().split('\n');
   assert.ok(sensors.includes(`${MINE}-001A01|甲烷|${ent.id}`), sensors.join(','));
   assert.ok(sensors.some((s) => s.startsWith(`${MINE}-001D01|开关量`)), 'AQKC switch point defined');
-  const stored = Number(sqlite(S.db, `SELECT COUNT(*) FROM reading r JOIN sensor s ON s.id = r.sensor_id WHERE s.code LIKE '${MINE}-%'`));
+  const stored = Number(dbQuery(S.db, `SELECT COUNT(*) FROM reading r JOIN sensor s ON s.id = r.sensor_id WHERE s.code LIKE '${MINE}-%'`));
   assert.equal(stored, want.accepted.AQSS + want.accepted.AQKD);
-  const rule = sqlite(S.db, `SELECT params FROM monitor_rule m JOIN sensor s ON s.id = m.sensor_id WHERE s.code = '${MINE}-001A01'`).trim();
+  const rule = dbQuery(S.db, `SELECT params FROM monitor_rule m JOIN sensor s ON s.id = m.sensor_id WHERE s.code = '${MINE}-001A01'`).trim();
   assert.deepEqual(JSON.parse(rule).levels, { yellow: 0.8, orange: 1.2 });
-  assert.equal(Number(sqlite(S.db, 'SELECT COUNT(*) FROM kj_stat')), want.accepted.AQMT);
+  assert.equal(Number(dbQuery(S.db, 'SELECT COUNT(*) FROM kj_stat')), want.accepted.AQMT);
 
   // the same file again: definitions known, every value a duplicate
   const again = reports(ingest('good_utf8.txt'))[0];
@@ -71,7 +71,7 @@ test('KJ files define sensors from AQMC/AQKC and store AQSS/AQKD readings; rules
     res = r.json;
   }
   assert.equal(res.accepted, 1, `the server never saw the new sensor: ${JSON.stringify(res)}`);
-  const sid = Number(sqlite(S.db, `SELECT id FROM sensor WHERE code = '${MINE}-001A01'`));
+  const sid = Number(dbQuery(S.db, `SELECT id FROM sensor WHERE code = '${MINE}-001A01'`));
   const alarms = (await S.api('GET', `/api/v1/alarms?sensor_id=${sid}`, { auth: admin })).json.items;
   assert.equal(alarms.length, 1, JSON.stringify(alarms));
   assert.equal(alarms[0].level, 3, 'the KJ rule (yellow 0.8), not the default (blue 0.75)');
@@ -81,7 +81,7 @@ test('GBK files are read; broken batches are rejected with the parser\'s reasons
   const [gbk] = reports(ingest('good_gbk.txt'));
   assert.equal(gbk.encoding, 'GBK');
   assert.ok(gbk.accepted_total > 0);
-  const loc = sqlite(S.db, `SELECT location FROM sensor WHERE code LIKE '${MINE}-%' AND location <> '' ORDER BY id DESC LIMIT 1`).trim();
+  const loc = dbQuery(S.db, `SELECT location FROM sensor WHERE code LIKE '${MINE}-%' AND location <> '' ORDER BY id DESC LIMIT 1`).trim();
   assert.match(loc, /[\u4e00-\u9fff]/, 'GBK text converted to UTF-8');
   for (const f of ['missing_terminator', 'field_count', 'bad_numbers', 'bad_time', 'unknown_table']) {
     const want = JSON.parse(readFileSync(join(KJ, `${f}.expected.json`), 'utf8'));
@@ -90,7 +90,7 @@ test('GBK files are read; broken batches are rejected with the parser\'s reasons
     const [rep] = reports(out);
     for (const [reason, n] of Object.entries(want.rejected)) assert.equal(rep.rejected[reason], n, `${f}: ${reason} ${JSON.stringify(rep)}`);
   }
-  const stored = sqlite(S.db, "SELECT COUNT(*) FROM reading_reject WHERE source = 'kj' AND detail LIKE '[field_count]%'").trim();
+  const stored = dbQuery(S.db, "SELECT COUNT(*) FROM reading_reject WHERE source = 'kj' AND detail LIKE '[field_count]%'").trim();
   assert.ok(Number(stored) > 0, 'parser rejects are stored');
 });
 

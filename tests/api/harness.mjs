@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import { demoDatabase } from '../store.mjs';
 import http from 'node:http';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -56,11 +57,8 @@ export function cli(args, opts = {}) {
   return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
 }
 
-export function sqlite(db, sql) {
-  const r = spawnSync('sqlite3', ['-cmd', '.timeout 10000', db, sql], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`sqlite3 failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
+// SQL on the test's database, SQLite or PostgreSQL (tests/store.mjs).
+export { dbQuery, STORE, emptyDatabase } from '../store.mjs';
 
 export function freePort() {
   return new Promise((res, rej) => {
@@ -141,10 +139,9 @@ export function setupServer(opts = {}) {
   };
   before(async () => {
     S.dir = mkdtempSync(join(tmpdir(), 'yingji-api-'));
-    S.db = join(S.dir, 't.db');
-    const d = cli(['demo', '--db', S.db, '--password', PASSWORD, ...(opts.demoArgs ?? [])], { timeout: 300_000 });
-    if (d.status !== 0) throw new Error(`demo failed (${d.status} ${d.signal ?? ''} ${d.error ?? ''}):\n${d.stdout}\n${d.stderr.slice(-4000)}`);
-    S.logins = JSON.parse(readFileSync(`${S.db}.logins.json`, 'utf8'));
+    S.store = demoDatabase(S.dir, (args) => cli(args, { timeout: 600_000 }), PASSWORD);
+    S.db = S.store.db;
+    S.logins = S.store.logins;
     // serveArgs may be a function (async): it runs first, e.g. to start a
     // broker the server connects to.
     const extra = typeof opts.serveArgs === 'function' ? await opts.serveArgs() : (opts.serveArgs ?? []);
@@ -156,7 +153,10 @@ export function setupServer(opts = {}) {
     const crashed = S.server && S.server.exited;
     if (S.server) await S.server.stop();
     const report = S.server ? crashReport(S.server.stderrFile) : '';
-    if (S.dir && !process.env.YINGJI_KEEP_TMP && !report) rmSync(S.dir, { recursive: true, force: true });
+    if (S.dir && !process.env.YINGJI_KEEP_TMP && !report) {
+      rmSync(S.dir, { recursive: true, force: true });
+      S.store?.drop();
+    }
     if (crashed || report) throw new Error(`server ${crashed ? `died (${JSON.stringify(crashed)})` : 'reported a sanitizer error'} during this file (kept ${S.dir}):\n${report || tail(S.server.stderrFile)}`);
   });
   return S;

@@ -6,6 +6,17 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
+import { spawnSync } from 'node:child_process';
+
+// The test's database: the demo city on SQLite or PostgreSQL (tests/store.mjs).
+export { demoDatabase, STORE } from '../store.mjs';
+
+/* Run the yingji CLI ($YINGJI_BIN): {status, stdout, stderr}. */
+export function runCli(args) {
+  const bin = process.env.YINGJI_BIN || new URL('../../build/yingji', import.meta.url).pathname;
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 600_000 });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const PASSWORD = 'Test-Passw0rd!';

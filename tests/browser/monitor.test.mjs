@@ -32,6 +32,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { demoDatabase, runCli } from './lib.mjs';
 import { freePort, launchChromium, watch, client, PASSWORD, loginPage } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,6 +47,7 @@ let serverLog = '';
 let base;
 let browser;
 let logins;
+let store; // the test's database (tests/store.mjs: SQLite or PostgreSQL)
 const fx = {}; // fixtures made through the API
 
 /* ---- server and API --------------------------------------------------------- */
@@ -115,9 +117,9 @@ async function alarmsOf(sensorId, username = 'admin') {
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'yingji-monitor-'));
-  const db = path.join(tmp, 't.db');
-  execFileSync(BIN, ['demo', '--db', db, '--password', PASSWORD], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 180000 });
-  logins = JSON.parse(fs.readFileSync(`${db}.logins.json`, 'utf8'));
+  store = demoDatabase(tmp, runCli, PASSWORD);
+  const db = store.db;
+  logins = store.logins;
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   server = spawn(BIN, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--web', path.join(ROOT, 'web'), '--test-hooks'],
@@ -165,7 +167,10 @@ after(async () => {
     if (browser) await browser.close();
   } finally {
     await stopServer();
-    if (tmp && !process.env.KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+    if (tmp && !process.env.KEEP_TMP) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      store?.drop();
+    }
   }
 });
 

@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { demoDatabase, runCli } from './lib.mjs';
 import { freePort, launchChromium, watch, PASSWORD, loginPage } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -33,6 +34,7 @@ let serverLog = '';
 let base;
 let browser;
 let logins;
+let store; // the test's database (tests/store.mjs: SQLite or PostgreSQL)
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -70,9 +72,9 @@ process.on('exit', () => { if (server && server.exitCode === null) server.kill('
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'yingji-browser-'));
-  const db = path.join(tmp, 't.db');
-  execFileSync(BIN, ['demo', '--db', db, '--password', PASSWORD], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 180000 });
-  logins = JSON.parse(fs.readFileSync(`${db}.logins.json`, 'utf8'));
+  store = demoDatabase(tmp, runCli, PASSWORD);
+  const db = store.db;
+  logins = store.logins;
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   server = spawn(BIN, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--web', path.join(ROOT, 'web')],
@@ -89,7 +91,10 @@ after(async () => {
     if (browser) await browser.close();
   } finally {
     await stopServer();
-    if (tmp && !process.env.KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+    if (tmp && !process.env.KEEP_TMP) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      store?.drop();
+    }
   }
 });
 

@@ -32,6 +32,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { demoDatabase, runCli } from './lib.mjs';
 import { freePort, launchChromium, watch, client, PASSWORD, loginPage } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -48,6 +49,7 @@ let base;
 let gwBase;
 let browser;
 let logins;
+let store; // the test's database (tests/store.mjs: SQLite or PostgreSQL)
 const procs = [];
 const fx = {};
 
@@ -99,9 +101,9 @@ const uniq = (p) => `${p}${Date.now().toString(36)}${++uniqN}`;
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'yingji-warning-'));
-  const db = path.join(tmp, 't.db');
-  execFileSync(BIN, ['demo', '--db', db, '--password', PASSWORD], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 180000 });
-  logins = JSON.parse(fs.readFileSync(`${db}.logins.json`, 'utf8'));
+  store = demoDatabase(tmp, runCli, PASSWORD);
+  const db = store.db;
+  logins = store.logins;
   const port = await freePort();
   const gwPort = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -140,7 +142,10 @@ after(async () => {
     if (browser) await browser.close();
   } finally {
     for (const p of procs.reverse()) await stop(p);
-    if (tmp && !process.env.KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+    if (tmp && !process.env.KEEP_TMP) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      store?.drop();
+    }
   }
 });
 

@@ -1,6 +1,9 @@
 /*
- * fixture.h — a migrated database on a temporary file, with a small region
- * tree, for the unit tests that need a store.  Include after cmocka.h.
+ * fixture.h — a migrated database with a small region tree, for the unit
+ * tests that need a store: a temporary SQLite file, or, when
+ * YJ_TEST_PG_URL names a PostgreSQL cluster (scripts/with-pg.sh, as
+ * `make unit` runs the suite a second time), a database of its own there.
+ * Include after cmocka.h.
  *
  *   14 山西省
  *     1405 晋城市
@@ -26,9 +29,25 @@
 #include <unistd.h>
 
 typedef struct {
-    char path[64];
+    char path[512]; /* the file, or the PostgreSQL URL */
+    char pg_name[64];
     yj_store *store;
 } fx_db;
+
+/* Run one statement on the cluster's admin database (CREATE/DROP DATABASE). */
+static inline void fx_pg_admin(const char *sql)
+{
+    yj_err err;
+    yj_store *adm = yj_store_open(getenv("YJ_TEST_PG_URL"), 1, &err);
+    if (adm == NULL)
+        fail_msg("PostgreSQL: %s", err.message);
+    yj_conn *c = yj_store_acquire(adm);
+    yj_code rc = yj_exec(c, sql, &err);
+    yj_store_release(adm, c);
+    yj_store_close(adm);
+    if (rc != YJ_OK)
+        fail_msg("%s: %s", sql, err.message);
+}
 
 static inline void fx_exec(yj_store *s, const char *sql)
 {
@@ -64,10 +83,22 @@ static inline fx_db *fx_open(void)
     app_init();
     fx_db *db = calloc(1, sizeof *db);
     assert_non_null(db);
-    snprintf(db->path, sizeof db->path, "/tmp/yj-unit-XXXXXX");
-    int fd = mkstemp(db->path);
-    assert_true(fd >= 0);
-    close(fd);
+    const char *pg = getenv("YJ_TEST_PG_URL");
+    if (pg && *pg) {
+        static int seq;
+        snprintf(db->pg_name, sizeof db->pg_name, "u_%d_%d", (int)getpid(), ++seq);
+        char sql[128];
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", db->pg_name);
+        fx_pg_admin(sql);
+        /* the admin URL with the database's name in place of its own */
+        const char *slash = strrchr(pg, '/');
+        snprintf(db->path, sizeof db->path, "%.*s/%s", (int)(slash - pg), pg, db->pg_name);
+    } else {
+        snprintf(db->path, sizeof db->path, "/tmp/yj-unit-XXXXXX");
+        int fd = mkstemp(db->path);
+        assert_true(fd >= 0);
+        close(fd);
+    }
     yj_err err;
     db->store = yj_store_open(db->path, 2, &err);
     if (db->store == NULL)
@@ -89,9 +120,16 @@ static inline void fx_close(fx_db *db)
     if (db == NULL)
         return;
     yj_store_close(db->store);
+    if (db->pg_name[0]) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", db->pg_name);
+        fx_pg_admin(sql);
+        free(db);
+        return;
+    }
     static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        char p[80];
+        char p[600];
         snprintf(p, sizeof p, "%s%s", db->path, suffixes[i]);
         unlink(p);
     }

@@ -173,7 +173,7 @@ static void test_field_boundaries_bound(void **state)
     fx_db *db = *state;
     append(db, "a\nb", "c", 1, NULL, "{}");
     assert_true(verify(db).ok);
-    fx_exec(db->store, "UPDATE audit SET actor='a', action='b'||char(10)||'c' WHERE id=1");
+    fx_exec(db->store, "UPDATE audit SET actor='a', action='b\nc' WHERE id=1");
     yj_audit_check chk = verify(db);
     assert_false(chk.ok);
     assert_int_equal(chk.first_bad_id, 1);

@@ -108,7 +108,7 @@ static void test_append_merge_aggregate(void **state)
     assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM reading"), 8192);
     assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM reading_log"), N);
     assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM (SELECT sensor_id, ts FROM reading"
-                                         " UNION SELECT sensor_id, ts FROM reading_log)"),
+                                         " UNION SELECT sensor_id, ts FROM reading_log) u"),
                      N);
     /* sorted by sensor: the first chunk holds the lowest sensors whole */
     assert_int_equal(fx_count(db->store, "SELECT MIN(sensor_id) FROM reading"), 1);

@@ -174,8 +174,8 @@ static void test_checks_in_order(void **state)
                      1);
     assert_int_equal(fx_count(db->store, "SELECT COUNT(*) FROM audit WHERE entity = 'toy' AND"
                                          " record_id = 1 AND action = 'finish' AND actor = 'ann'"
-                                         " AND json_extract(before, '$.state') = 'new'"
-                                         " AND json_extract(after, '$.state') = 'done'"),
+                                         " AND before LIKE '%\"state\":\"new\"%'"
+                                         " AND after LIKE '%\"state\":\"done\"%'"),
                      1);
     /* and again from the state it left: a conflict */
     assert_int_equal(wf_act(db->store, &toy, &duty, 1, "finish", 2, body, &out, &err),
