@@ -45,7 +45,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/yj-bench.XXXXXX")
 SERVER_PID=
 NGINX_PID=
 PG_PIDS=
-PG_STARTED=
+PG_DIR=
 
 # Stop what we started (by pid only) and remove the temp dir.
 cleanup() {
@@ -56,7 +56,7 @@ cleanup() {
             wait "$pid" 2>/dev/null || true
         fi
     done
-    [ -z "$PG_STARTED" ] || "$ROOT/scripts/pg-cluster.sh" stop "$TMP/pg" >/dev/null 2>&1 || true
+    [ -z "$PG_DIR" ] || "$ROOT/scripts/pg-cluster.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
     rm -rf "$TMP"
     exit "$rc"
 }
@@ -174,8 +174,10 @@ NGINX_PID=
 
 # ---- PostgreSQL: one node, then two behind nginx ------------------------------
 pg1_RPS=; pg2_RPS=
-if [ "$BENCH_PG" = 1 ] && PG_URL=$("$ROOT/scripts/pg-cluster.sh" start "$TMP/pg" 2>"$TMP/pg.log"); then
-    PG_STARTED=1
+# the cluster's directory: readable by the postgres user (the temp dir is not)
+PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/yj-bench-pg.XXXXXX")
+chmod 755 "$PG_DIR"
+if [ "$BENCH_PG" = 1 ] && PG_URL=$("$ROOT/scripts/pg-cluster.sh" start "$PG_DIR" 2>"$TMP/pg.log"); then
     PG_DB=${PG_URL%/postgres}/bench
     psql -X -q "$PG_URL" -c "CREATE DATABASE bench" >/dev/null
     echo "-- demo database on PostgreSQL" >&2

@@ -13,8 +13,8 @@
  * Several nodes on one database: a timer runs on one node at a time.
  * Before a run the node takes the timer's lease (sched_lease: holder,
  * until) with one conditional UPDATE — free, expired, or its own — for the
- * period plus LEASE_GRACE_MS, and renews it each run; so the holder keeps
- * it while it lives, and when it dies another node takes it over within
+ * period plus LEASE_GRACE_MS, and renews it before it runs out; so the
+ * holder keeps it while it lives, and when it dies another node takes it over within
  * a period and a few seconds.  A node that stops cleanly lets its leases
  * go at once.  Timers marked every_node (a node's own ingest writer) run
  * everywhere; under --test-hooks the test says where timers run.
@@ -32,6 +32,7 @@
 typedef struct {
     const yj_timer *t;
     uint64_t last_ns;
+    int64_t held_until; /* the lease this node holds on it (wall clock ms), or 0 */
 } slot;
 
 static struct {
@@ -65,12 +66,17 @@ static void collect(void)
 
 #define LEASE_GRACE_MS 5000
 
-/* May this node run timer t now?  Takes or renews its lease. */
-static bool lease(const yj_timer *t)
+/* May this node run the slot's timer now?  Takes its lease, or renews it
+ * when less than half the grace is left (a write per few runs, not per
+ * run: on SQLite each is a synced commit). */
+static bool lease(slot *sl)
 {
+    const yj_timer *t = sl->t;
     if (t->every_node || node_name()[0] == '\0')
         return true;
     int64_t now = yj_now_ms(); /* leases live on the wall clock, not the test clock */
+    if (sl->held_until - now > LEASE_GRACE_MS / 2)
+        return true; /* held: nobody can take it before it expires */
     yj_err err;
     yj_conn *c = yj_store_acquire(S.store);
     yj_stmt *st = yj_prepare(c,
@@ -90,6 +96,7 @@ static bool lease(const yj_timer *t)
     yj_store_release(S.store, c);
     if (st == NULL)
         yj_log(YJ_LOG_ERROR, "timer.lease", "%s: %s", t->name, err.message);
+    sl->held_until = mine ? now + t->period_ms + LEASE_GRACE_MS : 0;
     return mine;
 }
 
@@ -168,7 +175,7 @@ static void *thread_main(void *arg)
             if (mono - S.slots[i].last_ns < (uint64_t)S.slots[i].t->period_ms * 1000000u)
                 continue;
             S.slots[i].last_ns = mono;
-            if (lease(S.slots[i].t))
+            if (lease(&S.slots[i]))
                 run_one(&S.slots[i], yj_clock_now());
         }
         pthread_mutex_unlock(&S.run_mu);
@@ -207,6 +214,8 @@ void sched_stop(void)
     pthread_join(S.thread, NULL);
     S.running = false;
     lease_release();
+    for (size_t i = 0; i < S.n; i++)
+        S.slots[i].held_until = 0;
 }
 
 /* A timer is named by its name ("warning.dispatch") or its module's

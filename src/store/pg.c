@@ -100,7 +100,8 @@ static yj_code pg_error(PGconn *pg, const PGresult *res, yj_err *err)
     return yj_err_set(err, YJ_EINTERNAL, NULL, "postgresql: %s", text);
 }
 
-static void *pg_connect(const char *url, yj_err *err)
+/* A session of our own: connected, NOTICEs quiet, UTC. */
+static PGconn *pg_open(const char *url, yj_err *err)
 {
     PGconn *pg = PQconnectdb(url);
     if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
@@ -118,6 +119,14 @@ static void *pg_connect(const char *url, yj_err *err)
         PQfinish(pg);
         return NULL;
     }
+    return pg;
+}
+
+static void *pg_connect(const char *url, yj_err *err)
+{
+    PGconn *pg = pg_open(url, err);
+    if (pg == NULL)
+        return NULL;
     pg_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         abort();
@@ -157,8 +166,7 @@ static yj_code pg_exec(void *db, const char *sql, yj_err *err)
 static void *pg_prepare(void *db, const char *sql, yj_err *err)
 {
     pg_conn *c = db;
-    int nparams = 0;
-    char *text = yj_pg_translate(sql, &nparams);
+    char *text = yj_pg_translate(sql, NULL);
     pg_stmt *st = calloc(1, sizeof *st);
     if (st == NULL)
         abort();
@@ -187,7 +195,6 @@ static void *pg_prepare(void *db, const char *sql, yj_err *err)
         if (n > 0 && n < sizeof st->table)
             memcpy(st->table, sql + 12, n);
     }
-    (void)nparams; /* the server counted them: $n it saw */
     if (st->nparams > 0 && (st->vals = calloc((size_t)st->nparams, sizeof *st->vals)) == NULL)
         abort();
     return st;
@@ -415,13 +422,9 @@ static int64_t pg_last_insert_id(void *db)
 
 static void *pg_lock_name(const char *url, const char *name, yj_err *err)
 {
-    PGconn *pg = PQconnectdb(url);
-    if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
-        yj_err_set(err, YJ_EIO, NULL, "cannot connect to %s: %s", url,
-                   pg ? PQerrorMessage(pg) : "out of memory");
-        PQfinish(pg);
+    PGconn *pg = pg_open(url, err);
+    if (pg == NULL)
         return NULL;
-    }
     const char *params[1] = {name};
     PGresult *r = PQexecParams(pg,
                                "SELECT pg_try_advisory_lock(hashtextextended("
@@ -494,14 +497,9 @@ typedef struct {
 
 static void *pg_notify_open(const char *url, yj_err *err)
 {
-    PGconn *pg = PQconnectdb(url);
-    if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
-        yj_err_set(err, YJ_EIO, NULL, "cannot connect to %s: %s", url,
-                   pg ? PQerrorMessage(pg) : "out of memory");
-        PQfinish(pg);
+    PGconn *pg = pg_open(url, err);
+    if (pg == NULL)
         return NULL;
-    }
-    PQsetNoticeProcessor(pg, pg_quiet, NULL);
     pg_notifier *n = calloc(1, sizeof *n);
     if (n == NULL)
         abort();
