@@ -59,6 +59,10 @@ typedef struct {
 static yj_code head_save(yj_conn *c, void *slot, yj_err *err)
 {
     const audit_tx_head *h = slot;
+    /* the head was never read (its read failed and the caller went on):
+     * committing would reset the chain, so the transaction does not commit */
+    if (h->hash[0] == '\0')
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "the audit chain's head was not read");
     yj_stmt *st =
         yj_prepare(c, "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE chain = 1", err);
     if (st == NULL)
