@@ -470,7 +470,7 @@ static const yj_migration migrations[] = {
      "CREATE TABLE reading_new ("
      "  sensor_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,"
      "  rx INTEGER NOT NULL, flags INTEGER NOT NULL DEFAULT 0,"
-     "  PRIMARY KEY (sensor_id, ts)) WITHOUT ROWID;"
+     "  PRIMARY KEY (sensor_id, ts)) yj_key_ordered;"
      "INSERT INTO reading_new (sensor_id, ts, value, rx, flags)"
      "  SELECT sensor_id, ts, value, rx, flags FROM reading"
      "  WHERE id <= COALESCE((SELECT wm FROM rollup_state WHERE name = 'reading'), 0);"

@@ -13,14 +13,16 @@
  *   REAL                       DOUBLE PRECISION
  *   TEXT (a column's type)     TEXT COLLATE "C"   (byte order, as SQLite compares:
  *                              the region range [code, code~) and every sort agree)
- *   WITHOUT ROWID              (nothing: every PostgreSQL table is a heap)
+ *   yj_key_ordered             (nothing: every PostgreSQL table is a heap)
  *   yj_int_list(?)             (SELECT CAST(value AS BIGINT) FROM
  *                                json_array_elements_text(CAST($k AS JSON)))
  *
- * yj_int_list(?) is the one construct of our own: a list of integers bound
- * as one JSON array parameter ("[1,2,3]"), for `id IN yj_int_list(?)` over
- * thousands of ids in one statement; SQLite reads it as
- * (SELECT value FROM json_each(?)) (yj_sqlite_translate).
+ * The yj_ words are our own, for what the engines say differently; SQLite
+ * reads them through yj_sqlite_translate (the table own_words):
+ * yj_int_list(?) is a list of integers bound as one JSON array parameter
+ * ("[1,2,3]"), for `id IN yj_int_list(?)` over thousands of ids in one
+ * statement; yj_key_ordered after a CREATE TABLE stores the rows in primary
+ * key order (SQLite WITHOUT ROWID).
  *
  * A column's TEXT is TEXT in CREATE TABLE and ALTER TABLE outside a CAST
  * (`AS TEXT` is left alone).  Nothing else is rewritten: what the two
@@ -179,13 +181,9 @@ char *yj_pg_translate(const char *sql, int *nparams_out)
                         done = true;
                     }
                 }
-            } else if (word_is(p, n, "WITHOUT")) {
-                const char *q = skip_space(p + n);
-                size_t n2 = word_len(q);
-                if (word_is(q, n2, "ROWID")) {
-                    p = q + n2;
-                    done = true;
-                }
+            } else if (word_is(p, n, "yj_key_ordered")) {
+                p += n;
+                done = true;
             }
             if (!done) {
                 yj_buf_append(&b, p, n);
@@ -209,19 +207,37 @@ char *yj_pg_translate(const char *sql, int *nparams_out)
     return yj_buf_steal(&b);
 }
 
+/* Our own words, and what SQLite reads for them. */
+static const struct {
+    const char *word, *sqlite;
+} own_words[] = {
+    {"yj_int_list(?)", "(SELECT value FROM json_each(?))"},
+    {"yj_key_ordered", "WITHOUT ROWID"},
+};
+
 char *yj_sqlite_translate(const char *sql)
 {
-    const char *hit = strstr(sql, "yj_int_list(?)");
-    if (hit == NULL)
-        return NULL;
+    if (strstr(sql, "yj_") == NULL)
+        return NULL; /* the common case */
     yj_buf b;
     yj_buf_init(&b);
-    const char *p = sql;
-    for (; hit; hit = strstr(p, "yj_int_list(?)")) {
-        yj_buf_append(&b, p, (size_t)(hit - p));
-        yj_buf_puts(&b, "(SELECT value FROM json_each(?))");
-        p = hit + strlen("yj_int_list(?)");
+    bool said = false;
+    for (const char *p = sql; *p;) {
+        size_t i = 0;
+        while (i < sizeof own_words / sizeof own_words[0] &&
+               strncmp(p, own_words[i].word, strlen(own_words[i].word)) != 0)
+            i++;
+        if (i < sizeof own_words / sizeof own_words[0]) {
+            yj_buf_puts(&b, own_words[i].sqlite);
+            p += strlen(own_words[i].word);
+            said = true;
+        } else {
+            yj_buf_putc(&b, *p++);
+        }
     }
-    yj_buf_puts(&b, p);
+    if (!said) {
+        yj_buf_free(&b);
+        return NULL;
+    }
     return yj_buf_steal(&b);
 }

@@ -9,7 +9,7 @@
  * placeholder number.  The caller frees the result. */
 char *yj_pg_translate(const char *sql, int *nparams_out);
 
-/* The statement for SQLite: yj_int_list(?) said as json_each; NULL when
+/* The statement for SQLite: our own yj_ words said in SQLite's; NULL when
  * there is nothing to say differently (the common case). */
 char *yj_sqlite_translate(const char *sql);
 

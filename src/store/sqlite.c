@@ -88,7 +88,9 @@ static void sq_disconnect(void *db)
 static yj_code sq_exec(void *db, const char *sql, yj_err *err)
 {
     char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    char *said = yj_sqlite_translate(sql);
+    int rc = sqlite3_exec(db, said ? said : sql, NULL, NULL, &msg);
+    free(said);
     if (rc != SQLITE_OK) {
         yj_code code = sq_error(db, rc, err);
         sqlite3_free(msg);
