@@ -6,7 +6,8 @@
 #                        mqtt_ingest.sh    10,000 sensors, 2 M readings per consumer count
 #                        warning_bench     1,000,000 residents: targeting a polygon beside a
 #                                          full scan and PostGIS (bench/pg_peer.sh, installed
-#                                          by scripts/deps.sh --bench), acknowledgements/s
+#                                          by scripts/deps.sh --bench), acknowledgements/s;
+#                                          then the same on PostgreSQL (bench/warning_pg.sh)
 #                        dispatch.sh       a county's SMS through a gateway answering in 50 ms,
 #                                          beside wrk on the same gateway
 #   make bench-warning only warning_bench, full size (about a minute and a half)
@@ -59,11 +60,12 @@ bench-warning: build/bench/warning_bench $(NODE_DATA)
 	build/bench/warning_bench --residents 1000000 --repeat 3 --ack-batch 1000,10000 --ack-single 2000 \
 	  --pg bench/pg_peer.sh --results $(CURDIR)/bench/results/warning_target.tsv \
 	  --ack-results $(CURDIR)/bench/results/warning_ack.tsv
+	bench/warning_pg.sh
 
 bench-smoke: build/yingji $(NODE_DATA) $(BENCH_BINS)
 	@mkdir -p build/bench
 	DURATION=2 YINGJI_BIN=$(CURDIR)/build/yingji RESULTS=$(CURDIR)/build/bench/api_list-smoke.tsv \
-	  bench/api_list.sh
+	  RESULTS_PG=$(CURDIR)/build/bench/api_list_pg-smoke.tsv bench/api_list.sh
 	build/bench/ingest_inproc --sensors 10000 --readings 1000000 --batch 10000 \
 	  --results $(CURDIR)/build/bench/ingest_inproc-smoke.tsv
 	SENSORS=1000 TOTAL=20000 CONSUMERS=2 LAT_PROBES=20 LAT_BG_RATE=2000 \

@@ -56,7 +56,10 @@
  *
  *   warning_bench [--residents N] [--repeat R] [--ack-batch B[,B...]] [--ack-single K]
  *                 [--pg SCRIPT] [--results FILE] [--ack-results FILE]
- *                 [--data DIR] [--seed S]
+ *                 [--data DIR] [--seed S] [--db postgres://...]
+ *   --db: the same on an empty PostgreSQL database instead of a temp SQLite
+ *   file (the product's second store; publish then writes the deliveries
+ *   with COPY)
  *   for work on the code: --only target|ack (one of the two), --template
  *   PATH (keep the generated database there, and copy it instead of
  *   generating when it exists: same --residents and --seed only)
@@ -363,7 +366,8 @@ static size_t fill_residents(const char *path, size_t total, uint64_t seed)
     yj_conn *c = yj_store_acquire(s);
     /* bench setup only: a large page cache and no fsync for the bulk fill;
      * the store is reopened with the product's settings to measure */
-    exec_sql(c, "PRAGMA cache_size=-262144; PRAGMA synchronous=OFF");
+    if (!yj_store_url_is_pg(path))
+        exec_sql(c, "PRAGMA cache_size=-262144; PRAGMA synchronous=OFF");
     int64_t existing = 0;
     if (yj_query_int(c, "SELECT COUNT(*) FROM resident", NULL, &existing, &err) != YJ_OK)
         die("count residents", &err);
@@ -470,7 +474,7 @@ static size_t fill_residents(const char *path, size_t total, uint64_t seed)
         die("generation bump", &err);
     if (yj_tx_commit(c, &err) != YJ_OK)
         die("commit residents", &err);
-    exec_sql(c, "PRAGMA wal_checkpoint(TRUNCATE)");
+    exec_sql(c, yj_store_url_is_pg(path) ? "ANALYZE resident" : "PRAGMA wal_checkpoint(TRUNCATE)");
     yj_store_release(s, c);
     yj_store_close(s);
     for (size_t i = 0; i < ncounty; i++) {
@@ -1121,7 +1125,8 @@ static void bench_acks(bench *b, const size_t *batches, size_t nbatches, size_t 
     size_t n = 0;
     st = yj_prepare(c,
                     "SELECT id, token FROM delivery WHERE warning_id = ? AND must_ack = 1 AND"
-                    " state = ? AND next_at IS ? AND escalate_at IS ? ORDER BY id",
+                    " state = ? AND next_at IS NOT DISTINCT FROM ? AND escalate_at IS NOT DISTINCT "
+                    "FROM ? ORDER BY id",
                     &err);
     if (st == NULL)
         die("prepare acks", &err);
@@ -1282,6 +1287,8 @@ int main(int argc, char **argv)
     const char *data = arg(argc, argv, "--data", YJ_SOURCE_DIR "/build/data");
     const char *template = arg(argc, argv, "--template", NULL);
     const char *only = arg(argc, argv, "--only", "");
+    /* the store: a temp SQLite file, or an empty PostgreSQL database */
+    const char *db = arg(argc, argv, "--db", NULL);
     if (repeat < 1 || repeat > MAX_REPEAT || nbatches == 0 || total == 0) {
         fprintf(stderr,
                 "warning_bench: need --residents > 0, --repeat 1..%d, --ack-batch B[,B...] > 0 "
@@ -1299,7 +1306,11 @@ int main(int argc, char **argv)
     if (mkdtemp(dir) == NULL)
         die("mkdtemp", NULL);
     char path[600], logins[600], cmd[2048];
-    snprintf(path, sizeof path, "%s/bench.db", dir);
+    snprintf(path, sizeof path, "%s", db ? db : "");
+    if (db == NULL)
+        snprintf(path, sizeof path, "%s/bench.db", dir);
+    else if (!yj_store_url_is_pg(db) || template)
+        die("--db takes a postgres:// URL (and no --template)", NULL);
     snprintf(logins, sizeof logins, "%s/logins.json", dir);
 
     /* 1. the demo city, then the residents (or a copy of a database made

@@ -48,14 +48,22 @@ void api_readings_post(yj_req *req, yj_resp *resp)
             raw[req->body_len] = '\0';
         }
     }
-    mon_result res;
-    yj_code rc = mon_ingest(r, n, MON_SRC_HTTP, origin, region, raw, &res, &err);
+    /* several nodes sharing the counties: each county's readings to its
+     * node (forward.c); a batch handed on by another node stays here */
+    mon_result res = {0}, here = {0};
+    if (http_header(req, "X-Yingji-Forwarded") == NULL)
+        mon_forward_remote(req->app->store, http_header(req, "X-Api-Key"), r, &n, &res);
+    yj_code rc = n ? mon_ingest(r, n, MON_SRC_HTTP, origin, region, raw, &here, &err) : YJ_OK;
     free(raw);
     free(r);
     if (rc != YJ_OK) {
         http_error(resp, &err);
         return;
     }
+    res.accepted += here.accepted;
+    res.late += here.late;
+    for (int i = 0; i < MON_REJ_COUNT; i++)
+        res.rejected[i] += here.rejected[i];
     http_json(resp, 200, mon_result_json(&res));
 }
 

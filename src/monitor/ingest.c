@@ -149,7 +149,14 @@ static struct {
     atomic_llong accepted[MON_SRC_COUNT], rejected[MON_SRC_COUNT][MON_REJ_COUNT];
     atomic_llong late, alarms_raised, suppressed, commits, reading_rows;
     atomic_llong queue_depth;
+    /* counties whose sensors start over at the next reload (partition.c) */
+    pthread_mutex_t forget_mu;
+    struct {
+        char v[64][8];
+        size_t n;
+    } forget;
 } g = {.lock = PTHREAD_RWLOCK_INITIALIZER,
+       .forget_mu = PTHREAD_MUTEX_INITIALIZER,
        .qmu = PTHREAD_MUTEX_INITIALIZER,
        .qcv = PTHREAD_COND_INITIALIZER,
        .donecv = PTHREAD_COND_INITIALIZER};
@@ -404,6 +411,22 @@ static void latest_from_log(int64_t sensor_id, int64_t ts, double value, int64_t
 /* Effective rules of one sensor: sensor rules override type rules override
  * the built-in defaults, kind by kind (a disabled sensor or type rule
  * switches that kind off). */
+/* Counties whose sensors start over from the store at this reload
+ * (mon_forget_county: taken from another node); writer thread only. */
+static struct {
+    char v[64][8];
+    size_t n;
+} forget_now;
+
+/* The old runtime's sensor to carry state over from, or NULL. */
+static const sensor_rt *carried(const runtime *old, const sensor_rt *s)
+{
+    for (size_t i = 0; i < forget_now.n; i++)
+        if (strncmp(s->region, forget_now.v[i], 6) == 0)
+            return NULL;
+    return old ? find_id(old, s->id) : NULL;
+}
+
 static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
 {
     memset(rt, 0, sizeof *rt);
@@ -455,7 +478,7 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
         goto fail;
     for (size_t i = 0; i < rt->nsensors; i++) {
         sensor_rt *s = &rt->sensors[i];
-        const sensor_rt *o = old ? find_id(old, s->id) : NULL;
+        const sensor_rt *o = carried(old, s);
         if (o) {
             s->has_last = o->has_last;
             s->last_ts = o->last_ts;
@@ -657,7 +680,7 @@ static yj_code load_runtime(yj_conn *c, runtime *old, runtime *rt, yj_err *err)
     for (size_t k = 0; k < rt->nstates; k++) {
         mon_rule_state *ns = &rt->states[k];
         const sensor_rt *s = &rt->sensors[rt->state_sensor[k]];
-        const sensor_rt *os = old ? find_id(old, s->id) : NULL;
+        const sensor_rt *os = carried(old, s);
         if (os == NULL)
             continue;
         uint32_t ofirst = k < rt->nown ? os->rfirst : (uint32_t)old->nown;
@@ -1388,6 +1411,17 @@ static void do_reload(yj_conn *c)
     runtime fresh;
     yj_err err;
     yj_err_clear(&err);
+    pthread_mutex_lock(&g.forget_mu);
+    forget_now.n = g.forget.n;
+    memcpy(forget_now.v, g.forget.v, g.forget.n * sizeof g.forget.v[0]);
+    g.forget.n = 0;
+    pthread_mutex_unlock(&g.forget_mu);
+    /* what the county's last holder logged and did not merge is the newest
+     * there is of its sensors: adopted first, so the latest values see it */
+    if (forget_now.n && mon_raw_adopt(g.store, c, true, &err) != YJ_OK) {
+        yj_log(YJ_LOG_ERROR, "monitor.adopt_failed", "%s", err.message);
+        yj_err_clear(&err);
+    }
     /* read before loading: a change during the load triggers another */
     int64_t gen = 0;
     if (yj_query_int(c, CONFIG_GEN_SQL, NULL, &gen, NULL) == YJ_OK)
@@ -1400,6 +1434,7 @@ static void do_reload(yj_conn *c)
         yj_log(YJ_LOG_ERROR, "monitor.reload_failed", "%s", err.message);
     }
     pthread_rwlock_unlock(&g.lock);
+    forget_now.n = 0;
 }
 
 static void process_readings(yj_conn *c, job **jobs, size_t njobs)
@@ -1661,6 +1696,15 @@ static void merge_some(yj_conn *c, size_t want, bool force)
     } while (total < want);
 }
 
+/* The unmerged log rows of nodes that died become this node's (rawlog.c). */
+static void adopt(yj_conn *c, bool now)
+{
+    yj_err err;
+    yj_err_clear(&err);
+    if (mon_raw_adopt(g.store, c, now, &err) != YJ_OK)
+        yj_log(YJ_LOG_ERROR, "monitor.adopt_failed", "%s", err.message);
+}
+
 static void run_timers(yj_conn *c, int64_t now, bool all)
 {
     yj_err err;
@@ -1672,6 +1716,8 @@ static void run_timers(yj_conn *c, int64_t now, bool all)
     if (yj_query_int(c, CONFIG_GEN_SQL, NULL, &gen, NULL) == YJ_OK && gen != g.config_gen)
         do_reload(c);
     /* a test clock tick: everything logged is merged (and aggregated) first */
+    if (all)
+        adopt(c, true);
     if (all && mon_raw_flush(c, &err) != YJ_OK)
         yj_log(YJ_LOG_ERROR, "monitor.merge_failed", "%s", err.message);
     if (tick_gap(c, now, &pubs, &err) != YJ_OK)
@@ -1761,6 +1807,7 @@ static void *writer_main(void *arg)
         /* merge as many log rows as this round took in, so the merge keeps
          * pace with the ingest; when idle, a chunk per wake-up */
         merge_some(c, readings, false);
+        adopt(c, false);
         if (tick) {
             int64_t now = yj_clock_now();
             /* a test clock set before the start moves the start back with
@@ -1800,6 +1847,31 @@ yj_code mon_config_changed(yj_conn *c, yj_err *err)
     return yj_generation_bump(c, "monitor_config", err);
 }
 
+bool mon_sensor_county(const char *code, char county[8])
+{
+    bool found = false;
+    pthread_rwlock_rdlock(&g.lock);
+    const sensor_rt *s = g.running ? find_code(&g.rt, code) : NULL;
+    if (s) {
+        snprintf(county, 8, "%.6s", s->region);
+        found = strlen(county) == 6;
+    }
+    pthread_rwlock_unlock(&g.lock);
+    return found;
+}
+
+void mon_forget_county(const char *county)
+{
+    pthread_mutex_lock(&g.forget_mu);
+    bool have = false;
+    for (size_t i = 0; i < g.forget.n && !have; i++)
+        have = strcmp(g.forget.v[i], county) == 0;
+    if (!have && g.forget.n < sizeof g.forget.v / sizeof g.forget.v[0])
+        snprintf(g.forget.v[g.forget.n++], sizeof g.forget.v[0], "%.6s", county);
+    pthread_mutex_unlock(&g.forget_mu);
+    mon_reload();
+}
+
 void mon_reload(void)
 {
     atomic_store(&g.reload, true);
@@ -1832,6 +1904,8 @@ yj_code mon_start(yj_store *s, const mon_config *cfg, yj_err *err)
         g.config_gen = 0;
     /* readings committed but not yet merged (a kill -9 leaves them in the log) */
     yj_code rc = mon_raw_load(c, err);
+    if (rc == YJ_OK)
+        rc = mon_raw_adopt(s, c, true, err);
     if (rc == YJ_OK)
         rc = load_runtime(c, NULL, &g.rt, err);
     yj_store_release(s, c);
@@ -1963,6 +2037,12 @@ void mon_tick(bool all)
 
 void mon_metrics(yj_buf *out)
 {
+    yj_buf_printf(out,
+                  "# HELP yj_ingest_partitions_held Counties whose readings this node takes"
+                  " (serve --mqtt-partitions).\n# TYPE yj_ingest_partitions_held gauge\n"
+                  "yj_ingest_partitions_held %d\n",
+                  mon_partitions_held());
+    mon_forward_metrics(out);
     yj_buf_printf(out, "# HELP yj_readings_accepted_total Readings stored, by source.\n"
                        "# TYPE yj_readings_accepted_total counter\n");
     for (int s = 0; s < MON_SRC_COUNT; s++)

@@ -481,6 +481,17 @@ static const yj_migration migrations[] = {
      "ALTER TABLE reading_new RENAME TO reading;"
      "DROP TABLE rollup_state;",
      NULL},
+    {8, "M2 reading log rows carry the node that wrote them",
+     /* rawlog.c: a node merges its own rows; those of a node that died
+      * are adopted by a live one ('' : a command-line process) */
+     "ALTER TABLE reading_log ADD COLUMN node TEXT NOT NULL DEFAULT '';", NULL},
+    {9, "M2 ingest partitions: each county's readings taken by one node at a time",
+     /* partition.c: a lease per county, and the nodes alive to share them */
+     "CREATE TABLE ingest_lease ("
+     "  county TEXT PRIMARY KEY, holder TEXT NOT NULL, until_ms INTEGER NOT NULL);"
+     "CREATE TABLE ingest_node ("
+     "  node TEXT PRIMARY KEY, seen_ms INTEGER NOT NULL, address TEXT NOT NULL);",
+     NULL},
 };
 
 /* ---- options and runtime ------------------------------------------------------------------- */
@@ -490,7 +501,13 @@ static const yj_option options[] = {
      1, 64},
     {"--mqtt-client-id", YJ_OPT_TEXT, "ID", "yingji-ingest", "persistent MQTT session id"},
     {"--mqtt-topic", YJ_OPT_TEXT, "FILTER", "yingji/v1/#",
-     "readings this node takes (several nodes: one region each, e.g. yingji/v1/140525/#)"},
+     "readings this node takes (one node; several nodes: --mqtt-partitions)"},
+    {"--mqtt-partitions", YJ_OPT_FLAG, NULL, NULL,
+     "share the counties' readings with the other nodes: each county's topic"
+     " yingji/v1/<county>/# is taken by one node at a time and moves when it dies"},
+    {"--node-address", YJ_OPT_TEXT, "HOST:PORT", NULL,
+     "where the other nodes reach this one (default --listen): gateway readings for"
+     " a county held elsewhere are handed to its node"},
     {"--retention-days", YJ_OPT_INT, "DAYS", "30", "keep raw readings this long", 1, 3650},
     {"--kj-dir", YJ_OPT_TEXT, "DIR", NULL,
      "watch this directory for KJ files (done/ and failed/ below it)"},
@@ -501,6 +518,7 @@ static const yj_option options[] = {
 static mon_config cfg;
 static const char *kj_dir;
 static mon_mqtt_config mqtt;
+static const char *node_address;
 static char mqtt_host[256];
 
 /* "HOST:PORT" (port 1883 when left out); false if unusable. */
@@ -527,12 +545,22 @@ static yj_code configure(const yj_optset *o, yj_err *err)
             cfg.ack_timeout_s[l] = m[l - 1] * 60;
     }
     kj_dir = yj_opt_text(o, "--kj-dir");
+    node_address = yj_opt_given(o, "--node-address") ? yj_opt_text(o, "--node-address")
+                                                     : yj_opt_text(o, "--listen");
     const char *broker = yj_opt_text(o, "--mqtt");
     mqtt = (mon_mqtt_config){.client_id = yj_opt_text(o, "--mqtt-client-id"),
                              .topic = yj_opt_text(o, "--mqtt-topic"),
-                             .consumers = (int)yj_opt_int(o, "--mqtt-consumers")};
+                             .consumers = (int)yj_opt_int(o, "--mqtt-consumers"),
+                             .partitioned = yj_opt_flag(o, "--mqtt-partitions")};
+    if (mqtt.partitioned &&
+        (yj_opt_given(o, "--mqtt-topic") || yj_opt_given(o, "--mqtt-consumers")))
+        return yj_err_set(err, YJ_EINVAL, "--mqtt-partitions",
+                          "--mqtt-partitions takes each county's topic: no --mqtt-topic or"
+                          " --mqtt-consumers with it");
     if (broker && !host_port(broker, mqtt_host, sizeof mqtt_host, &mqtt.port))
         return yj_err_set(err, YJ_EINVAL, "--mqtt", "--mqtt wants HOST:PORT");
+    if (mqtt.partitioned && broker == NULL)
+        return yj_err_set(err, YJ_EINVAL, "--mqtt-partitions", "--mqtt-partitions needs --mqtt");
     mqtt.host = broker ? mqtt_host : NULL;
     return YJ_OK;
 }
@@ -542,6 +570,7 @@ static bool test_hooks; /* tests drive the clock: each run a whole pass */
 static void stop(void)
 {
     mon_kj_stop();
+    mon_partitions_stop();
     mon_mqtt_stop();
     mon_stop();
 }
@@ -573,6 +602,8 @@ static yj_code start(const yj_runtime *rt, yj_err *err)
         snprintf(why, sizeof why, "%s", err->message);
         yj_err_set(err, rc, "--mqtt", "--mqtt %s:%d: %s", mqtt.host, mqtt.port, why);
     }
+    if (rc == YJ_OK && mqtt.partitioned)
+        rc = mon_partitions_start(rt->store, mqtt.client_id, node_address, err);
     if (rc == YJ_OK && kj_dir && (rc = mon_kj_watch(rt->store, kj_dir, err)) != YJ_OK) {
         snprintf(why, sizeof why, "%s", err->message);
         yj_err_set(err, rc, "--kj-dir", "--kj-dir: %s", why);

@@ -255,11 +255,50 @@ typedef struct {
     const char *client_id; /* persistent session id (default "yingji-ingest") */
     const char *topic;     /* subscription (default "yingji/v1/#") */
     int consumers;         /* parallel connections on a shared subscription */
+    bool partitioned;      /* sessions per county partition (partition.c), not topic */
 } mon_mqtt_config;
 
 yj_code mon_mqtt_start(const mon_mqtt_config *cfg, yj_err *err);
 void mon_mqtt_stop(void);
 bool mon_mqtt_connected(void);
+/* One more session (persistent, client id `id`) on the started broker,
+ * subscribed to `topic`; and letting it go (a clean disconnect: what is
+ * published meanwhile waits in the session for whoever takes it next). */
+yj_code mon_mqtt_add(const char *id, const char *topic, yj_err *err);
+void mon_mqtt_remove(const char *id);
+
+/* ---- ingest partitions across nodes (partition.c) ------------------------------ */
+
+/* With serve --mqtt-partitions, the nodes share the counties: each county's
+ * readings (topic yingji/v1/<county>/#) are taken by one node at a time,
+ * which holds the county's lease; a node takes its share, lets go of what
+ * is over it, and takes over the counties of a node that died when their
+ * leases run out.  The sensors of a county taken here have their rule
+ * state rebuilt from the store (mon_forget_county). */
+yj_code mon_partitions_start(yj_store *s, const char *client_id, const char *address, yj_err *err);
+void mon_partitions_stop(void);
+/* Counties held here, for /metrics. */
+int mon_partitions_held(void);
+/* The sensors of `county` start over from the store at the next round of
+ * the writer: latest values, open alarms (their windows were another
+ * node's). */
+void mon_forget_county(const char *county);
+/* The county of a known sensor (the first six digits of its region). */
+bool mon_sensor_county(const char *code, char county[8]);
+/* Are the counties shared among nodes (serve --mqtt-partitions)? */
+bool mon_partitioned(void);
+/* Is this node holding `county`?  Without --mqtt-partitions: every county. */
+bool mon_partition_here(const char *county);
+/* The address (HOST:PORT) of the node holding `county` now, if another. */
+bool mon_partition_holder(yj_store *s, const char *county, char *addr, size_t n);
+/* Gateway readings for counties held by other nodes go to those nodes
+ * (forward.c): each part is posted to its holder with the gateway's key,
+ * the answers added up into *res; what cannot be handed on is ingested
+ * here (so nothing is refused for a node being down).  Returns the
+ * readings to ingest here, compacted to the front of r: *n is updated. */
+void mon_forward_remote(yj_store *s, const char *api_key, mon_reading *r, size_t *n,
+                        mon_result *res);
+void mon_forward_metrics(yj_buf *out);
 
 /* ---- KJ files (kjingest.c) -------------------------------------------------- */
 

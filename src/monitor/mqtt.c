@@ -29,25 +29,33 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_CONSUMERS 16
+#define MAX_CONSUMERS 256 /* shared-subscription consumers, or one per county partition */
+
+/* One connection: its own persistent session (client id) and subscription. */
+typedef struct {
+    struct mosquitto *m;
+    char id[128];
+    char topic[256];
+} consumer;
 
 static struct {
-    struct mosquitto *m[MAX_CONSUMERS];
+    consumer *c[MAX_CONSUMERS];
     int n;
-    char topic[256];
     atomic_bool stopping;
     atomic_int connected;
-} q;
+    pthread_mutex_t mu; /* c[] and n: the partition thread adds and removes */
+    bool inited;
+} q = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void on_connect(struct mosquitto *m, void *obj, int rc)
 {
-    (void)obj;
+    const consumer *k = obj;
     if (rc != 0) {
         yj_log(YJ_LOG_WARN, "mqtt.connect_refused", "%s", mosquitto_connack_string(rc));
         return;
     }
     atomic_fetch_add(&q.connected, 1);
-    int r = mosquitto_subscribe(m, NULL, q.topic, 1);
+    int r = mosquitto_subscribe(m, NULL, k->topic, 1);
     if (r != MOSQ_ERR_SUCCESS)
         yj_log(YJ_LOG_ERROR, "mqtt.subscribe_failed", "%s", mosquitto_strerror(r));
 }
@@ -57,7 +65,7 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc)
     (void)m;
     (void)obj;
     atomic_fetch_sub(&q.connected, 1);
-    if (!atomic_load(&q.stopping))
+    if (!atomic_load(&q.stopping) && rc != 0)
         yj_log(YJ_LOG_WARN, "mqtt.disconnected", "rc %d; reconnecting", rc);
 }
 
@@ -120,65 +128,144 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
     free(r);
 }
 
+static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg);
+
+static struct {
+    char host[256];
+    int port;
+} broker;
+
+/* A connection with session `id` subscribed to `topic`, started. */
+static yj_code consumer_start(const char *id, const char *topic, yj_err *err)
+{
+    consumer *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory");
+    snprintf(k->id, sizeof k->id, "%s", id);
+    snprintf(k->topic, sizeof k->topic, "%s", topic);
+    /* clean_session = false: a persistent session keeps QoS 1 messages
+     * published while nobody holds it (this process down, or a partition
+     * between nodes) */
+    k->m = mosquitto_new(k->id, false, k);
+    if (k->m == NULL) {
+        free(k);
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "mosquitto_new failed");
+    }
+    mosquitto_connect_callback_set(k->m, on_connect);
+    mosquitto_disconnect_callback_set(k->m, on_disconnect);
+    mosquitto_message_callback_set(k->m, on_message);
+    mosquitto_reconnect_delay_set(k->m, 1, 10, false);
+    mosquitto_max_inflight_messages_set(k->m, 100);
+    int rc = mosquitto_connect_async(k->m, broker.host, broker.port, 30);
+    if (rc != MOSQ_ERR_SUCCESS)
+        yj_log(YJ_LOG_WARN, "mqtt.connect_failed", "%s; will retry", mosquitto_strerror(rc));
+    rc = mosquitto_loop_start(k->m);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        mosquitto_destroy(k->m);
+        free(k);
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "mosquitto_loop_start: %s",
+                          mosquitto_strerror(rc));
+    }
+    pthread_mutex_lock(&q.mu);
+    if (q.n == MAX_CONSUMERS) {
+        pthread_mutex_unlock(&q.mu);
+        mosquitto_disconnect(k->m);
+        mosquitto_loop_stop(k->m, false);
+        mosquitto_destroy(k->m);
+        free(k);
+        return yj_err_set(err, YJ_EINVAL, NULL, "more than %d MQTT sessions", MAX_CONSUMERS);
+    }
+    q.c[q.n++] = k;
+    pthread_mutex_unlock(&q.mu);
+    return YJ_OK;
+}
+
+/* Disconnect cleanly: a message being stored is finished and acknowledged
+ * first; what follows waits in the session for its next holder. */
+static void consumer_stop(consumer *k)
+{
+    mosquitto_disconnect(k->m);
+    mosquitto_loop_stop(k->m, false);
+    mosquitto_destroy(k->m);
+    free(k);
+}
+
 yj_code mon_mqtt_start(const mon_mqtt_config *cfg, yj_err *err)
 {
-    static bool inited;
-    if (!inited) {
+    if (!q.inited) {
         mosquitto_lib_init();
-        inited = true;
+        q.inited = true;
+    }
+    snprintf(broker.host, sizeof broker.host, "%s", cfg->host ? cfg->host : "127.0.0.1");
+    broker.port = cfg->port ? cfg->port : 1883;
+    atomic_store(&q.stopping, false);
+    if (cfg->partitioned) {
+        yj_log(YJ_LOG_INFO, "mqtt.started", "%s:%d, county partitions shared with other nodes",
+               broker.host, broker.port);
+        return YJ_OK; /* partition.c opens a session per county it holds */
     }
     int n = cfg->consumers > 0 ? cfg->consumers : 1;
-    if (n > MAX_CONSUMERS)
-        n = MAX_CONSUMERS;
+    if (n > 64)
+        n = 64;
     const char *topic = cfg->topic ? cfg->topic : "yingji/v1/#";
     /* several consumers share one subscription: the broker spreads messages */
+    char sub[256];
     if (n > 1)
-        snprintf(q.topic, sizeof q.topic, "$share/yingji/%s", topic);
+        snprintf(sub, sizeof sub, "$share/yingji/%s", topic);
     else
-        snprintf(q.topic, sizeof q.topic, "%s", topic);
-    atomic_store(&q.stopping, false);
+        snprintf(sub, sizeof sub, "%s", topic);
     for (int i = 0; i < n; i++) {
         char id[128];
         snprintf(id, sizeof id, "%s-%d", cfg->client_id ? cfg->client_id : "yingji-ingest", i);
-        /* clean_session = false: a persistent session keeps QoS 1 messages
-         * published while we are down */
-        struct mosquitto *m = mosquitto_new(id, false, NULL);
-        if (m == NULL) {
+        yj_code rc = consumer_start(id, sub, err);
+        if (rc != YJ_OK) {
             mon_mqtt_stop();
-            return yj_err_set(err, YJ_EINTERNAL, NULL, "mosquitto_new failed");
-        }
-        mosquitto_connect_callback_set(m, on_connect);
-        mosquitto_disconnect_callback_set(m, on_disconnect);
-        mosquitto_message_callback_set(m, on_message);
-        mosquitto_reconnect_delay_set(m, 1, 10, false);
-        mosquitto_max_inflight_messages_set(m, 100);
-        int rc = mosquitto_connect_async(m, cfg->host ? cfg->host : "127.0.0.1",
-                                         cfg->port ? cfg->port : 1883, 30);
-        if (rc != MOSQ_ERR_SUCCESS)
-            yj_log(YJ_LOG_WARN, "mqtt.connect_failed", "%s; will retry", mosquitto_strerror(rc));
-        q.m[q.n++] = m;
-        rc = mosquitto_loop_start(m);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            mon_mqtt_stop();
-            return yj_err_set(err, YJ_EINTERNAL, NULL, "mosquitto_loop_start: %s",
-                              mosquitto_strerror(rc));
+            return rc;
         }
     }
-    yj_log(YJ_LOG_INFO, "mqtt.started", "%d consumer(s) on %s:%d topic %s", n,
-           cfg->host ? cfg->host : "127.0.0.1", cfg->port ? cfg->port : 1883, q.topic);
+    yj_log(YJ_LOG_INFO, "mqtt.started", "%d consumer(s) on %s:%d topic %s", n, broker.host,
+           broker.port, sub);
     return YJ_OK;
+}
+
+yj_code mon_mqtt_add(const char *id, const char *topic, yj_err *err)
+{
+    if (!q.inited)
+        return yj_err_set(err, YJ_EINTERNAL, NULL, "MQTT not started");
+    yj_code rc = consumer_start(id, topic, err);
+    if (rc == YJ_OK)
+        yj_log(YJ_LOG_INFO, "mqtt.session", "%s taken: %s", id, topic);
+    return rc;
+}
+
+void mon_mqtt_remove(const char *id)
+{
+    consumer *k = NULL;
+    pthread_mutex_lock(&q.mu);
+    for (int i = 0; i < q.n; i++)
+        if (strcmp(q.c[i]->id, id) == 0) {
+            k = q.c[i];
+            q.c[i] = q.c[--q.n];
+            break;
+        }
+    pthread_mutex_unlock(&q.mu);
+    if (k) {
+        consumer_stop(k);
+        yj_log(YJ_LOG_INFO, "mqtt.session", "%s let go", id);
+    }
 }
 
 void mon_mqtt_stop(void)
 {
     atomic_store(&q.stopping, true);
-    for (int i = 0; i < q.n; i++) {
-        mosquitto_disconnect(q.m[i]);
-        mosquitto_loop_stop(q.m[i], false);
-        mosquitto_destroy(q.m[i]);
-        q.m[i] = NULL;
+    for (;;) {
+        pthread_mutex_lock(&q.mu);
+        consumer *k = q.n ? q.c[--q.n] : NULL;
+        pthread_mutex_unlock(&q.mu);
+        if (k == NULL)
+            break;
+        consumer_stop(k);
     }
-    q.n = 0;
 }
 
 bool mon_mqtt_connected(void)

@@ -33,8 +33,19 @@
  * no-op: ON CONFLICT DO NOTHING, and the aggregates count only rows that
  * were actually inserted.  At start the log is read back into memory, so
  * nothing committed is lost by kill -9.
+ *
+ * Several nodes (node.h) on one database each have a writer and a log in
+ * memory.  A log row names the node that wrote it; a node reads back its
+ * own rows (and those of command-line processes, node ''), and adopts the
+ * rows of a node that died: holding the dead node's lock, it makes them
+ * its own with one UPDATE ... RETURNING and merges them like its own.  It
+ * looks at start and every ADOPT_EVERY_MS, so what a node logged and never
+ * merged — a node that never comes back, or a commit of a killed node
+ * that landed after the others looked — is merged and aggregated within
+ * seconds, once.
  */
 #include "rawlog.h"
+#include "../base/node.h"
 #include "../core/util.h"
 
 #include <stdatomic.h>
@@ -42,10 +53,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MERGE_ROWS   200000 /* start a merge at this many readings ... */
-#define MERGE_AGE_MS 5000   /* ... or when the oldest is this old */
-#define MERGE_CHUNK  8192   /* rows per merge transaction */
-#define APPEND_BATCH 512    /* rows per INSERT where statements are round trips */
+#define MERGE_ROWS     200000 /* start a merge at this many readings ... */
+#define MERGE_AGE_MS   5000   /* ... or when the oldest is this old */
+#define MERGE_CHUNK    8192   /* rows per merge transaction */
+#define APPEND_BATCH   512    /* rows per INSERT where statements are round trips */
+#define ADOPT_EVERY_MS 10000  /* a look for rows of dead nodes */
 
 typedef struct {
     int64_t id, sensor_id, ts, rx;
@@ -80,7 +92,9 @@ static struct {
     yj_conn *conn;
     bool batch;
     size_t unsent;
-    atomic_llong pending, merges, merged, skipped;
+    char node[64];      /* who this process is in the log's node column */
+    int64_t adopted_at; /* wall clock of the last look for dead nodes' rows */
+    atomic_llong pending, merges, merged, skipped, adopted;
 } L;
 
 /* ---- memory ----------------------------------------------------------------- */
@@ -187,13 +201,9 @@ void mon_raw_free(void)
     count_pending();
 }
 
-yj_code mon_raw_load(yj_conn *c, yj_err *err)
+/* Rows of the statement (id, sensor_id, ts, value, rx, flags) into act. */
+static int push_rows(yj_stmt *st, size_t *n, yj_err *err)
 {
-    mon_raw_free();
-    yj_stmt *st = yj_prepare(
-        c, "SELECT id, sensor_id, ts, value, rx, flags FROM reading_log ORDER BY id", err);
-    if (st == NULL)
-        return yj_fail(err);
     int r;
     while ((r = yj_step(st, err)) == 1) {
         raw_row row = {.id = yj_col_int(st, 0),
@@ -203,11 +213,28 @@ yj_code mon_raw_load(yj_conn *c, yj_err *err)
                        .rx = yj_col_int(st, 4),
                        .flags = (int)yj_col_int(st, 5)};
         if (!gen_push(&L.act, &row)) {
-            yj_stmt_done(st);
-            mon_raw_free();
-            return yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory reading the reading log");
+            yj_err_set(err, YJ_EINTERNAL, NULL, "out of memory reading the reading log");
+            return -1;
         }
+        (*n)++;
     }
+    return r;
+}
+
+yj_code mon_raw_load(yj_conn *c, yj_err *err)
+{
+    mon_raw_free();
+    snprintf(L.node, sizeof L.node, "%s", node_name());
+    L.adopted_at = 0;
+    yj_stmt *st = yj_prepare(c,
+                             "SELECT id, sensor_id, ts, value, rx, flags FROM reading_log"
+                             " WHERE node = ? OR node = '' ORDER BY id",
+                             err);
+    if (st == NULL)
+        return yj_fail(err);
+    yj_bind_text(st, 1, L.node);
+    size_t n = 0;
+    int r = push_rows(st, &n, err);
     yj_stmt_done(st);
     count_pending();
     if (r < 0) {
@@ -217,6 +244,65 @@ yj_code mon_raw_load(yj_conn *c, yj_err *err)
     if (L.act.n)
         yj_log(YJ_LOG_INFO, "monitor.log_adopted", "%zu unmerged readings read back", L.act.n);
     return YJ_OK;
+}
+
+yj_code mon_raw_adopt(yj_store *s, yj_conn *c, bool now, yj_err *err)
+{
+    int64_t t = yj_now_ms();
+    if (L.node[0] == '\0' || (!now && t - L.adopted_at < ADOPT_EVERY_MS))
+        return YJ_OK; /* a command-line process adopts nothing */
+    L.adopted_at = t;
+    char nodes[16][64];
+    size_t nn = 0;
+    yj_stmt *st = yj_prepare(c,
+                             "SELECT DISTINCT node FROM reading_log WHERE node <> ? AND node <> ''"
+                             " ORDER BY node",
+                             err);
+    if (st == NULL)
+        return yj_fail(err);
+    yj_bind_text(st, 1, L.node);
+    int r;
+    while (nn < 16 && (r = yj_step(st, err)) == 1)
+        snprintf(nodes[nn++], sizeof nodes[0], "%s", yj_col_text(st, 0));
+    yj_stmt_done(st);
+    if (r < 0)
+        return yj_fail(err);
+    yj_code rc = YJ_OK;
+    for (size_t i = 0; i < nn && rc == YJ_OK; i++) {
+        yj_lock *l = node_take_dead(s, nodes[i]);
+        if (l == NULL)
+            continue; /* alive: it merges its own */
+        size_t mark = L.act.n, n = 0;
+        rc = yj_tx_begin(c, err);
+        st = rc == YJ_OK ? yj_prepare(c,
+                                      "UPDATE reading_log SET node = ? WHERE node = ?"
+                                      " RETURNING id, sensor_id, ts, value, rx, flags",
+                                      err)
+                         : NULL;
+        if (st) {
+            yj_bind_text(st, 1, L.node);
+            yj_bind_text(st, 2, nodes[i]);
+            r = push_rows(st, &n, err);
+            yj_stmt_done(st);
+            rc = r < 0 ? yj_fail(err) : yj_tx_commit(c, err);
+        } else if (rc == YJ_OK) {
+            rc = yj_fail(err);
+        }
+        if (rc != YJ_OK) {
+            yj_tx_rollback(c);
+            L.act.n = mark; /* not ours after all */
+            if (!rehash(&L.act, L.act.n * 2))
+                yj_log(YJ_LOG_ERROR, "monitor.oom", "reading log index rebuild failed");
+        } else if (n) {
+            atomic_fetch_add(&L.adopted, (long long)n);
+            yj_log(YJ_LOG_WARN, "monitor.log_adopted",
+                   "node %s died with %zu readings logged and not merged: merging them here",
+                   nodes[i], n);
+        }
+        node_release(l);
+    }
+    count_pending();
+    return rc;
 }
 
 void mon_raw_each(mon_raw_fn fn, void *ctx)
@@ -247,14 +333,15 @@ static yj_code send_unsent(yj_conn *c, yj_err *err)
         while (n > left)
             n /= 2;
         yj_sql q;
-        yj_sql_init(&q, "INSERT INTO reading_log (sensor_id, ts, value, rx, flags) VALUES ");
+        yj_sql_init(&q, "INSERT INTO reading_log (sensor_id, ts, value, rx, flags, node) VALUES ");
         for (size_t i = 0; i < n; i++) {
             const raw_row *r = &L.act.rows[L.unsent + i];
             yj_sql_int(&q, i ? ", (?" : "(?", r->sensor_id);
             yj_sql_int(&q, ", ?", r->ts);
             yj_sql_real(&q, ", ?", r->value);
             yj_sql_int(&q, ", ?", r->rx);
-            yj_sql_int(&q, ", ?)", r->flags);
+            yj_sql_int(&q, ", ?", r->flags);
+            yj_sql_text(&q, ", ?)", L.node);
         }
         yj_sql_add(&q, " RETURNING id");
         yj_stmt *st = yj_sql_prepare(c, &q, err);
@@ -296,8 +383,8 @@ yj_code mon_raw_begin(yj_conn *c, yj_err *err)
         return YJ_OK;
     }
     L.app = yj_prepare(c,
-                       "INSERT INTO reading_log (sensor_id, ts, value, rx, flags)"
-                       " VALUES (?, ?, ?, ?, ?)",
+                       "INSERT INTO reading_log (sensor_id, ts, value, rx, flags, node)"
+                       " VALUES (?, ?, ?, ?, ?, ?)",
                        err);
     return L.app ? YJ_OK : YJ_EINTERNAL;
 }
@@ -337,6 +424,7 @@ yj_code mon_raw_append(int64_t sensor_id, int64_t ts, double value, int64_t rx, 
     yj_bind_real(st, 3, value);
     yj_bind_int(st, 4, rx);
     yj_bind_int(st, 5, flags);
+    yj_bind_text(st, 6, L.node);
     if (yj_step(st, err) < 0)
         return yj_fail(err);
     row.id = yj_last_insert_id(st);
@@ -596,4 +684,9 @@ void mon_raw_metrics(yj_buf *out)
                   " (after a restart).\n# TYPE yj_reading_merge_skipped_total counter\n"
                   "yj_reading_merge_skipped_total %lld\n",
                   (long long)atomic_load(&L.skipped));
+    yj_buf_printf(out,
+                  "# HELP yj_reading_log_adopted_total Log readings of dead nodes adopted and"
+                  " merged here.\n# TYPE yj_reading_log_adopted_total counter\n"
+                  "yj_reading_log_adopted_total %lld\n",
+                  (long long)atomic_load(&L.adopted));
 }

@@ -22,6 +22,9 @@
  * commit left memory ahead of the store). */
 yj_code mon_raw_load(yj_conn *c, yj_err *err);
 void mon_raw_free(void);
+/* Adopt the unmerged rows of nodes that died (rawlog.c): at most every few
+ * seconds, or now. */
+yj_code mon_raw_adopt(yj_store *s, yj_conn *c, bool now, yj_err *err);
 
 /* Every reading held in memory (the unmerged log), in arrival order. */
 typedef void (*mon_raw_fn)(int64_t sensor_id, int64_t ts, double value, int64_t rx, void *ctx);

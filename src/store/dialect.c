@@ -16,6 +16,11 @@
  *   yj_key_ordered             (nothing: every PostgreSQL table is a heap)
  *   yj_int_list(?)             (SELECT CAST(value AS BIGINT) FROM
  *                                json_array_elements_text(CAST($k AS JSON)))
+ *   IN yj_int_list(?)          = ANY (ARRAY(that subquery)): computed once,
+ *                              then an index lookup per id (an IN subquery
+ *                              was planned from the table's statistics: a
+ *                              table filled in the same minute was scanned
+ *                              once per id)
  *
  * The yj_ words are our own, for what the engines say differently; SQLite
  * reads them through yj_sqlite_translate (the table own_words):
@@ -56,6 +61,24 @@ static const char *skip_space(const char *p)
     while (*p && isspace((unsigned char)*p))
         p++;
     return p;
+}
+
+static size_t word_len(const char *p);
+
+/* Does q start with `yj_int_list(?)`?  *after: just past it. */
+static bool int_list_at(const char *q, const char **after)
+{
+    size_t n = word_len(q);
+    if (!word_is(q, n, "yj_int_list"))
+        return false;
+    q = skip_space(q + n);
+    if (q[0] != '(' || skip_space(q + 1)[0] != '?')
+        return false;
+    q = skip_space(skip_space(q + 1) + 1);
+    if (q[0] != ')')
+        return false;
+    *after = q + 1;
+    return true;
 }
 
 static size_t word_len(const char *p)
@@ -129,6 +152,7 @@ char *yj_pg_translate(const char *sql, int *nparams_out)
         }
         if (ident_char(ch) && (p == sql || !ident_char(p[-1]))) {
             size_t n = word_len(p);
+            const char *after = NULL;
             if (isdigit((unsigned char)ch)) { /* a number */
                 yj_buf_append(&b, p, n);
                 p += n;
@@ -164,6 +188,19 @@ char *yj_pg_translate(const char *sql, int *nparams_out)
             } else if (word_is(p, n, "TEXT") && ddl && strcmp(prev_word, "AS") != 0) {
                 yj_buf_puts(&b, "TEXT COLLATE \"C\"");
                 p += n;
+                done = true;
+            } else if (word_is(p, n, "IN") && int_list_at(skip_space(p + n), &after)) {
+                /* `x IN yj_int_list(?)` as `x = ANY (ARRAY(...))`: the list is
+                 * computed once and x looked up by its index, whatever the
+                 * planner guesses of the list's length */
+                int k = ++next_param;
+                if (k > max_param)
+                    max_param = k;
+                yj_buf_printf(&b,
+                              "= ANY (ARRAY(SELECT CAST(value AS BIGINT) FROM"
+                              " json_array_elements_text(CAST($%d AS JSON))))",
+                              k);
+                p = after;
                 done = true;
             } else if (word_is(p, n, "yj_int_list")) {
                 const char *q = skip_space(p + n);

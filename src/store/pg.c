@@ -55,6 +55,7 @@ typedef struct {
     int64_t changes;
     unsigned long next_name;
     pg_growth growth[GROWTH_SLOTS];
+    char copy_table[64]; /* the table of the COPY in progress */
 } pg_conn;
 
 typedef struct {
@@ -454,6 +455,13 @@ static void pg_unlock_name(void *handle)
 static yj_code pg_copy_begin(void *db, const char *sql, yj_err *err)
 {
     pg_conn *c = db;
+    /* "COPY table (cols) FROM STDIN": the table, for its statistics */
+    c->copy_table[0] = '\0';
+    if (strncmp(sql, "COPY ", 5) == 0) {
+        size_t n = strcspn(sql + 5, " (");
+        if (n < sizeof c->copy_table)
+            snprintf(c->copy_table, sizeof c->copy_table, "%.*s", (int)n, sql + 5);
+    }
     PGresult *r = PQexec(c->pg, sql);
     yj_code rc = PQresultStatus(r) == PGRES_COPY_IN ? YJ_OK : pg_error(c->pg, r, err);
     PQclear(r);
@@ -478,8 +486,12 @@ static yj_code pg_copy_end(void *db, bool ok, int64_t *rows, yj_err *err)
     while ((r = PQgetResult(c->pg)) != NULL) {
         if (PQresultStatus(r) == PGRES_COMMAND_OK) {
             const char *n = PQcmdTuples(r);
+            int64_t copied = n && *n ? strtoll(n, NULL, 10) : 0;
             if (rows)
-                *rows = n && *n ? strtoll(n, NULL, 10) : 0;
+                *rows = copied;
+            /* a publish's deliveries: the answers that follow look them up */
+            if (ok)
+                pg_grew(c, c->copy_table, copied);
         } else if (rc == YJ_OK && ok) {
             rc = pg_error(c->pg, r, err);
         }

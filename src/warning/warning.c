@@ -877,8 +877,11 @@ static yj_code publish_effect(yj_wf_ctx *x, yj_err *err)
         return yj_err_set(err, YJ_EINVAL, "expires", "失效时间已过，不能发布");
     json_t *ref = NULL;
     int64_t ref_id = json_integer_value(json_object_get(w, "references_id"));
-    yj_code rc = YJ_OK;
-    if (ref_id) {
+    /* the deliveries' turn before anything is audited: rounds and gateway
+     * batches take the turn, then the audit head; the other order here
+     * deadlocked with them on PostgreSQL */
+    yj_code rc = yj_tx_turn(c, "delivery", err);
+    if (rc == YJ_OK && ref_id) {
         rc = load(c, NULL, ref_id, &ref, err);
         if (rc == YJ_OK &&
             strcmp(json_string_value(json_object_get(ref, "state")), "published") != 0)
@@ -1026,7 +1029,10 @@ static yj_code cancel_effect(yj_wf_ctx *x, yj_err *err)
     if (ct.expires <= x->now)
         ct.expires = x->now + 3600000; /* a cancel message outlives the warning a little */
     int64_t cid = 0;
-    yj_code rc = insert_draft(c, x->actor, &ct, region, "Cancel", x->id, 0, x->now, &cid, err);
+    /* the deliveries' turn first, as in publish_effect */
+    yj_code rc = yj_tx_turn(c, "delivery", err);
+    if (rc == YJ_OK)
+        rc = insert_draft(c, x->actor, &ct, region, "Cancel", x->id, 0, x->now, &cid, err);
     json_t *cw = NULL;
     if (rc == YJ_OK)
         rc = load(c, NULL, cid, &cw, err);

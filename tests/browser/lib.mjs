@@ -90,4 +90,8 @@ export async function loginPage(page, base, { username, password }, timeout) {
   await page.fill('#login-password', password);
   await page.click('#login-submit');
   await page.locator('#user-name').waitFor({ timeout });
+  // The shell (#user-name) is drawn before the router has handled the
+  // landing page's hash change (#/map); wait for that page too, lest it
+  // replace the next page the test opens or close the menu it opens.
+  await page.locator('#onemap').waitFor({ state: 'attached', timeout });
 }

@@ -208,7 +208,9 @@ test('duty: a new alarm appears live on the board; acknowledge and close it as �
 
     await page.click('#nav-mon-alarms');
     await page.locator('#alarm-board[data-live="1"]').waitFor({ timeout: STEP_TIMEOUT });
-    await rowOf(page, fx.co.name).waitFor({ timeout: STEP_TIMEOUT });
+    // The region cell shows the code at once and the county's name once the
+    // region tree has been fetched: wait for the name before reading the row.
+    await rowOf(page, fx.co.name).locator('.region-text', { hasText: '泽州县' }).waitFor({ timeout: STEP_TIMEOUT });
     const coRow = await rowOf(page, fx.co.name).innerText();
     assert.match(coRow, /橙色/);
     assert.match(coRow, /60 ppm/);

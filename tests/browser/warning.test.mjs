@@ -298,14 +298,18 @@ test('duty composes a warning on the map, the commander approves it, duty publis
     await shot(page, '02-published-board');
 
     // Someone who will not answer: duty records a phone answer for them.
-    await page.waitForFunction(() => {
+    // The board re-renders live as others answer, so pick the person by
+    // their delivery id, not by position, and one whose number (its last
+    // four digits are shown) the stand-in gateway never answers for (0–5
+    // answer), lest their own SMS answer overtake the phone answer.
+    const who = await (await page.waitForFunction(() => {
       const open = Number(document.querySelector('#board-open')?.textContent);
-      return open > 0 && document.querySelector('#board-table .btn-ack-phone');
-    }, null, { timeout: LIVE_TIMEOUT });
+      const silent = [...document.querySelectorAll('#board-table tr.board-row')].find((tr) => tr.querySelector('.btn-ack-phone')
+        && /[6-9]$/.test((tr.querySelector('td.mono')?.textContent || '').trim()));
+      return open > 0 && silent ? silent.dataset.id : null;
+    }, null, { timeout: LIVE_TIMEOUT })).jsonValue();
     const answered = Number(await page.locator('#board-answered').innerText());
-    const first = page.locator('#board-table tr.board-row').first();
-    const who = await first.getAttribute('data-id');
-    await first.locator('.btn-ack-phone').click();
+    await page.locator(`#board-table tr.board-row[data-id="${who}"] .btn-ack-phone`).click();
     await page.waitForFunction((n) => Number(document.querySelector('#board-answered')?.textContent) > n, answered, { timeout: STEP_TIMEOUT });
     await page.selectOption('#board-filter', 'answered');
     const row = page.locator(`#board-table tr.board-row[data-id="${who}"]`);

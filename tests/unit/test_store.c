@@ -605,10 +605,16 @@ static void test_dialect(void **state)
     /* a CAST's TEXT stays TEXT; outside DDL, TEXT is never rewritten */
     expect_pg("ALTER TABLE t ADD COLUMN x TEXT; SELECT CAST(? AS TEXT), 'TEXT'",
               "ALTER TABLE t ADD COLUMN x TEXT COLLATE \"C\"; SELECT CAST($1 AS TEXT), 'TEXT'", 1);
+    /* IN a list: = ANY of an array computed once (an index lookup whatever
+     * the planner's estimates); the list alone: a subquery */
     expect_pg("DELETE FROM t WHERE id IN yj_int_list(?) AND k = ?",
-              "DELETE FROM t WHERE id IN (SELECT CAST(value AS BIGINT) FROM"
-              " json_array_elements_text(CAST($1 AS JSON))) AND k = $2",
+              "DELETE FROM t WHERE id = ANY (ARRAY(SELECT CAST(value AS BIGINT) FROM"
+              " json_array_elements_text(CAST($1 AS JSON)))) AND k = $2",
               2);
+    expect_pg("SELECT x FROM yj_int_list( ? ) l",
+              "SELECT x FROM (SELECT CAST(value AS BIGINT) FROM"
+              " json_array_elements_text(CAST($1 AS JSON))) l",
+              1);
     expect_pg("SELECT \"INTEGER\" FROM t -- INTEGER ?\n",
               "SELECT \"INTEGER\" FROM t -- INTEGER ?\n", 0);
     char *said = yj_sqlite_translate("DELETE FROM t WHERE id IN yj_int_list(?)");
