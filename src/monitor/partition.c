@@ -133,6 +133,25 @@ static yj_code exec_text_int(yj_conn *c, const char *sql, const char *t1, int64_
     return r < 0 ? yj_fail(err) : YJ_OK;
 }
 
+/* The counties of a query with parameters (text, int), or (int) when text
+ * is NULL: at most max. */
+static yj_code counties(yj_conn *c, const char *sql, const char *text, int64_t at, county *out,
+                        size_t max, size_t *n, yj_err *err)
+{
+    *n = 0;
+    yj_stmt *st = yj_prepare(c, sql, err);
+    if (st == NULL)
+        return yj_fail(err);
+    if (text)
+        yj_bind_text(st, 1, text);
+    yj_bind_int(st, text ? 2 : 1, at);
+    int r = 0;
+    while (*n < max && (r = yj_step(st, err)) == 1)
+        snprintf(out[(*n)++], sizeof out[0], "%s", yj_col_text(st, 0));
+    yj_stmt_done(st);
+    return r < 0 ? yj_fail(err) : YJ_OK;
+}
+
 /* One round: alive, renew, then let go or take to reach the share. */
 static yj_code round_once(yj_conn *c, yj_err *err)
 {
@@ -171,19 +190,11 @@ static yj_code round_once(yj_conn *c, yj_err *err)
     /* what we hold now; sessions of leases lost (we stalled past them) go */
     county mine[MAX_PARTITIONS];
     size_t nmine = 0;
-    st = yj_prepare(c,
-                    "SELECT county FROM ingest_lease WHERE holder = ? AND until_ms > ?"
-                    " ORDER BY county",
-                    err);
-    if (st == NULL)
-        return yj_fail(err);
-    yj_bind_text(st, 1, me);
-    yj_bind_int(st, 2, now);
-    while (nmine < MAX_PARTITIONS && (r = yj_step(st, err)) == 1)
-        snprintf(mine[nmine++], sizeof mine[0], "%s", yj_col_text(st, 0));
-    yj_stmt_done(st);
-    if (r < 0)
-        return yj_fail(err);
+    if ((rc = counties(c,
+                       "SELECT county FROM ingest_lease WHERE holder = ? AND until_ms > ?"
+                       " ORDER BY county",
+                       me, now, mine, MAX_PARTITIONS, &nmine, err)) != YJ_OK)
+        return rc;
     for (size_t i = P.nheld; i-- > 0;) {
         bool still = false;
         for (size_t k = 0; k < nmine && !still; k++)
@@ -231,18 +242,11 @@ static yj_code round_once(yj_conn *c, yj_err *err)
     while (P.nheld < share) {
         county free_one[16];
         size_t nfree = 0;
-        st = yj_prepare(c,
-                        "SELECT county FROM ingest_lease WHERE until_ms <= ? ORDER BY county"
-                        " LIMIT 16",
-                        err);
-        if (st == NULL)
-            return yj_fail(err);
-        yj_bind_int(st, 1, now);
-        while (nfree < 16 && (r = yj_step(st, err)) == 1)
-            snprintf(free_one[nfree++], sizeof free_one[0], "%s", yj_col_text(st, 0));
-        yj_stmt_done(st);
-        if (r < 0)
-            return yj_fail(err);
+        if ((rc = counties(c,
+                           "SELECT county FROM ingest_lease WHERE until_ms <= ?"
+                           " ORDER BY county LIMIT 16",
+                           NULL, now, free_one, 16, &nfree, err)) != YJ_OK)
+            return rc;
         if (nfree == 0)
             break;
         size_t before = P.nheld;

@@ -81,6 +81,13 @@ static bool int_list_at(const char *q, const char **after)
     return true;
 }
 
+/* yj_int_list(?) as parameter $k: the JSON array's elements as integers. */
+static void int_list_sql(yj_buf *b, int k)
+{
+    yj_buf_printf(
+        b, "(SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($%d AS JSON)))", k);
+}
+
 static size_t word_len(const char *p)
 {
     size_t n = 0;
@@ -193,31 +200,17 @@ char *yj_pg_translate(const char *sql, int *nparams_out)
                 /* `x IN yj_int_list(?)` as `x = ANY (ARRAY(...))`: the list is
                  * computed once and x looked up by its index, whatever the
                  * planner guesses of the list's length */
-                int k = ++next_param;
-                if (k > max_param)
-                    max_param = k;
-                yj_buf_printf(&b,
-                              "= ANY (ARRAY(SELECT CAST(value AS BIGINT) FROM"
-                              " json_array_elements_text(CAST($%d AS JSON))))",
-                              k);
+                yj_buf_puts(&b, "= ANY (ARRAY");
+                int_list_sql(&b, ++next_param);
+                yj_buf_puts(&b, ")");
+                max_param = next_param > max_param ? next_param : max_param;
                 p = after;
                 done = true;
-            } else if (word_is(p, n, "yj_int_list")) {
-                const char *q = skip_space(p + n);
-                if (q[0] == '(' && skip_space(q + 1)[0] == '?') {
-                    const char *r = skip_space(skip_space(q + 1) + 1);
-                    if (r[0] == ')') {
-                        int k = ++next_param;
-                        if (k > max_param)
-                            max_param = k;
-                        yj_buf_printf(&b,
-                                      "(SELECT CAST(value AS BIGINT) FROM"
-                                      " json_array_elements_text(CAST($%d AS JSON)))",
-                                      k);
-                        p = r + 1;
-                        done = true;
-                    }
-                }
+            } else if (int_list_at(p, &after)) {
+                int_list_sql(&b, ++next_param);
+                max_param = next_param > max_param ? next_param : max_param;
+                p = after;
+                done = true;
             } else if (word_is(p, n, "yj_key_ordered")) {
                 p += n;
                 done = true;
