@@ -10,6 +10,8 @@
 #                                          then the same on PostgreSQL (bench/warning_pg.sh)
 #                        dispatch.sh       a county's SMS through a gateway answering in 50 ms,
 #                                          beside wrk on the same gateway
+#                        publish_stall.mjs the longest wait of healthz, a reading and an answer
+#                                          during a city-wide publish, SQLite and PostgreSQL
 #   make bench-warning only warning_bench, full size (about a minute and a half)
 #   make bench-smoke   tiny runs, only checks the benchmarks work and prints
 #                      numbers (part of `make test`; never fails on the figures);
@@ -49,6 +51,8 @@ bench: build/yingji $(NODE_DATA) $(BENCH_BINS)
 	@echo
 	@$(MAKE) --no-print-directory bench-warning
 	@echo
+	YINGJI_BIN=$(CURDIR)/build/yingji node bench/publish_stall.mjs
+	@echo
 	DURATION=10 YINGJI_BIN=$(CURDIR)/build/yingji bench/dispatch.sh
 	@echo
 	@echo "Reminder: copy these figures into BENCHMARKS.md (every run is kept in bench/results/*.tsv)."
@@ -76,3 +80,5 @@ bench-smoke: build/yingji $(NODE_DATA) $(BENCH_BINS)
 	  --ack-results $(CURDIR)/build/bench/warning_ack-smoke.tsv
 	LATENCY_MS=20 AREA=140525100 DURATION=2 YINGJI_BIN=$(CURDIR)/build/yingji \
 	  RESULTS=$(CURDIR)/build/bench/dispatch-smoke.tsv bench/dispatch.sh
+	RESIDENTS=30000 YINGJI_BIN=$(CURDIR)/build/yingji \
+	  RESULTS=$(CURDIR)/build/bench/publish_stall-smoke.tsv node bench/publish_stall.mjs
