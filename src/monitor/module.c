@@ -561,6 +561,16 @@ static yj_code configure(const yj_optset *o, yj_err *err)
         return yj_err_set(err, YJ_EINVAL, "--mqtt", "--mqtt wants HOST:PORT");
     if (mqtt.partitioned && broker == NULL)
         return yj_err_set(err, YJ_EINVAL, "--mqtt-partitions", "--mqtt-partitions needs --mqtt");
+    /* other nodes post gateway readings there: an address they can reach */
+    char ahost[256];
+    int aport = 0;
+    if (mqtt.partitioned && (node_address == NULL || strchr(node_address, ':') == NULL ||
+                             !host_port(node_address, ahost, sizeof ahost, &aport) ||
+                             strcmp(ahost, "0.0.0.0") == 0 || strcmp(ahost, "[::]") == 0))
+        return yj_err_set(err, YJ_EINVAL, "--node-address",
+                          "--node-address wants the HOST:PORT the other nodes reach this one"
+                          " at (\"%s\" is not one)",
+                          node_address ? node_address : "");
     mqtt.host = broker ? mqtt_host : NULL;
     return YJ_OK;
 }

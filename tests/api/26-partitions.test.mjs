@@ -62,9 +62,14 @@ async function metric(n, name) {
   return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(t)?.[1]);
 }
 
-test('--mqtt-partitions needs --mqtt and takes no topic of its own', async () => {
+test('--mqtt-partitions needs --mqtt, takes no topic of its own and a reachable --node-address', async () => {
   await assert.rejects(startServe(S.db, S.dir, ['--mqtt-partitions']), /--mqtt-partitions needs --mqtt/);
   await assert.rejects(startServe(S.db, S.dir, ['--mqtt', `127.0.0.1:${broker.port}`, '--mqtt-partitions', '--mqtt-topic', 'x/#']), /no --mqtt-topic/);
+  // other nodes must be able to reach it: a wildcard or portless address is refused
+  for (const bad of ['0.0.0.0:8080', 'node-a', '']) {
+    await assert.rejects(startServe(S.db, S.dir, ['--mqtt', `127.0.0.1:${broker.port}`, '--mqtt-partitions', '--node-address', bad]),
+      /--node-address wants the HOST:PORT/, bad);
+  }
 });
 
 test('the nodes share the counties; a dead node\'s counties move with their alarms; nothing published meanwhile is lost or doubled', { timeout: 180_000 }, async () => {
